@@ -1,0 +1,42 @@
+//! Encrypted storage for vaultrs.
+//!
+//! Layers, bottom up (each knows nothing of the ones above it, and nothing here knows of
+//! HTTP, tokens or mounts):
+//!
+//! - [`key`]: logical keys and their safe, injective mapping onto files.
+//! - [`physical`]: the [`Physical`] trait (get, list, atomic batch commit) and its backends:
+//!   [`FileBackend`] (a directory tree plus a checksummed, group-committed log) and
+//!   [`InmemBackend`].
+//! - [`feed`]: [`ChangeFeed`], a [`Physical`] decorator that publishes every committed batch
+//!   `(seq, [(key, Option<ciphertext>)])` in commit order; replication streams it.
+//! - [`merkle`]: [`MerkleIndex`], bucketed hashes of (key, ciphertext hash) for a key filter;
+//!   replication diffs it when a secondary falls behind the feed.
+//! - [`shamir`]: split/combine over GF(2^8).
+//! - [`barrier`]: [`Barrier`], AES-256-GCM with a keyring of terms, the storage path as AAD;
+//!   init/unseal/seal with Shamir shares, rotate, key status. Plaintext lives only above it.
+//! - [`testing`]: the one conformance suite every backend must pass.
+//!
+//! Architecture invariants:
+//! - plaintext never crosses below [`Barrier`]: physical backends, the feed and the Merkle
+//!   index only ever see ciphertext;
+//! - a committed batch is all or nothing, also after `kill -9` or a power cut;
+//! - blocking file IO runs on a dedicated writer thread or `spawn_blocking`, never on an
+//!   async worker thread;
+//! - bad input returns a typed [`Error`], never a panic.
+
+pub mod barrier;
+pub mod error;
+pub mod feed;
+pub mod key;
+pub mod merkle;
+pub mod physical;
+pub mod shamir;
+pub mod testing;
+
+pub use barrier::Barrier;
+pub use error::{Error, Result};
+pub use feed::{ChangeFeed, FeedOptions, Subscription};
+pub use merkle::MerkleIndex;
+pub use physical::file::{FileBackend, FileOptions};
+pub use physical::inmem::InmemBackend;
+pub use physical::{Batch, Change, Committed, Physical, Seq};

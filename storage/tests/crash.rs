@@ -1,0 +1,1 @@
+//! Crash and power-cut recovery tests (in progress).

@@ -1,0 +1,8 @@
+//! The storage crate's integration tests: one binary, one module per concern.
+
+mod barrier;
+mod conformance;
+mod crash;
+mod feed;
+mod merkle;
+mod path_safety;
