@@ -341,7 +341,7 @@ fn kill9_batch(cycle: u64, w: u64, n: u64) -> Batch {
             format!("c{cycle} w{w} b{n} k{i} {pad}"),
         );
     }
-    if n >= 2 && n % 2 == 0 {
+    if n >= 2 && n.is_multiple_of(2) {
         batch = batch.put(
             kill9_slot_key(w, n + SLOTS - 2, 0),
             format!("c{cycle} w{w} b{n} overwrites"),
@@ -927,8 +927,7 @@ async fn crash_power_cut_loses_no_acknowledged_batch() {
         let ckpt = rec
             .checkpoints
             .iter()
-            .filter(|c| c.logs_before <= k)
-            .last()
+            .rfind(|c| c.logs_before <= k)
             .expect("open() checkpoints before any commit");
         let j = ckpt.logs_before;
         assert_eq!(
