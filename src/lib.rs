@@ -1,4 +1,14 @@
-//! The vaultrs server library. The server core (HTTP API, mounts, tokens, policies) is
-//! built on [`vaultrs_storage`]; see README.md's Architecture section.
+//! The vaultrs server library. See README.md's Architecture section for the codemap.
 
+pub mod config;
+pub mod core;
+pub mod engines;
+pub mod error;
+pub mod http;
+pub mod logical;
+pub mod policy;
+pub mod server;
+pub mod util;
+
+pub use error::{Error, Result};
 pub use vaultrs_storage as storage;

@@ -1,0 +1,575 @@
+//! The server core: seal lifecycle, mount tables, tokens, policies and the request
+//! pipeline.
+//!
+//! A request runs through small named steps ([`Core::handle`]):
+//! `authenticate` (token → entry and ACL) → `route` (longest mount prefix) →
+//! `operation_for_acl` (create vs update) → `authorize` (ACL, sudo paths) → audit hook →
+//! `consume_use` → `dispatch` (engine with a storage view; or the system backend; or the
+//! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
+
+pub mod mounts;
+pub mod policy_store;
+pub mod request;
+mod sys;
+mod token_backend;
+pub mod tokens;
+mod wrapping;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use vaultrs_storage::barrier::UnsealProgress;
+use vaultrs_storage::Barrier;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::logical::{Backend, Ctx, Operation, StorageView};
+use crate::policy::Acl;
+use mounts::{Handler, MountEntry, Route, Router, StoredTable, Table};
+use policy_store::PolicyStore;
+pub use request::{Auth, Request, Response};
+use tokens::{NewToken, TokenEntry, TokenStore};
+
+/// Vault's system-wide default and maximum lease TTL: 768h (32 days).
+pub const SYSTEM_TTL: Duration = Duration::from_secs(768 * 3600);
+
+/// Core settings from the server configuration.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    pub default_lease_ttl: Duration,
+    pub max_lease_ttl: Duration,
+    /// Reported as `storage_type` in seal status.
+    pub storage_type: String,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            default_lease_ttl: SYSTEM_TTL,
+            max_lease_ttl: SYSTEM_TTL,
+            storage_type: "file".into(),
+        }
+    }
+}
+
+/// What an unsealed core holds.
+pub(crate) struct Active {
+    /// This cluster's name and id (local to the cluster).
+    cluster: (String, String),
+    router: RwLock<Router>,
+    tokens: TokenStore,
+    policies: PolicyStore,
+    /// Serializes mount table changes.
+    table_lock: tokio::sync::Mutex<()>,
+}
+
+impl Active {
+    fn router(&self) -> std::sync::RwLockReadGuard<'_, Router> {
+        self.router.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn router_mut(&self) -> std::sync::RwLockWriteGuard<'_, Router> {
+        self.router.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The authenticated caller of a request.
+pub(crate) struct Caller {
+    pub token: String,
+    pub hash: String,
+    pub entry: TokenEntry,
+    pub acl: Acl,
+}
+
+/// The result of `sys/init`: the key shares and the initial root token, shown once.
+pub struct InitResult {
+    pub keys: Vec<Zeroizing<Vec<u8>>>,
+    pub root_token: Zeroizing<String>,
+}
+
+/// Seal state as `sys/seal-status` reports it.
+#[derive(Clone, Debug)]
+pub struct SealStatus {
+    pub initialized: bool,
+    pub sealed: bool,
+    pub threshold: usize,
+    pub shares: usize,
+    pub progress: usize,
+    pub nonce: String,
+}
+
+/// The server core. Cheap to share behind an `Arc`.
+pub struct Core {
+    barrier: Arc<Barrier>,
+    config: CoreConfig,
+    active: RwLock<Option<Arc<Active>>>,
+    /// Serializes seal and unseal transitions.
+    transition: tokio::sync::Mutex<()>,
+}
+
+/// Paths that need `sudo` on top of the operation's capability (Vault's root paths).
+const SUDO_PATHS: &[&str] = &[
+    "sys/auth",
+    "sys/auth/*",
+    "sys/audit",
+    "sys/audit/*",
+    "sys/rotate",
+    "sys/seal",
+    "sys/remount",
+    "sys/raw/*",
+    "sys/leases/revoke-prefix/*",
+    "sys/leases/revoke-force/*",
+    "auth/token/accessors",
+    "auth/token/revoke-orphan",
+];
+
+fn needs_sudo(path: &str) -> bool {
+    SUDO_PATHS.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == *p || path.strip_suffix('/') == Some(p),
+    })
+}
+
+impl Core {
+    pub fn new(barrier: Arc<Barrier>, config: CoreConfig) -> Arc<Self> {
+        Arc::new(Self {
+            barrier,
+            config,
+            active: RwLock::new(None),
+            transition: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn barrier(&self) -> &Arc<Barrier> {
+        &self.barrier
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.active
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    pub(crate) fn active(&self) -> Result<Arc<Active>> {
+        self.active
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(Error::Sealed)
+    }
+
+    pub async fn seal_status(&self) -> Result<SealStatus> {
+        let progress = self.barrier.unseal_progress().await?;
+        let initialized = self.barrier.is_initialized().await?;
+        Ok(SealStatus {
+            initialized,
+            sealed: self.is_sealed(),
+            threshold: progress.threshold,
+            shares: progress.shares,
+            progress: progress.progress,
+            nonce: progress.nonce,
+        })
+    }
+
+    /// Initializes the barrier, creates the root token, and leaves the core sealed.
+    pub async fn init(&self, shares: usize, threshold: usize) -> Result<InitResult> {
+        let _guard = self.transition.lock().await;
+        let output = self.barrier.init(shares, threshold).await?;
+        for share in output.shares.iter().take(threshold) {
+            self.barrier.unseal(share).await?;
+        }
+        let result = async {
+            let active = self.activate().await?;
+            let token = self.create_root_token_in(&active, None).await?;
+            Ok::<_, Error>(token)
+        }
+        .await;
+        self.deactivate().await;
+        Ok(InitResult {
+            keys: output.shares,
+            root_token: Zeroizing::new(result?),
+        })
+    }
+
+    /// Submits one unseal key share; unseals the core at the threshold.
+    pub async fn unseal(&self, share: &[u8]) -> Result<UnsealProgress> {
+        let _guard = self.transition.lock().await;
+        let progress = self.barrier.unseal(share).await?;
+        if !progress.sealed && self.is_sealed() {
+            if let Err(e) = self.activate().await {
+                tracing::error!(error = %e, "post-unseal setup failed; sealing again");
+                self.deactivate().await;
+                return Err(e);
+            }
+            tracing::info!("vault is unsealed");
+        }
+        Ok(progress)
+    }
+
+    pub fn unseal_reset(&self) {
+        self.barrier.unseal_reset();
+    }
+
+    /// Seals: drops every key and the active state.
+    pub async fn seal(&self) {
+        let _guard = self.transition.lock().await;
+        self.deactivate().await;
+        tracing::info!("vault is sealed");
+    }
+
+    async fn deactivate(&self) {
+        *self.active.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.barrier.seal().await;
+    }
+
+    /// Loads (or on first unseal creates) the mount tables, tokens and policies.
+    async fn activate(&self) -> Result<Arc<Active>> {
+        let tokens = TokenStore::load(StorageView::new(self.barrier.clone(), "sys/token/")).await?;
+        let policies =
+            PolicyStore::load(StorageView::new(self.barrier.clone(), "sys/policy/")).await?;
+        let mut router = Router::new();
+        for table in [Table::Mounts, Table::Auth] {
+            for entry in self.load_table(table).await? {
+                match self.handler_for(&entry) {
+                    Ok(handler) => router.insert(Route {
+                        entry: Arc::new(entry),
+                        handler,
+                    }),
+                    Err(e) => tracing::error!(path = %entry.route(), error = %e, "cannot mount"),
+                }
+            }
+        }
+        let cluster = self.cluster_info().await?;
+        let active = Arc::new(Active {
+            cluster,
+            router: RwLock::new(router),
+            tokens,
+            policies,
+            table_lock: tokio::sync::Mutex::new(()),
+        });
+        *self.active.write().unwrap_or_else(|p| p.into_inner()) = Some(active.clone());
+        Ok(active)
+    }
+
+    /// This cluster's name and id, created on first unseal (`core/local-cluster`).
+    async fn cluster_info(&self) -> Result<(String, String)> {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Info {
+            version: u32,
+            name: String,
+            id: String,
+        }
+        if let Some(bytes) = self.barrier.get("core/local-cluster").await? {
+            let info: Info = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Internal(format!("decoding cluster info: {e}")))?;
+            return Ok((info.name, info.id));
+        }
+        let info = Info {
+            version: 1,
+            name: format!("vault-cluster-{}", crate::util::random_hex(4)),
+            id: crate::util::uuid(),
+        };
+        let bytes = serde_json::to_vec(&info).map_err(|e| Error::Internal(e.to_string()))?;
+        self.barrier.put("core/local-cluster", &bytes).await?;
+        Ok((info.name, info.id))
+    }
+
+    /// The cluster's name and id while unsealed.
+    pub fn cluster_identity(&self) -> Option<(String, String)> {
+        self.active
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|a| a.cluster.clone())
+    }
+
+    /// Both halves of a mount table; the built-in mounts on first use.
+    async fn load_table(&self, table: Table) -> Result<Vec<MountEntry>> {
+        let (shared_key, local_key) = table.keys();
+        let shared = self.barrier.get(shared_key).await?;
+        let local = self.barrier.get(local_key).await?;
+        if shared.is_none() && local.is_none() {
+            let defaults = match table {
+                Table::Mounts => vec![
+                    MountEntry::new(
+                        table,
+                        "sys/",
+                        "system",
+                        "system endpoints used for control, policy and debugging",
+                        false,
+                    ),
+                    MountEntry::new(
+                        table,
+                        "cubbyhole/",
+                        "cubbyhole",
+                        "per-token private secret storage",
+                        true,
+                    ),
+                ],
+                Table::Auth => vec![MountEntry::new(
+                    table,
+                    "token/",
+                    "token",
+                    "token based credentials",
+                    false,
+                )],
+            };
+            self.store_table(table, &defaults).await?;
+            return Ok(defaults);
+        }
+        let mut entries = Vec::new();
+        for bytes in [shared, local].into_iter().flatten() {
+            entries.extend(StoredTable::decode(&bytes)?.entries);
+        }
+        Ok(entries)
+    }
+
+    /// Writes both halves of a table in one commit.
+    async fn store_table(&self, table: Table, entries: &[MountEntry]) -> Result<()> {
+        let (shared_key, local_key) = table.keys();
+        let (local, shared): (Vec<_>, Vec<_>) = entries.iter().cloned().partition(|e| e.local);
+        let encode =
+            |t: StoredTable| serde_json::to_vec(&t).map_err(|e| Error::Internal(e.to_string()));
+        let batch = vaultrs_storage::Batch::new()
+            .put(shared_key, encode(StoredTable::new(shared))?)
+            .put(local_key, encode(StoredTable::new(local))?);
+        self.barrier.commit(batch).await?;
+        Ok(())
+    }
+
+    /// How a mount entry is served.
+    fn handler_for(&self, entry: &MountEntry) -> Result<Handler> {
+        let options: serde_json::Map<String, serde_json::Value> = entry
+            .options
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        Ok(match (entry.table, entry.kind.as_str()) {
+            (Table::Mounts, "system") => Handler::System,
+            (Table::Auth, "token") => Handler::Token,
+            (Table::Mounts, "cubbyhole") => Handler::PerToken(Arc::new(crate::engines::kv::KvV1)),
+            (Table::Mounts, "kv") => Handler::Engine(crate::engines::kv::kv_backend(&options)?),
+            (_, other) => {
+                return Err(Error::invalid(format!(
+                    "plugin not found in the catalog: {other}"
+                )))
+            }
+        })
+    }
+
+    /// Creates a root token (dev mode and init); `id` picks its value.
+    pub async fn create_root_token(&self, id: Option<String>) -> Result<String> {
+        let active = self.active()?;
+        self.create_root_token_in(&active, id).await
+    }
+
+    async fn create_root_token_in(&self, active: &Active, id: Option<String>) -> Result<String> {
+        let custom = id.is_some();
+        let (token, _) = active
+            .tokens
+            .create(NewToken {
+                id,
+                policies: vec!["root".into()],
+                display_name: "root".into(),
+                path: if custom {
+                    "auth/token/create".into()
+                } else {
+                    "auth/token/root".into()
+                },
+                renewable: false,
+                ..NewToken::default()
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Whether a token exists and is live (dev mode restarts check their stored root).
+    pub async fn token_exists(&self, token: &str) -> Result<bool> {
+        Ok(self.active()?.tokens.lookup(token).await?.is_some())
+    }
+
+    /// Runs one request through the pipeline.
+    pub async fn handle(&self, req: Request) -> Result<Response> {
+        let active = self.active()?;
+        if let Some(resp) = sys::handle_unauthenticated(self, &active, &req).await? {
+            return Ok(resp);
+        }
+        let caller = self.authenticate(&active, req.token.as_deref()).await?;
+        let (route, relative) = match active.router().matching(&req.path) {
+            Some((route, rel)) => (Some(route.clone()), rel),
+            None => (None, String::new()),
+        };
+        let operation = self.operation_for_acl(&route, &relative, &req).await?;
+        self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl)?;
+        self.audit_request(&caller, operation, &req.path)?;
+        let Some(route) = route else {
+            return Err(Error::UnsupportedPath(format!(
+                "no handler for route {:?}. route entry not found.",
+                req.path
+            )));
+        };
+        // A request that uses a token's last use still runs, as in Vault.
+        self.consume_use(&active, &caller).await?;
+        let response = self
+            .dispatch(&active, &caller, &route, &relative, operation, &req)
+            .await?;
+        self.maybe_wrap(&active, response, &req).await
+    }
+
+    async fn authenticate(&self, active: &Active, token: Option<&str>) -> Result<Caller> {
+        let token = token.ok_or(Error::PermissionDenied)?;
+        let (hash, entry) = active
+            .tokens
+            .lookup(token)
+            .await?
+            .ok_or(Error::PermissionDenied)?;
+        let acl = if entry.is_root() {
+            Acl::root()
+        } else {
+            active.policies.acl(&entry.policies).await?
+        };
+        Ok(Caller {
+            token: token.to_owned(),
+            hash,
+            entry,
+            acl,
+        })
+    }
+
+    /// `Update` becomes `Create` when the engine says the target does not exist yet.
+    async fn operation_for_acl(
+        &self,
+        route: &Option<Route>,
+        relative: &str,
+        req: &Request,
+    ) -> Result<Operation> {
+        if req.operation != Operation::Update {
+            return Ok(req.operation);
+        }
+        let Some(route) = route else {
+            return Ok(req.operation);
+        };
+        let backend: &Arc<dyn Backend> = match &route.handler {
+            Handler::Engine(b) | Handler::PerToken(b) => b,
+            _ => return Ok(req.operation),
+        };
+        let ctx = self.engine_ctx(route, None);
+        let lreq =
+            crate::logical::Request::new(Operation::Update, relative).with_data(req.data.clone());
+        Ok(match backend.exists(&ctx, &lreq).await {
+            Ok(Some(false)) => Operation::Create,
+            _ => Operation::Update,
+        })
+    }
+
+    fn authorize(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        path: &str,
+        data: &serde_json::Map<String, serde_json::Value>,
+        wrap_ttl: Option<Duration>,
+    ) -> Result<()> {
+        let decision = caller.acl.authorize(operation, path, data, wrap_ttl);
+        if !decision.allowed || (needs_sudo(path) && !decision.sudo) {
+            return Err(Error::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    /// The audit step: where audit devices will record the request before it runs (and
+    /// refuse it when none can). No device exists yet, so there is nothing to record.
+    fn audit_request(&self, _caller: &Caller, _operation: Operation, _path: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Counts a use of a limited-use token; its last use revokes it.
+    async fn consume_use(&self, active: &Active, caller: &Caller) -> Result<()> {
+        let alive = active.tokens.use_token(&caller.hash, &caller.entry).await?;
+        if !alive {
+            self.purge_cubbyholes(active, std::slice::from_ref(&caller.hash))
+                .await;
+        }
+        Ok(())
+    }
+
+    fn engine_ctx(&self, route: &Route, token_hash: Option<&str>) -> Ctx {
+        let mut prefix = route.entry.storage_prefix();
+        if let (Handler::PerToken(_), Some(hash)) = (&route.handler, token_hash) {
+            prefix.push_str(hash);
+            prefix.push('/');
+        }
+        Ctx {
+            storage: StorageView::new(self.barrier.clone(), prefix),
+            mount: Arc::new(
+                route
+                    .entry
+                    .info(self.config.default_lease_ttl, self.config.max_lease_ttl),
+            ),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        active: &Active,
+        caller: &Caller,
+        route: &Route,
+        relative: &str,
+        operation: Operation,
+        req: &Request,
+    ) -> Result<Response> {
+        match &route.handler {
+            Handler::Engine(backend) | Handler::PerToken(backend) => {
+                let ctx = self.engine_ctx(route, Some(&caller.hash));
+                let lreq =
+                    crate::logical::Request::new(operation, relative).with_data(req.data.clone());
+                Ok(backend.handle(&ctx, &lreq).await?.into())
+            }
+            Handler::System => sys::handle(self, active, caller, operation, relative, req).await,
+            Handler::Token => {
+                token_backend::handle(self, active, caller, operation, relative, req).await
+            }
+        }
+    }
+
+    /// Deletes the cubbyhole data of revoked tokens (best effort: it is unreachable anyway).
+    async fn purge_cubbyholes(&self, active: &Active, hashes: &[String]) {
+        let Some(route) = active.router().get("cubbyhole/").cloned() else {
+            return;
+        };
+        for hash in hashes {
+            let view = StorageView::new(
+                self.barrier.clone(),
+                format!("{}{hash}/", route.entry.storage_prefix()),
+            );
+            let result = async {
+                let keys = view.keys().await?;
+                if keys.is_empty() {
+                    return Ok::<_, Error>(());
+                }
+                let mut batch = crate::logical::ViewBatch::new();
+                for key in keys {
+                    batch.delete(key);
+                }
+                view.commit(batch).await
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "could not purge a revoked token's cubbyhole");
+            }
+        }
+    }
+
+    /// Revokes a token tree and clears the revoked tokens' cubbyholes.
+    async fn revoke_tree(&self, active: &Active, hash: &str) -> Result<()> {
+        let revoked = active.tokens.revoke_tree(hash).await?;
+        self.purge_cubbyholes(active, &revoked).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,374 @@
+//! Mount tables and the router.
+//!
+//! Two tables, each stored as a replicated and a local half (replication ships only the
+//! replicated one): secret engines under `core/mounts` + `core/local-mounts`, auth methods
+//! under `core/auth` + `core/local-auth`. An engine's data lives under
+//! `logical/<uuid>/` (secrets) or `auth/<uuid>/` (auth methods); remounting would change the
+//! path, never the uuid.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::logical::{Backend, MountInfo};
+use crate::util::{random_hex, uuid};
+
+const FORMAT_VERSION: u32 = 1;
+
+/// Which table an entry belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Table {
+    Mounts,
+    Auth,
+}
+
+impl Table {
+    /// Storage keys of the replicated and the local half.
+    pub fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            Table::Mounts => ("core/mounts", "core/local-mounts"),
+            Table::Auth => ("core/auth", "core/local-auth"),
+        }
+    }
+
+    /// Where request paths for this table's mounts start (`""` or `"auth/"`).
+    pub fn route_prefix(self) -> &'static str {
+        match self {
+            Table::Mounts => "",
+            Table::Auth => "auth/",
+        }
+    }
+
+    /// Where this table's engines keep their data.
+    pub fn storage_prefix(self) -> &'static str {
+        match self {
+            Table::Mounts => "logical/",
+            Table::Auth => "auth/",
+        }
+    }
+}
+
+/// Tunables of a mount (`config` in `sys/mounts`). Zero TTLs mean "the system default".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MountConfig {
+    pub default_lease_ttl: u64,
+    pub max_lease_ttl: u64,
+    #[serde(default)]
+    pub force_no_cache: bool,
+    #[serde(default)]
+    pub listing_visibility: String,
+    #[serde(default)]
+    pub token_type: String,
+    #[serde(default)]
+    pub audit_non_hmac_request_keys: Vec<String>,
+    #[serde(default)]
+    pub audit_non_hmac_response_keys: Vec<String>,
+    #[serde(default)]
+    pub passthrough_request_headers: Vec<String>,
+    #[serde(default)]
+    pub allowed_response_headers: Vec<String>,
+}
+
+/// One mounted engine.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MountEntry {
+    pub table: Table,
+    /// With its trailing `/`, without the `auth/` prefix for auth mounts.
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub uuid: String,
+    pub accessor: String,
+    pub local: bool,
+    #[serde(default)]
+    pub seal_wrap: bool,
+    #[serde(default)]
+    pub external_entropy_access: bool,
+    /// `None` reports as `null` (non-kv mounts).
+    pub options: Option<BTreeMap<String, String>>,
+    pub config: MountConfig,
+}
+
+impl MountEntry {
+    pub fn new(table: Table, path: &str, kind: &str, description: &str, local: bool) -> Self {
+        let accessor_kind = match table {
+            Table::Mounts => kind.to_owned(),
+            Table::Auth => format!("auth_{kind}"),
+        };
+        Self {
+            table,
+            path: path.to_owned(),
+            kind: kind.to_owned(),
+            description: description.to_owned(),
+            uuid: uuid(),
+            accessor: format!("{accessor_kind}_{}", random_hex(4)),
+            local,
+            seal_wrap: false,
+            external_entropy_access: false,
+            options: None,
+            config: MountConfig::default(),
+        }
+    }
+
+    /// The request-path prefix this mount serves (`secret/`, `auth/userpass/`).
+    pub fn route(&self) -> String {
+        format!("{}{}", self.table.route_prefix(), self.path)
+    }
+
+    /// The storage prefix of this mount's data.
+    pub fn storage_prefix(&self) -> String {
+        format!("{}{}/", self.table.storage_prefix(), self.uuid)
+    }
+
+    /// The mount object as `sys/mounts` and `sys/auth` report it.
+    pub fn to_json(&self) -> Value {
+        let mut config = Map::new();
+        config.insert(
+            "default_lease_ttl".into(),
+            self.config.default_lease_ttl.into(),
+        );
+        config.insert("max_lease_ttl".into(), self.config.max_lease_ttl.into());
+        config.insert("force_no_cache".into(), self.config.force_no_cache.into());
+        if self.table == Table::Auth {
+            let token_type = if self.config.token_type.is_empty() {
+                "default-service"
+            } else {
+                &self.config.token_type
+            };
+            config.insert("token_type".into(), token_type.into());
+        }
+        if !self.config.listing_visibility.is_empty() {
+            config.insert(
+                "listing_visibility".into(),
+                self.config.listing_visibility.clone().into(),
+            );
+        }
+        for (name, list) in [
+            (
+                "audit_non_hmac_request_keys",
+                &self.config.audit_non_hmac_request_keys,
+            ),
+            (
+                "audit_non_hmac_response_keys",
+                &self.config.audit_non_hmac_response_keys,
+            ),
+            (
+                "passthrough_request_headers",
+                &self.config.passthrough_request_headers,
+            ),
+            (
+                "allowed_response_headers",
+                &self.config.allowed_response_headers,
+            ),
+        ] {
+            if !list.is_empty() {
+                config.insert(name.into(), list.clone().into());
+            }
+        }
+        serde_json::json!({
+            "type": self.kind,
+            "description": self.description,
+            "accessor": self.accessor,
+            "uuid": self.uuid,
+            "local": self.local,
+            "seal_wrap": self.seal_wrap,
+            "external_entropy_access": self.external_entropy_access,
+            "options": self.options,
+            "config": config,
+            "plugin_version": "",
+            "running_plugin_version": format!("v{}+builtin.vaultrs", env!("CARGO_PKG_VERSION")),
+            "running_sha256": "",
+            "deprecation_status": "supported",
+        })
+    }
+
+    /// Facts handed to the engine.
+    pub fn info(&self, system_default: Duration, system_max: Duration) -> MountInfo {
+        let pick = |v: u64, d: Duration| if v == 0 { d } else { Duration::from_secs(v) };
+        MountInfo {
+            path: self.path.clone(),
+            kind: self.kind.clone(),
+            uuid: self.uuid.clone(),
+            accessor: self.accessor.clone(),
+            local: self.local,
+            options: self
+                .options
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                .collect(),
+            default_lease_ttl: pick(self.config.default_lease_ttl, system_default),
+            max_lease_ttl: pick(self.config.max_lease_ttl, system_max),
+        }
+    }
+}
+
+/// A stored half-table.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct StoredTable {
+    pub version: u32,
+    pub entries: Vec<MountEntry>,
+}
+
+impl StoredTable {
+    pub fn new(entries: Vec<MountEntry>) -> Self {
+        Self {
+            version: FORMAT_VERSION,
+            entries,
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let table: StoredTable = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Internal(format!("decoding a mount table: {e}")))?;
+        if table.version != FORMAT_VERSION {
+            return Err(Error::Internal(format!(
+                "mount table format version {} is not supported",
+                table.version
+            )));
+        }
+        Ok(table)
+    }
+}
+
+/// How a mount is served.
+#[derive(Clone)]
+pub enum Handler {
+    /// An engine that sees only its storage view.
+    Engine(Arc<dyn Backend>),
+    /// Cubbyhole: a KV v1 engine over a view scoped to the calling token.
+    PerToken(Arc<dyn Backend>),
+    /// The system backend (`sys/`).
+    System,
+    /// The token store (`auth/token/`).
+    Token,
+}
+
+/// A mounted entry with its handler.
+#[derive(Clone)]
+pub struct Route {
+    pub entry: Arc<MountEntry>,
+    pub handler: Handler,
+}
+
+/// Longest-prefix routing over every mount of both tables.
+#[derive(Clone, Default)]
+pub struct Router {
+    /// Sorted by route, longest first on lookup.
+    routes: Vec<(String, Route)>,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, route: Route) {
+        let key = route.entry.route();
+        self.routes.retain(|(k, _)| *k != key);
+        self.routes.push((key, route));
+        // Longest first, so the first prefix that matches is the longest.
+        self.routes
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+    }
+
+    pub fn remove(&mut self, route_key: &str) -> Option<Route> {
+        let i = self.routes.iter().position(|(k, _)| k == route_key)?;
+        Some(self.routes.remove(i).1)
+    }
+
+    /// The mount serving `path` and the path relative to it. `secret` matches `secret/`.
+    pub fn matching(&self, path: &str) -> Option<(&Route, String)> {
+        for (key, route) in &self.routes {
+            if let Some(rest) = path.strip_prefix(key.as_str()) {
+                return Some((route, rest.to_owned()));
+            }
+            if key.strip_suffix('/') == Some(path) {
+                return Some((route, String::new()));
+            }
+        }
+        None
+    }
+
+    /// The route whose key equals `route_key`.
+    pub fn get(&self, route_key: &str) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|(k, _)| k == route_key)
+            .map(|(_, r)| r)
+    }
+
+    /// Every route, sorted by key.
+    pub fn routes(&self) -> Vec<&Route> {
+        let mut out: Vec<&Route> = self.routes.iter().map(|(_, r)| r).collect();
+        out.sort_by_key(|a| a.entry.route());
+        out
+    }
+
+    /// A route key that would conflict with mounting at `route_key` (prefix either way).
+    pub fn conflict(&self, route_key: &str) -> Option<String> {
+        self.routes
+            .iter()
+            .map(|(k, _)| k)
+            .find(|k| k.starts_with(route_key) || route_key.starts_with(k.as_str()))
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(table: Table, path: &str) -> Route {
+        Route {
+            entry: Arc::new(MountEntry::new(table, path, "kv", "", false)),
+            handler: Handler::System,
+        }
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let mut r = Router::new();
+        r.insert(route(Table::Mounts, "secret/"));
+        r.insert(route(Table::Mounts, "secret/team/"));
+        r.insert(route(Table::Auth, "token/"));
+        let (m, rest) = r.matching("secret/team/x").unwrap();
+        assert_eq!(
+            (m.entry.path.as_str(), rest.as_str()),
+            ("secret/team/", "x")
+        );
+        let (m, rest) = r.matching("secret/other").unwrap();
+        assert_eq!((m.entry.path.as_str(), rest.as_str()), ("secret/", "other"));
+        let (m, rest) = r.matching("secret").unwrap();
+        assert_eq!((m.entry.path.as_str(), rest.as_str()), ("secret/", ""));
+        let (m, _) = r.matching("auth/token/create").unwrap();
+        assert_eq!(m.entry.table, Table::Auth);
+        assert!(r.matching("secrets/x").is_none());
+        assert!(r.matching("token/create").is_none());
+        assert_eq!(
+            r.conflict("secret/team/deeper/").as_deref(),
+            Some("secret/team/")
+        );
+        assert_eq!(r.conflict("sec/"), None);
+        assert_eq!(r.conflict("auth/").as_deref(), Some("auth/token/"));
+    }
+
+    #[test]
+    fn accessors_and_json() {
+        let e = MountEntry::new(Table::Auth, "userpass/", "userpass", "d", true);
+        assert!(e.accessor.starts_with("auth_userpass_"));
+        assert_eq!(e.accessor.len(), "auth_userpass_".len() + 8);
+        let j = e.to_json();
+        assert_eq!(j["config"]["token_type"], "default-service");
+        assert_eq!(j["local"], true);
+        assert!(j["options"].is_null());
+        assert_eq!(e.route(), "auth/userpass/");
+        assert!(e.storage_prefix().starts_with("auth/"));
+    }
+}

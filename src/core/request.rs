@@ -1,0 +1,147 @@
+//! The core's request and response: what the HTTP layer hands in and gets back.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::logical::Operation;
+
+/// A request after HTTP parsing: operation, path relative to `/v1/`, data and credentials.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub operation: Operation,
+    pub path: String,
+    pub data: Map<String, Value>,
+    pub token: Option<String>,
+    /// `X-Vault-Wrap-TTL`.
+    pub wrap_ttl: Option<Duration>,
+}
+
+impl Request {
+    pub fn new(operation: Operation, path: impl Into<String>) -> Self {
+        Self {
+            operation,
+            path: path.into(),
+            data: Map::new(),
+            token: None,
+            wrap_ttl: None,
+        }
+    }
+
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    pub fn data(mut self, data: Map<String, Value>) -> Self {
+        self.data = data;
+        self
+    }
+}
+
+/// The `auth` block of a response (logins and token creation).
+#[derive(Clone, Debug, Default)]
+pub struct Auth {
+    pub client_token: String,
+    pub accessor: String,
+    pub policies: Vec<String>,
+    pub token_policies: Vec<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub lease_duration: u64,
+    pub renewable: bool,
+    pub orphan: bool,
+    pub num_uses: i64,
+}
+
+impl Auth {
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "client_token": self.client_token,
+            "accessor": self.accessor,
+            "policies": self.policies,
+            "token_policies": self.token_policies,
+            "metadata": self.metadata,
+            "lease_duration": self.lease_duration,
+            "renewable": self.renewable,
+            "entity_id": "",
+            "token_type": "service",
+            "orphan": self.orphan,
+            "mfa_requirement": Value::Null,
+            "num_uses": self.num_uses,
+        })
+    }
+}
+
+/// What the core answers; the HTTP layer renders it.
+#[derive(Clone, Debug, Default)]
+pub struct Response {
+    pub data: Option<Map<String, Value>>,
+    pub auth: Option<Auth>,
+    pub warnings: Vec<String>,
+    pub wrap_info: Option<Value>,
+    pub lease_id: String,
+    pub lease_duration: u64,
+    pub renewable: bool,
+    /// Answer 404 but send the body (KV v2 deleted versions).
+    pub not_found_with_data: bool,
+    /// Also copy `data`'s keys to the top level (Vault's legacy sys endpoints).
+    pub inject_top_level: bool,
+    /// Send this body as it is, with 200 (unwrapped responses).
+    pub raw_body: Option<Value>,
+}
+
+impl Response {
+    pub fn data(data: Map<String, Value>) -> Self {
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// No body: HTTP 204.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_none()
+            && self.auth.is_none()
+            && self.warnings.is_empty()
+            && self.wrap_info.is_none()
+            && self.raw_body.is_none()
+    }
+
+    /// The standard envelope (without `request_id`, which the HTTP layer assigns).
+    pub fn envelope(&self, request_id: &str) -> Value {
+        let mut body = serde_json::json!({
+            "request_id": request_id,
+            "lease_id": self.lease_id,
+            "renewable": self.renewable,
+            "lease_duration": self.lease_duration,
+            "data": self.data,
+            "wrap_info": self.wrap_info,
+            "warnings": if self.warnings.is_empty() { Value::Null } else { Value::from(self.warnings.clone()) },
+            "auth": self.auth.as_ref().map(Auth::to_json),
+        });
+        if self.inject_top_level {
+            if let (Some(data), Some(obj)) = (&self.data, body.as_object_mut()) {
+                for (k, v) in data {
+                    obj.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        body
+    }
+}
+
+impl From<crate::logical::Response> for Response {
+    fn from(r: crate::logical::Response) -> Self {
+        Self {
+            data: r.data,
+            warnings: r.warnings,
+            lease_duration: r.lease_duration.map_or(0, |d| d.as_secs()),
+            not_found_with_data: r.not_found_with_data,
+            ..Self::default()
+        }
+    }
+}

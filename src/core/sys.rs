@@ -1,0 +1,788 @@
+//! The system backend (`sys/`): parse the path into an [`Endpoint`], then dispatch.
+//!
+//! The unauthenticated raw endpoints (`init`, `seal-status`, `unseal`, `health`, `leader`)
+//! live in the HTTP layer; everything here runs through the request pipeline.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::mounts::{MountEntry, Route, Table};
+use super::{Active, Caller, Core, Request, Response};
+use crate::error::{Error, Result};
+use crate::logical::{parse_duration, Operation};
+use crate::util::rfc3339;
+
+/// The `sys/` endpoints, parsed from the path relative to `sys/`.
+#[derive(Debug, PartialEq, Eq)]
+enum Endpoint {
+    MountTable(Table),
+    Mount(Table, String),
+    Tune(Table, String),
+    Policies,
+    Policy(String),
+    LegacyPolicies,
+    LegacyPolicy(String),
+    CapabilitiesSelf,
+    Capabilities,
+    CapabilitiesAccessor,
+    KeyStatus,
+    Rotate,
+    Seal,
+    Wrap,
+    Rewrap,
+    Unknown,
+}
+
+fn parse_endpoint(rel: &str) -> Endpoint {
+    let rel = rel.trim_end_matches('/');
+    let mount = |table: Table, rest: &str| match rest.strip_suffix("/tune") {
+        Some(path) => Endpoint::Tune(table, path.to_owned()),
+        None => Endpoint::Mount(table, rest.to_owned()),
+    };
+    match rel {
+        "mounts" => Endpoint::MountTable(Table::Mounts),
+        "auth" => Endpoint::MountTable(Table::Auth),
+        "policies/acl" => Endpoint::Policies,
+        "policy" => Endpoint::LegacyPolicies,
+        "capabilities-self" => Endpoint::CapabilitiesSelf,
+        "capabilities" => Endpoint::Capabilities,
+        "capabilities-accessor" => Endpoint::CapabilitiesAccessor,
+        "key-status" => Endpoint::KeyStatus,
+        "rotate" | "rotate/keyring" => Endpoint::Rotate,
+        "seal" => Endpoint::Seal,
+        "wrapping/wrap" => Endpoint::Wrap,
+        "wrapping/rewrap" => Endpoint::Rewrap,
+        _ => {
+            if let Some(rest) = rel.strip_prefix("mounts/") {
+                mount(Table::Mounts, rest)
+            } else if let Some(rest) = rel.strip_prefix("auth/") {
+                mount(Table::Auth, rest)
+            } else if let Some(name) = rel.strip_prefix("policies/acl/") {
+                Endpoint::Policy(name.to_owned())
+            } else if let Some(name) = rel.strip_prefix("policy/") {
+                Endpoint::LegacyPolicy(name.to_owned())
+            } else {
+                Endpoint::Unknown
+            }
+        }
+    }
+}
+
+fn unsupported(op: Operation, path: &str) -> Error {
+    Error::UnsupportedOperation(format!("unsupported operation {op:?} on sys/{path}"))
+}
+
+/// Endpoints served before (or without) the token check: wrapping lookup/unwrap and the
+/// CLI's mount preflight. `None`: not one of them.
+pub(super) async fn handle_unauthenticated(
+    core: &Core,
+    active: &Active,
+    req: &Request,
+) -> Result<Option<Response>> {
+    let body_token = req
+        .data
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    match req.path.trim_end_matches('/') {
+        "sys/wrapping/lookup" => {
+            let token = body_token
+                .or_else(|| req.token.clone())
+                .ok_or_else(|| Error::invalid("missing token"))?;
+            Ok(Some(core.wrap_lookup(active, &token).await?))
+        }
+        "sys/wrapping/unwrap" => {
+            let token = match body_token {
+                Some(token) => {
+                    // Unwrapping someone's token by value needs a valid token of one's own.
+                    let caller = core.authenticate(active, req.token.as_deref()).await?;
+                    core.authorize(
+                        &caller,
+                        Operation::Update,
+                        "sys/wrapping/unwrap",
+                        &req.data,
+                        None,
+                    )?;
+                    token
+                }
+                None => req.token.clone().ok_or(Error::PermissionDenied)?,
+            };
+            Ok(Some(core.unwrap(active, &token).await?))
+        }
+        path => match path.strip_prefix("sys/internal/ui/mounts") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                let rest = rest.trim_start_matches('/');
+                Ok(Some(ui_mount(core, active, req, rest).await?))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+/// `sys/internal/ui/mounts/:path`: the mount serving `path`, for callers with any access
+/// under it (403 otherwise, so mounts cannot be enumerated).
+async fn ui_mount(core: &Core, active: &Active, req: &Request, path: &str) -> Result<Response> {
+    if path.is_empty() {
+        return Err(Error::invalid("path not set"));
+    }
+    let caller = core
+        .authenticate(active, req.token.as_deref())
+        .await
+        .map_err(|_| Error::PermissionDenied)?;
+    let route = active
+        .router()
+        .matching(path)
+        .map(|(r, _)| r.clone())
+        .ok_or(Error::PermissionDenied)?;
+    let key = route.entry.route();
+    if !caller.acl.has_access_under(&key) {
+        return Err(Error::PermissionDenied);
+    }
+    let mut data = mount_json(&route.entry);
+    data.insert("path".into(), Value::from(key));
+    Ok(Response::data(data))
+}
+
+fn mount_json(entry: &MountEntry) -> Map<String, Value> {
+    match entry.to_json() {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Serves an authenticated `sys/` request (ACL already checked).
+pub(super) async fn handle(
+    core: &Core,
+    active: &Active,
+    caller: &Caller,
+    op: Operation,
+    rel: &str,
+    req: &Request,
+) -> Result<Response> {
+    use Operation::*;
+    let endpoint = parse_endpoint(rel);
+    let write = matches!(op, Create | Update);
+    let mut resp = match (&endpoint, op) {
+        (Endpoint::MountTable(table), Read) => list_mounts(active, *table),
+        (Endpoint::Mount(table, path), Read) => read_mount(active, *table, path),
+        (Endpoint::Mount(table, path), _) if write => {
+            enable_mount(core, active, *table, path, &req.data).await
+        }
+        (Endpoint::Mount(table, path), Delete) => disable_mount(core, active, *table, path).await,
+        (Endpoint::Tune(table, path), Read) => read_tune(core, active, *table, path),
+        (Endpoint::Tune(table, path), _) if write => {
+            tune_mount(core, active, *table, path, &req.data).await
+        }
+        (Endpoint::Policies, List | Read) => {
+            let keys = active.policies.list().await?;
+            let mut data = Map::new();
+            data.insert("keys".into(), keys.into());
+            Ok(Response::data(data))
+        }
+        (Endpoint::Policy(name), Read) => read_policy(active, name, "policy").await,
+        (Endpoint::Policy(name) | Endpoint::LegacyPolicy(name), _) if write => {
+            write_policy(active, name, &req.data).await
+        }
+        (Endpoint::Policy(name) | Endpoint::LegacyPolicy(name), Delete) => {
+            active.policies.delete(name).await?;
+            Ok(Response::empty())
+        }
+        (Endpoint::LegacyPolicies, Read | List) => {
+            let keys = active.policies.list().await?;
+            let mut data = Map::new();
+            data.insert("policies".into(), keys.clone().into());
+            data.insert("keys".into(), keys.into());
+            Ok(Response::data(data))
+        }
+        (Endpoint::LegacyPolicy(name), Read) => read_policy(active, name, "rules").await,
+        (Endpoint::CapabilitiesSelf, _) if write => capabilities(&caller.acl, &req.data),
+        (Endpoint::Capabilities, _) if write => {
+            let token = str_field(&req.data, "token").unwrap_or_default();
+            let other = core
+                .authenticate(active, Some(&token))
+                .await
+                .map_err(|_| Error::invalid("invalid token"))?;
+            capabilities(&other.acl, &req.data)
+        }
+        (Endpoint::CapabilitiesAccessor, _) if write => {
+            let accessor = str_field(&req.data, "accessor").unwrap_or_default();
+            let (_, entry) = active
+                .tokens
+                .lookup_accessor(&accessor)
+                .await?
+                .ok_or_else(|| Error::invalid("invalid accessor"))?;
+            let acl = if entry.is_root() {
+                crate::policy::Acl::root()
+            } else {
+                active.policies.acl(&entry.policies).await?
+            };
+            capabilities(&acl, &req.data)
+        }
+        (Endpoint::KeyStatus, Read) => {
+            let status = core.barrier.key_status()?;
+            let mut data = Map::new();
+            data.insert("term".into(), status.term.into());
+            data.insert("install_time".into(), rfc3339(status.install_time).into());
+            data.insert("encryptions".into(), status.encryptions.into());
+            Ok(Response::data(data))
+        }
+        (Endpoint::Rotate, _) if write => {
+            core.barrier.rotate().await?;
+            Ok(Response::empty())
+        }
+        (Endpoint::Seal, _) if write => {
+            core.seal().await;
+            Ok(Response::empty())
+        }
+        (Endpoint::Wrap, _) if write => {
+            if req.wrap_ttl.is_none() {
+                return Err(Error::invalid(
+                    "endpoint requires response wrapping to be used",
+                ));
+            }
+            if req.data.is_empty() {
+                return Err(Error::invalid("empty wrapping responses are not supported"));
+            }
+            Ok(Response::data(req.data.clone()))
+        }
+        (Endpoint::Rewrap, _) if write => {
+            let token =
+                str_field(&req.data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            core.rewrap(active, &token).await
+        }
+        (Endpoint::Unknown, _) => Err(Error::UnsupportedPath(format!(
+            "unsupported path sys/{rel}"
+        ))),
+        _ => Err(unsupported(op, rel)),
+    }?;
+    resp.inject_top_level = matches!(
+        endpoint,
+        Endpoint::MountTable(_)
+            | Endpoint::Mount(..)
+            | Endpoint::LegacyPolicies
+            | Endpoint::LegacyPolicy(_)
+            | Endpoint::CapabilitiesSelf
+            | Endpoint::Capabilities
+            | Endpoint::CapabilitiesAccessor
+            | Endpoint::KeyStatus
+            | Endpoint::Rotate
+    );
+    Ok(resp)
+}
+
+fn str_field(data: &Map<String, Value>, name: &str) -> Option<String> {
+    match data.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn bool_field(data: &Map<String, Value>, name: &str) -> Result<bool> {
+    match data.get(name) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) => match s.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" | "" => Ok(false),
+            _ => Err(Error::invalid(format!("{name} must be a boolean"))),
+        },
+        Some(_) => Err(Error::invalid(format!("{name} must be a boolean"))),
+    }
+}
+
+/// A TTL in a mount config: seconds, a duration string, or ""/"system" (inherit = 0).
+fn ttl_field(value: Option<&Value>, name: &str) -> Result<Option<u64>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("invalid {name}"))),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if s == "system" => Ok(Some(0)),
+        Some(Value::String(s)) => parse_duration(s)
+            .map(|d| Some(d.as_secs()))
+            .ok_or_else(|| Error::invalid(format!("unable to parse {name}: {s:?}"))),
+        Some(_) => Err(Error::invalid(format!("invalid {name}"))),
+    }
+}
+
+fn string_list(value: Option<&Value>, name: &str) -> Result<Option<Vec<String>>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("{name} must be a list of strings"))),
+        Some(_) => Err(Error::invalid(format!("{name} must be a list of strings"))),
+    }
+}
+
+/// Normalizes a mount path: trimmed of slashes, validated, with one trailing `/`.
+fn normalize_mount_path(path: &str) -> Result<String> {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        return Err(Error::invalid("path cannot be empty"));
+    }
+    vaultrs_storage::key::validate_key(trimmed)
+        .map_err(|_| Error::invalid(format!("invalid mount path {trimmed:?}")))?;
+    Ok(format!("{trimmed}/"))
+}
+
+const PROTECTED: &[&str] = &["sys/", "cubbyhole/", "identity/", "audit/", "auth/"];
+const SINGLETONS: &[&str] = &["cubbyhole", "system", "token", "identity"];
+
+fn list_mounts(active: &Active, table: Table) -> Result<Response> {
+    let mut data = Map::new();
+    for route in active.router().routes() {
+        if route.entry.table == table {
+            data.insert(route.entry.path.clone(), route.entry.to_json());
+        }
+    }
+    Ok(Response::data(data))
+}
+
+fn find(active: &Active, table: Table, path: &str) -> Result<Option<Route>> {
+    let path = normalize_mount_path(path)?;
+    let key = format!("{}{path}", table.route_prefix());
+    Ok(active.router().get(&key).cloned())
+}
+
+fn read_mount(active: &Active, table: Table, path: &str) -> Result<Response> {
+    match find(active, table, path)? {
+        Some(route) => Ok(Response::data(mount_json(&route.entry))),
+        None => Err(Error::invalid(format!(
+            "No {} mount at {}",
+            if table == Table::Mounts {
+                "secret engine"
+            } else {
+                "auth"
+            },
+            normalize_mount_path(path)?
+        ))),
+    }
+}
+
+async fn enable_mount(
+    core: &Core,
+    active: &Active,
+    table: Table,
+    path: &str,
+    data: &Map<String, Value>,
+) -> Result<Response> {
+    let path = normalize_mount_path(path)?;
+    let raw_type = match data.get("type") {
+        Some(Value::String(t)) if !t.is_empty() => t.clone(),
+        _ => return Err(Error::invalid("backend type must be specified as a string")),
+    };
+    let mut options: BTreeMap<String, String> = BTreeMap::new();
+    match data.get("options") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => continue,
+                    _ => return Err(Error::invalid(format!("option {k:?} must be a string"))),
+                };
+                options.insert(k.clone(), v);
+            }
+        }
+        Some(_) => return Err(Error::invalid("options must be a map")),
+    }
+    let kind = match raw_type.as_str() {
+        "kv-v1" => {
+            options.insert("version".into(), "1".into());
+            "kv".to_owned()
+        }
+        "kv-v2" => {
+            options.insert("version".into(), "2".into());
+            "kv".to_owned()
+        }
+        "generic" => "kv".to_owned(),
+        other => other.to_owned(),
+    };
+    if SINGLETONS.contains(&kind.as_str()) {
+        return Err(Error::invalid(format!(
+            "mount type of {kind:?} is not mountable"
+        )));
+    }
+    if table == Table::Mounts && PROTECTED.iter().any(|p| path.starts_with(p)) {
+        return Err(Error::invalid(format!("cannot mount {path:?}")));
+    }
+    if kind != "kv" && options.contains_key("version") {
+        return Err(Error::invalid(format!(
+            "secrets engine {kind:?} does not allow setting a version"
+        )));
+    }
+    if kind == "kv" {
+        let version = options
+            .entry("version".into())
+            .or_insert_with(|| "1".into());
+        if version.is_empty() {
+            *version = "1".into();
+        }
+    }
+    let local = bool_field(data, "local")?;
+    let mut entry = MountEntry::new(
+        table,
+        &path,
+        &kind,
+        &str_field(data, "description").unwrap_or_default(),
+        local,
+    );
+    entry.seal_wrap = bool_field(data, "seal_wrap")?;
+    entry.external_entropy_access = bool_field(data, "external_entropy_access")?;
+    entry.options = (!options.is_empty()).then_some(options);
+    if let Some(config) = data.get("config") {
+        match config {
+            Value::Null => {}
+            Value::Object(config) => apply_config(&mut entry, config, table)?,
+            _ => return Err(Error::invalid("config must be a map")),
+        }
+    }
+    let handler = core.handler_for(&entry)?;
+
+    let _guard = active.table_lock.lock().await;
+    let key = entry.route();
+    if let Some(existing) = active.router().conflict(&key) {
+        return Err(Error::invalid(format!(
+            "path is already in use at {existing}"
+        )));
+    }
+    let mut entries = table_entries(active, table);
+    entries.push(entry.clone());
+    core.store_table(table, &entries).await?;
+    active.router_mut().insert(Route {
+        entry: Arc::new(entry),
+        handler,
+    });
+    Ok(Response::empty())
+}
+
+fn table_entries(active: &Active, table: Table) -> Vec<MountEntry> {
+    active
+        .router()
+        .routes()
+        .into_iter()
+        .filter(|r| r.entry.table == table)
+        .map(|r| (*r.entry).clone())
+        .collect()
+}
+
+fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, table: Table) -> Result<()> {
+    if let Some(ttl) = ttl_field(config.get("default_lease_ttl"), "default_lease_ttl")? {
+        entry.config.default_lease_ttl = ttl;
+    }
+    if let Some(ttl) = ttl_field(config.get("max_lease_ttl"), "max_lease_ttl")? {
+        entry.config.max_lease_ttl = ttl;
+    }
+    let (default, max) = (entry.config.default_lease_ttl, entry.config.max_lease_ttl);
+    if default > 0 && max > 0 && default > max {
+        return Err(Error::invalid(
+            "backend max lease TTL cannot be less than backend default lease TTL",
+        ));
+    }
+    if config.contains_key("force_no_cache") {
+        entry.config.force_no_cache = bool_field(config, "force_no_cache")?;
+    }
+    if let Some(v) = str_field(config, "listing_visibility") {
+        if !matches!(v.as_str(), "" | "unauth" | "hidden") {
+            return Err(Error::invalid(format!("invalid listing_visibility {v:?}")));
+        }
+        entry.config.listing_visibility = v;
+    }
+    if let Some(v) = str_field(config, "token_type") {
+        if table != Table::Auth {
+            return Err(Error::invalid("token_type can only be set on auth mounts"));
+        }
+        if !matches!(
+            v.as_str(),
+            "" | "default-service" | "default-batch" | "service" | "batch"
+        ) {
+            return Err(Error::invalid(format!("invalid token_type {v:?}")));
+        }
+        entry.config.token_type = v;
+    }
+    for (name, slot) in [
+        (
+            "audit_non_hmac_request_keys",
+            &mut entry.config.audit_non_hmac_request_keys,
+        ),
+        (
+            "audit_non_hmac_response_keys",
+            &mut entry.config.audit_non_hmac_response_keys,
+        ),
+        (
+            "passthrough_request_headers",
+            &mut entry.config.passthrough_request_headers,
+        ),
+        (
+            "allowed_response_headers",
+            &mut entry.config.allowed_response_headers,
+        ),
+    ] {
+        if let Some(list) = string_list(config.get(name), name)? {
+            *slot = list;
+        }
+    }
+    Ok(())
+}
+
+async fn disable_mount(core: &Core, active: &Active, table: Table, path: &str) -> Result<Response> {
+    let path = normalize_mount_path(path)?;
+    let key = format!("{}{path}", table.route_prefix());
+    if table == Table::Mounts && PROTECTED.contains(&path.as_str())
+        || table == Table::Auth && path == "token/"
+    {
+        return Err(Error::invalid(format!("cannot unmount {path:?}")));
+    }
+    let _guard = active.table_lock.lock().await;
+    let Some(route) = active.router().get(&key).cloned() else {
+        // Vault answers 204 for a path with no mount: existence is not leaked.
+        return Ok(Response::empty());
+    };
+    let entries: Vec<MountEntry> = table_entries(active, table)
+        .into_iter()
+        .filter(|e| e.uuid != route.entry.uuid)
+        .collect();
+    core.store_table(table, &entries).await?;
+    active.router_mut().remove(&key);
+    // The data is unreachable now; remove it.
+    let view = crate::logical::StorageView::new(core.barrier.clone(), route.entry.storage_prefix());
+    let keys = view.keys().await?;
+    for chunk in keys.chunks(512) {
+        let mut batch = crate::logical::ViewBatch::new();
+        for k in chunk {
+            batch.delete(k.clone());
+        }
+        view.commit(batch).await?;
+    }
+    Ok(Response::empty())
+}
+
+fn read_tune(core: &Core, active: &Active, table: Table, path: &str) -> Result<Response> {
+    let route = find(active, table, path)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "cannot fetch sysview for path {:?}",
+            path.trim_matches('/')
+        ))
+    })?;
+    let e = &route.entry;
+    let info = e.info(core.config.default_lease_ttl, core.config.max_lease_ttl);
+    let mut data = Map::new();
+    data.insert("description".into(), e.description.clone().into());
+    data.insert(
+        "default_lease_ttl".into(),
+        info.default_lease_ttl.as_secs().into(),
+    );
+    data.insert("max_lease_ttl".into(), info.max_lease_ttl.as_secs().into());
+    data.insert("force_no_cache".into(), e.config.force_no_cache.into());
+    if let Some(options) = &e.options {
+        data.insert(
+            "options".into(),
+            serde_json::to_value(options).unwrap_or(Value::Null),
+        );
+    }
+    if table == Table::Auth {
+        let tt = if e.config.token_type.is_empty() {
+            "default-service".to_owned()
+        } else {
+            e.config.token_type.clone()
+        };
+        data.insert("token_type".into(), tt.into());
+    }
+    if !e.config.listing_visibility.is_empty() {
+        data.insert(
+            "listing_visibility".into(),
+            e.config.listing_visibility.clone().into(),
+        );
+    }
+    Ok(Response::data(data))
+}
+
+async fn tune_mount(
+    core: &Core,
+    active: &Active,
+    table: Table,
+    path: &str,
+    data: &Map<String, Value>,
+) -> Result<Response> {
+    let norm = normalize_mount_path(path)?;
+    if table == Table::Mounts && PROTECTED.contains(&norm.as_str()) {
+        return Err(Error::invalid(format!("cannot tune {norm:?}")));
+    }
+    let _guard = active.table_lock.lock().await;
+    let route = find(active, table, path)?.ok_or_else(|| {
+        Error::invalid(format!(
+            "tune of path {norm:?} failed: no mount entry found"
+        ))
+    })?;
+    let mut entry = (*route.entry).clone();
+    apply_config(&mut entry, data, table)?;
+    if let Some(description) = str_field(data, "description") {
+        entry.description = description;
+    }
+    if let Some(Value::Object(options)) = data.get("options") {
+        let mut merged = entry.options.clone().unwrap_or_default();
+        for (k, v) in options {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(Error::invalid(format!("option {k:?} must be a string"))),
+            };
+            if k == "version" {
+                if entry.kind != "kv" {
+                    return Err(Error::invalid(format!(
+                        "secrets engine {:?} does not allow setting a version",
+                        entry.kind
+                    )));
+                }
+                let current = merged.get("version").map_or("1", String::as_str);
+                if v != current {
+                    if !(current == "1" && v == "2") {
+                        return Err(Error::invalid(
+                            "cannot downgrade mount from KV version 2 to KV version 1",
+                        ));
+                    }
+                    let view = crate::logical::StorageView::new(
+                        core.barrier.clone(),
+                        entry.storage_prefix(),
+                    );
+                    if !view.keys().await?.is_empty() {
+                        return Err(Error::invalid(
+                            "upgrading a KV version 1 mount that holds data to version 2 is not supported yet",
+                        ));
+                    }
+                }
+            }
+            merged.insert(k.clone(), v);
+        }
+        entry.options = Some(merged);
+    }
+    let handler = core.handler_for(&entry)?;
+    let entries: Vec<MountEntry> = table_entries(active, table)
+        .into_iter()
+        .map(|e| {
+            if e.uuid == entry.uuid {
+                entry.clone()
+            } else {
+                e
+            }
+        })
+        .collect();
+    core.store_table(table, &entries).await?;
+    active.router_mut().insert(Route {
+        entry: Arc::new(entry),
+        handler,
+    });
+    Ok(Response::empty())
+}
+
+async fn read_policy(active: &Active, name: &str, field: &str) -> Result<Response> {
+    let name = crate::policy::Policy::normalize_name(name)?;
+    let policy = active.policies.get(&name).await?.ok_or(Error::NotFound)?;
+    let mut data = Map::new();
+    data.insert("name".into(), name.into());
+    data.insert(field.into(), policy.text().to_owned().into());
+    Ok(Response::data(data))
+}
+
+async fn write_policy(active: &Active, name: &str, data: &Map<String, Value>) -> Result<Response> {
+    let text = str_field(data, "policy")
+        .or_else(|| str_field(data, "rules"))
+        .ok_or_else(|| Error::invalid("'policy' parameter not supplied or empty"))?;
+    // Vault accepts the policy base64-encoded too.
+    let text = match base64_decode(&text) {
+        Some(decoded) if !text.contains('{') => decoded,
+        _ => text,
+    };
+    active.policies.put(name, &text).await?;
+    Ok(Response::empty())
+}
+
+fn base64_decode(s: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn capabilities(acl: &crate::policy::Acl, data: &Map<String, Value>) -> Result<Response> {
+    let paths = match data.get("paths").or_else(|| data.get("path")) {
+        Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_owned()).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let paths: Vec<String> = paths.into_iter().filter(|p| !p.is_empty()).collect();
+    if paths.is_empty() {
+        return Err(Error::invalid("paths must be supplied"));
+    }
+    let mut out = Map::new();
+    for path in &paths {
+        let caps: Vec<Value> = acl
+            .capabilities(path)
+            .into_iter()
+            .map(Value::from)
+            .collect();
+        if paths.len() == 1 {
+            out.insert("capabilities".into(), Value::from(caps.clone()));
+        }
+        out.insert(path.clone(), Value::from(caps));
+    }
+    Ok(Response::data(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(
+            parse_endpoint("mounts"),
+            Endpoint::MountTable(Table::Mounts)
+        );
+        assert_eq!(
+            parse_endpoint("mounts/a/b/tune"),
+            Endpoint::Tune(Table::Mounts, "a/b".into())
+        );
+        assert_eq!(
+            parse_endpoint("auth/userpass/"),
+            Endpoint::Mount(Table::Auth, "userpass".into())
+        );
+        assert_eq!(
+            parse_endpoint("policies/acl/x"),
+            Endpoint::Policy("x".into())
+        );
+        assert_eq!(parse_endpoint("nope"), Endpoint::Unknown);
+    }
+
+    #[test]
+    fn mount_paths() {
+        assert_eq!(normalize_mount_path("/secret/").unwrap(), "secret/");
+        assert_eq!(normalize_mount_path("a/b").unwrap(), "a/b/");
+        assert!(normalize_mount_path("").is_err());
+        assert!(normalize_mount_path("a/../b").is_err());
+    }
+}

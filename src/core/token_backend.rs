@@ -1,0 +1,448 @@
+//! The token store's endpoints (`auth/token/...`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::tokens::{NewToken, TokenEntry};
+use super::{Active, Auth, Caller, Core, Request, Response};
+use crate::error::{Error, Result};
+use crate::logical::{parse_duration, Operation};
+use crate::policy::Policy;
+use crate::util::{rfc3339_secs, unix_now};
+
+fn field_str(data: &Map<String, Value>, name: &str) -> Option<String> {
+    match data.get(name)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn field_bool(data: &Map<String, Value>, name: &str) -> Result<Option<bool>> {
+    match data.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) => match s.as_str() {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" | "" => Ok(Some(false)),
+            _ => Err(Error::invalid(format!("{name} must be a boolean"))),
+        },
+        Some(_) => Err(Error::invalid(format!("{name} must be a boolean"))),
+    }
+}
+
+fn field_duration(data: &Map<String, Value>, name: &str) -> Result<Option<Duration>> {
+    match data.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(|s| Some(Duration::from_secs(s)))
+            .ok_or_else(|| Error::invalid(format!("{name} must be a non-negative duration"))),
+        Some(Value::String(s)) => parse_duration(s)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("invalid {name}: {s:?}"))),
+        Some(_) => Err(Error::invalid(format!("{name} must be a duration"))),
+    }
+}
+
+fn field_list(data: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>> {
+    match data.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(|s| s.trim().to_owned()))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("{name} must be a list of strings"))),
+        Some(_) => Err(Error::invalid(format!("{name} must be a list of strings"))),
+    }
+}
+
+/// Serves `auth/token/<rel>` for an authenticated caller.
+pub(super) async fn handle(
+    core: &Core,
+    active: &Active,
+    caller: &Caller,
+    op: Operation,
+    rel: &str,
+    req: &Request,
+) -> Result<Response> {
+    use Operation::*;
+    let write = matches!(op, Create | Update);
+    let data = &req.data;
+    match (rel.trim_end_matches('/'), op) {
+        ("create", _) if write => create(core, active, caller, data, false).await,
+        ("create-orphan", _) if write => create(core, active, caller, data, true).await,
+        ("lookup-self", Read) | ("lookup-self", Update) => {
+            Ok(lookup_response(&caller.entry, &caller.token))
+        }
+        ("lookup", Read) | ("lookup", Update) => {
+            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token ID"))?;
+            let (_, entry) = active
+                .tokens
+                .lookup(&token)
+                .await?
+                .ok_or_else(|| Error::invalid("bad token"))
+                .map_err(|_| Error::PermissionDenied)?;
+            Ok(lookup_response(&entry, &token))
+        }
+        ("lookup-accessor", _) if write => {
+            let accessor = field_str(data, "accessor")
+                .ok_or_else(|| Error::invalid("missing accessor"))?;
+            let (_, entry) = active
+                .tokens
+                .lookup_accessor(&accessor)
+                .await?
+                .ok_or_else(|| Error::invalid("invalid accessor"))?;
+            Ok(lookup_response(&entry, ""))
+        }
+        ("renew-self", _) if write => {
+            renew(core, active, &caller.hash, &caller.entry, &caller.token, data).await
+        }
+        ("renew", _) if write => {
+            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let (hash, entry) = active
+                .tokens
+                .lookup(&token)
+                .await?
+                .ok_or_else(|| Error::invalid("invalid token"))?;
+            renew(core, active, &hash, &entry, &token, data).await
+        }
+        ("renew-accessor", _) if write => {
+            let accessor = field_str(data, "accessor")
+                .ok_or_else(|| Error::invalid("missing accessor"))?;
+            let (hash, entry) = active
+                .tokens
+                .lookup_accessor(&accessor)
+                .await?
+                .ok_or_else(|| Error::invalid("invalid accessor"))?;
+            let mut resp = renew(core, active, &hash, &entry, "", data).await?;
+            if let Some(auth) = resp.auth.as_mut() {
+                auth.client_token.clear();
+            }
+            Ok(resp)
+        }
+        ("revoke-self", _) if write => {
+            core.revoke_tree(active, &caller.hash).await?;
+            Ok(Response::empty())
+        }
+        ("revoke", _) if write => {
+            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            if let Some((hash, _)) = active.tokens.lookup(&token).await? {
+                core.revoke_tree(active, &hash).await?;
+            }
+            Ok(Response::empty())
+        }
+        ("revoke-orphan", _) if write => {
+            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            if let Some((hash, _)) = active.tokens.lookup(&token).await? {
+                let revoked = active.tokens.revoke_orphan(&hash).await?;
+                core.purge_cubbyholes(active, &revoked).await;
+            }
+            Ok(Response::empty())
+        }
+        ("revoke-accessor", _) if write => {
+            let accessor = field_str(data, "accessor")
+                .ok_or_else(|| Error::invalid("missing accessor"))?;
+            if let Some((hash, _)) = active.tokens.lookup_accessor(&accessor).await? {
+                core.revoke_tree(active, &hash).await?;
+            }
+            Ok(Response::empty())
+        }
+        ("accessors", List | Read) => Response::from_keys(active.tokens.accessors().await?),
+        ("roles", List) => Err(Error::NotFound),
+        ("tidy", _) if write => Ok(Response {
+            // Nothing to tidy: expired tokens are removed when they are looked up.
+            warnings: vec!["Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs.".into()],
+            ..Response::default()
+        }),
+        (
+            "create" | "create-orphan" | "lookup-self" | "lookup" | "lookup-accessor"
+            | "renew-self" | "renew" | "renew-accessor" | "revoke-self" | "revoke"
+            | "revoke-orphan" | "revoke-accessor" | "accessors" | "roles" | "tidy",
+            _,
+        ) => Err(Error::UnsupportedOperation(format!(
+            "unsupported operation on auth/token/{rel}"
+        ))),
+        _ => Err(Error::UnsupportedPath(format!("unsupported path auth/token/{rel}"))),
+    }
+}
+
+impl Response {
+    fn from_keys(keys: Vec<String>) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(Error::NotFound);
+        }
+        let mut data = Map::new();
+        data.insert("keys".into(), keys.into());
+        Ok(Response::data(data))
+    }
+}
+
+fn sorted_policies(mut policies: Vec<String>) -> Vec<String> {
+    policies.sort();
+    policies.dedup();
+    policies
+}
+
+async fn create(
+    core: &Core,
+    active: &Active,
+    caller: &Caller,
+    data: &Map<String, Value>,
+    orphan_endpoint: bool,
+) -> Result<Response> {
+    let parent = &caller.entry;
+    let parent_root = parent.is_root();
+    let sudo = parent_root
+        || caller
+            .acl
+            .allowed(Operation::Update, "auth/token/create")
+            .sudo;
+    if parent.num_uses > 0 {
+        return Err(Error::invalid(
+            "restricted use token cannot generate child tokens",
+        ));
+    }
+    let id = field_str(data, "id");
+    if id.is_some() && !sudo {
+        return Err(Error::invalid(
+            "root or sudo privileges required to specify token id",
+        ));
+    }
+    let no_parent = field_bool(data, "no_parent")?.unwrap_or(false);
+    if no_parent && !orphan_endpoint && !sudo {
+        return Err(Error::invalid(
+            "root or sudo privileges required to create orphan token",
+        ));
+    }
+    let orphan = orphan_endpoint || no_parent;
+    if let Some(kind) = field_str(data, "type") {
+        if kind != "service" {
+            return Err(Error::invalid(format!("unsupported token type {kind:?}")));
+        }
+    }
+    let num_uses = match data.get("num_uses") {
+        None | Some(Value::Null) => 0,
+        Some(v) => {
+            let n = v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| Error::invalid("num_uses must be an integer"))?;
+            if n < 0 {
+                return Err(Error::invalid("number of uses cannot be negative"));
+            }
+            n
+        }
+    };
+
+    // Policies: default to the parent's; a non-root parent grants only a subset.
+    let requested = field_list(data, "policies")?;
+    let mut policies: Vec<String> = match &requested {
+        Some(list) => list
+            .iter()
+            .map(|p| Policy::normalize_name(p))
+            .collect::<Result<_>>()?,
+        None => parent
+            .policies
+            .iter()
+            .filter(|p| *p != "default")
+            .cloned()
+            .collect(),
+    };
+    policies.retain(|p| !p.is_empty());
+    if !parent_root {
+        let allowed: Vec<&String> = parent.policies.iter().collect();
+        if let Some(bad) = policies
+            .iter()
+            .find(|p| *p != "default" && !allowed.contains(p))
+        {
+            return Err(Error::invalid(format!(
+                "child policies must be subset of parent: {bad:?} is not held by the parent"
+            )));
+        }
+    }
+    if policies.iter().any(|p| p == "root") && !parent_root {
+        return Err(Error::invalid(
+            "root tokens may only be created by a root token",
+        ));
+    }
+    let no_default = field_bool(data, "no_default_policy")?.unwrap_or(false);
+    let is_root = policies.iter().any(|p| p == "root");
+    if !no_default && !is_root && !policies.iter().any(|p| p == "default") {
+        policies.push("default".into());
+    }
+    let mut warnings = Vec::new();
+    for name in &policies {
+        if name != "root" && active.policies.get(name).await?.is_none() {
+            warnings.push(format!("Policy {name:?} does not exist"));
+        }
+    }
+    let policies = sorted_policies(policies);
+
+    let explicit_max = field_duration(data, "explicit_max_ttl")?.unwrap_or_default();
+    let period = field_duration(data, "period")?.unwrap_or_default();
+    if !period.is_zero() && !sudo {
+        return Err(Error::invalid(
+            "root or sudo privileges required to create periodic token",
+        ));
+    }
+    let mut ttl = match field_duration(data, "ttl")? {
+        Some(t) => t,
+        None => field_duration(data, "lease")?.unwrap_or_default(),
+    };
+    if ttl.is_zero() && period.is_zero() {
+        // Only root may hold a token that never expires, and only under a root parent
+        // that never expires either.
+        if !(is_root && parent_root && parent.expire_time.is_none()) {
+            ttl = core.config.default_lease_ttl;
+        }
+    }
+    if !ttl.is_zero() {
+        ttl = ttl.min(core.config.max_lease_ttl);
+    }
+    // A child never outlives its parent.
+    if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
+        let left = Duration::from_secs(parent_expiry.saturating_sub(unix_now()));
+        if ttl.is_zero() || ttl > left {
+            ttl = left.max(Duration::from_secs(1));
+        }
+    }
+    let meta = match data.get("meta") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(
+            map.iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(Error::invalid("meta values must be strings")),
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?,
+        ),
+        Some(_) => return Err(Error::invalid("meta must be a map of strings")),
+    };
+    let display_name = match field_str(data, "display_name") {
+        Some(name) => format!("token-{}", name.trim()),
+        None => "token".to_owned(),
+    };
+    let (token, entry) = active
+        .tokens
+        .create(NewToken {
+            id,
+            policies,
+            meta,
+            display_name,
+            num_uses,
+            parent: (!orphan).then(|| caller.hash.clone()),
+            path: if orphan_endpoint {
+                "auth/token/create-orphan".into()
+            } else {
+                "auth/token/create".into()
+            },
+            ttl,
+            explicit_max_ttl: explicit_max,
+            period,
+            renewable: field_bool(data, "renewable")?.unwrap_or(true),
+            wrapping: None,
+        })
+        .await?;
+    Ok(Response {
+        auth: Some(auth_for(&token, &entry)),
+        warnings,
+        ..Response::default()
+    })
+}
+
+fn auth_for(token: &str, entry: &TokenEntry) -> Auth {
+    let metadata = entry.meta.as_ref().map(|m| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+            .collect()
+    });
+    Auth {
+        client_token: token.to_owned(),
+        accessor: entry.accessor.clone(),
+        policies: entry.policies.clone(),
+        token_policies: entry.policies.clone(),
+        metadata,
+        lease_duration: entry.remaining_ttl(unix_now()),
+        renewable: entry.renewable && entry.expire_time.is_some(),
+        orphan: entry.orphan(),
+        num_uses: entry.num_uses,
+    }
+}
+
+async fn renew(
+    core: &Core,
+    active: &Active,
+    hash: &str,
+    entry: &TokenEntry,
+    token: &str,
+    data: &Map<String, Value>,
+) -> Result<Response> {
+    // Vault reads an increment of 0 as "none": renew by the token's own TTL.
+    let increment = field_duration(data, "increment")?.filter(|d| !d.is_zero());
+    let renewed = active
+        .tokens
+        .renew(hash, entry, increment, core.config.max_lease_ttl)
+        .await?;
+    Ok(Response {
+        auth: Some(auth_for(token, &renewed)),
+        ..Response::default()
+    })
+}
+
+/// The `data` of a token lookup.
+fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
+    let now = unix_now();
+    let mut data = Map::new();
+    data.insert("accessor".into(), entry.accessor.clone().into());
+    data.insert("creation_time".into(), entry.creation_time.into());
+    data.insert("creation_ttl".into(), entry.ttl.into());
+    data.insert("display_name".into(), entry.display_name.clone().into());
+    data.insert("entity_id".into(), "".into());
+    data.insert(
+        "expire_time".into(),
+        entry
+            .expire_time
+            .map_or(Value::Null, |e| rfc3339_secs(e).into()),
+    );
+    data.insert("explicit_max_ttl".into(), entry.explicit_max_ttl.into());
+    data.insert("id".into(), token.into());
+    data.insert(
+        "issue_time".into(),
+        rfc3339_secs(entry.creation_time).into(),
+    );
+    data.insert(
+        "meta".into(),
+        entry.meta.as_ref().map_or(Value::Null, |m| {
+            serde_json::to_value(m).unwrap_or(Value::Null)
+        }),
+    );
+    data.insert("num_uses".into(), entry.num_uses.into());
+    data.insert("orphan".into(), entry.orphan().into());
+    data.insert("path".into(), entry.path.clone().into());
+    data.insert("policies".into(), entry.policies.clone().into());
+    data.insert(
+        "renewable".into(),
+        (entry.renewable && entry.expire_time.is_some()).into(),
+    );
+    data.insert("ttl".into(), entry.remaining_ttl(now).into());
+    data.insert("type".into(), "service".into());
+    if entry.period > 0 {
+        data.insert("period".into(), entry.period.into());
+    }
+    if let Some(last) = entry.last_renewal {
+        data.insert("last_renewal_time".into(), last.into());
+        data.insert("last_renewal".into(), rfc3339_secs(last).into());
+    }
+    Response::data(data)
+}

@@ -1,0 +1,916 @@
+//! KV version 2: versioned secrets with metadata, soft delete, undelete, destroy,
+//! check-and-set and a per-mount configuration (Vault's `versioned kv` backend).
+//!
+//! Storage layout, under the mount's view:
+//! - `kv2/config` — [`Config`] as JSON;
+//! - `kv2/meta/<path>` — [`KeyMeta`] as JSON (versions with timestamps and flags, current
+//!   and oldest version, per-key settings, custom metadata). Keeping the secret's own path
+//!   here makes `LIST metadata/<folder>/` a plain storage list;
+//! - `kv2/ver/<path>/<n>` — version `n`'s data, the JSON object as written. Version numbers
+//!   have no `/`, so these keys never collide across secrets.
+//!
+//! Every change of a request is one atomic [`ViewBatch`] (a new version's data, the pruned
+//! versions and the metadata together), committed after all checks passed, so a refused
+//! request changes nothing. Read-modify-write cycles hold a striped per-key lock.
+//! Timestamps are stored as nanoseconds since the epoch and shown as RFC3339Nano (UTC).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::support::{
+    check_write_key, go_duration, list_prefix, lock_key, merge_patch, now_nanos, obj, rfc3339_nano,
+    signed_duration_secs, valid_key,
+};
+use crate::error::{Error, Result};
+use crate::logical::{Backend, Ctx, Operation, Request, Response, StorageView, ViewBatch};
+
+/// Versions kept per key when neither the key nor the mount says otherwise.
+pub const DEFAULT_MAX_VERSIONS: u32 = 10;
+
+const PREFIX: &str = "kv2/";
+const CONFIG_KEY: &str = "config";
+
+const CAS_REQUIRED: &str = "check-and-set parameter required for this call";
+const CAS_MISMATCH: &str = "check-and-set parameter did not match the current version";
+const CAS_PARSE: &str = "error parsing check-and-set parameter";
+const CAS_CONFIG_WARNING: &str =
+    "\"cas_required\" set to false, but is mandated by backend config. This value will be ignored.";
+
+const MAX_CUSTOM_METADATA_KEYS: usize = 64;
+const MAX_CUSTOM_METADATA_KEY_LEN: usize = 128;
+const MAX_CUSTOM_METADATA_VALUE_LEN: usize = 512;
+const CUSTOM_METADATA_PREFIX: &str = "custom_metadata validation failed";
+
+/// The versioned key/value engine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvV2;
+
+/// The mount-wide settings (`config`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Config {
+    /// 0: the default (10).
+    max_versions: u32,
+    cas_required: bool,
+    /// Seconds; 0 unset, negative disables `delete_version_after` on every key.
+    delete_version_after: i64,
+}
+
+/// One version's bookkeeping.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct VersionMeta {
+    created_time: u64,
+    /// When the version is (or will be) soft-deleted; deleted once it is in the past.
+    deletion_time: Option<u64>,
+    destroyed: bool,
+}
+
+impl VersionMeta {
+    fn is_deleted(&self, now: u64) -> bool {
+        self.deletion_time.is_some_and(|t| t <= now)
+    }
+}
+
+/// A secret's metadata and version index.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct KeyMeta {
+    current_version: u64,
+    oldest_version: u64,
+    created_time: u64,
+    updated_time: u64,
+    /// 0: the mount's setting.
+    max_versions: u32,
+    cas_required: bool,
+    /// Seconds; 0 unset.
+    delete_version_after: u64,
+    custom_metadata: Option<BTreeMap<String, String>>,
+    versions: BTreeMap<u64, VersionMeta>,
+}
+
+fn meta_key(path: &str) -> String {
+    format!("meta/{path}")
+}
+
+fn version_key(path: &str, version: u64) -> String {
+    format!("ver/{path}/{version}")
+}
+
+fn custom_metadata_json(meta: &KeyMeta) -> Value {
+    match &meta.custom_metadata {
+        Some(m) if !m.is_empty() => json!(m),
+        _ => Value::Null,
+    }
+}
+
+fn time_json(t: Option<u64>) -> Value {
+    Value::String(t.map(rfc3339_nano).unwrap_or_default())
+}
+
+/// `{created_time, custom_metadata, deletion_time, destroyed, version}` of one version.
+fn version_json(meta: &KeyMeta, version: u64, vm: &VersionMeta) -> Value {
+    json!({
+        "created_time": rfc3339_nano(vm.created_time),
+        "custom_metadata": custom_metadata_json(meta),
+        "deletion_time": time_json(vm.deletion_time),
+        "destroyed": vm.destroyed,
+        "version": version,
+    })
+}
+
+fn not_found_with(data: Map<String, Value>) -> Response {
+    Response {
+        data: Some(data),
+        not_found_with_data: true,
+        ..Response::default()
+    }
+}
+
+/// Vault's answer to paths a v2 mount does not serve: 404 carrying a warning.
+fn invalid_path(req: &Request) -> Response {
+    let warning = match req.path.as_str() {
+        "metadata" | "data" | "delete" | "undelete" | "destroy" => {
+            "Non-listing operations on the root of a K/V v2 mount are not supported.".to_owned()
+        }
+        _ => {
+            let verb = match req.operation {
+                Operation::Create | Operation::Update => "put",
+                Operation::Patch => "patch",
+                Operation::Read => "get",
+                Operation::List => "list",
+                Operation::Delete => "delete",
+            };
+            format!(
+                "Invalid path for a versioned K/V secrets engine. See the API docs for the \
+                 appropriate API endpoints to use. If using the Vault CLI, use 'vault kv {verb}' \
+                 for this operation."
+            )
+        }
+    };
+    Response {
+        warnings: vec![warning],
+        not_found_with_data: true,
+        ..Response::default()
+    }
+}
+
+fn unsupported() -> Error {
+    Error::UnsupportedOperation("unsupported operation".into())
+}
+
+/// The engine's storage (everything under `kv2/`) and the lock namespace.
+struct Store {
+    view: StorageView,
+}
+
+impl Store {
+    fn new(ctx: &Ctx) -> Self {
+        Self {
+            view: ctx.storage.sub(PREFIX),
+        }
+    }
+
+    async fn lock(&self, key: &str) -> tokio::sync::MutexGuard<'static, ()> {
+        lock_key(self.view.prefix(), key).await
+    }
+
+    async fn config(&self) -> Result<Config> {
+        Ok(self.view.get_json(CONFIG_KEY).await?.unwrap_or_default())
+    }
+
+    /// The metadata of `path`; `None` also for paths that cannot exist.
+    async fn meta(&self, path: &str) -> Result<Option<KeyMeta>> {
+        if !valid_key(path) {
+            return Ok(None);
+        }
+        self.view.get_json(&meta_key(path)).await
+    }
+
+    async fn version_data(&self, path: &str, version: u64) -> Result<Map<String, Value>> {
+        self.view
+            .get_json(&version_key(path, version))
+            .await?
+            .ok_or_else(|| Error::Internal("could not find version data".into()))
+    }
+}
+
+/// Splits `data/foo/bar` into (`data`, `foo/bar`).
+fn split(path: &str) -> (&str, Option<&str>) {
+    match path.split_once('/') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (path, None),
+    }
+}
+
+#[async_trait]
+impl Backend for KvV2 {
+    async fn handle(&self, ctx: &Ctx, req: &Request) -> Result<Response> {
+        let store = Store::new(ctx);
+        let op = req.operation;
+        match split(&req.path) {
+            ("config", None) => match op {
+                Operation::Read => config_read(&store).await,
+                Operation::Create | Operation::Update => config_write(&store, req).await,
+                _ => Err(unsupported()),
+            },
+            ("data", Some(p)) => match op {
+                Operation::Read => data_read(&store, p, req).await,
+                Operation::Create | Operation::Update => data_write(&store, p, req).await,
+                Operation::Patch => data_patch(&store, p, req).await,
+                Operation::Delete => data_delete(&store, p).await,
+                Operation::List => Err(unsupported()),
+            },
+            ("metadata", rest) => match (op, rest) {
+                (Operation::List, rest) => metadata_list(&store, rest.unwrap_or("")).await,
+                (_, None) => Ok(invalid_path(req)),
+                (Operation::Read, Some(p)) => metadata_read(&store, p).await,
+                (Operation::Create | Operation::Update, Some(p)) => {
+                    metadata_write(&store, p, req).await
+                }
+                (Operation::Patch, Some(p)) => metadata_patch(&store, p, req).await,
+                (Operation::Delete, Some(p)) => metadata_delete(&store, p).await,
+            },
+            ("delete", Some(p)) => match op {
+                Operation::Create | Operation::Update => versions_delete(&store, p, req).await,
+                _ => Err(unsupported()),
+            },
+            ("undelete", Some(p)) => match op {
+                Operation::Create | Operation::Update => versions_undelete(&store, p, req).await,
+                _ => Err(unsupported()),
+            },
+            ("destroy", Some(p)) => match op {
+                Operation::Create | Operation::Update => versions_destroy(&store, p, req).await,
+                _ => Err(unsupported()),
+            },
+            ("subkeys", Some(p)) => match op {
+                Operation::Read => subkeys_read(&store, p, req).await,
+                _ => Err(unsupported()),
+            },
+            _ => Ok(invalid_path(req)),
+        }
+    }
+
+    async fn exists(&self, ctx: &Ctx, req: &Request) -> Result<Option<bool>> {
+        match split(&req.path) {
+            ("data" | "metadata", Some(p)) => Ok(Some(Store::new(ctx).meta(p).await?.is_some())),
+            _ => Ok(None),
+        }
+    }
+}
+
+// ---- config ---------------------------------------------------------------------------
+
+async fn config_read(store: &Store) -> Result<Response> {
+    let c = store.config().await?;
+    Ok(Response::data(obj(json!({
+        "cas_required": c.cas_required,
+        "delete_version_after": go_duration(c.delete_version_after),
+        "max_versions": c.max_versions,
+    }))))
+}
+
+fn max_versions_field(req: &Request) -> Result<Option<u32>> {
+    match req.int_field("max_versions")? {
+        None => Ok(None),
+        Some(n) => u32::try_from(n)
+            .map(Some)
+            .map_err(|_| Error::invalid("max_versions must be a non-negative integer")),
+    }
+}
+
+async fn config_write(store: &Store, req: &Request) -> Result<Response> {
+    let max_versions = max_versions_field(req)?;
+    let cas_required = req.bool_field("cas_required")?;
+    let dva = signed_duration_secs(&req.data, "delete_version_after")?;
+    if max_versions.is_none() && cas_required.is_none() && dva.is_none() {
+        return Ok(Response::empty());
+    }
+    let _guard = store.lock(CONFIG_KEY).await;
+    let mut c = store.config().await?;
+    if let Some(m) = max_versions {
+        c.max_versions = m;
+    }
+    if let Some(b) = cas_required {
+        c.cas_required = b;
+    }
+    if let Some(d) = dva {
+        // Negative disables delete_version_after everywhere; Vault stores it as -1s.
+        c.delete_version_after = if d < 0 { -1 } else { d };
+    }
+    store.view.put_json(CONFIG_KEY, &c).await?;
+    Ok(Response::empty())
+}
+
+// ---- data -----------------------------------------------------------------------------
+
+/// The `version` parameter: `None` (or ≤ 0) means the current version.
+fn version_param(req: &Request) -> Result<Option<u64>> {
+    Ok(req
+        .int_field("version")?
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| *v > 0))
+}
+
+/// The version to read and its bookkeeping, or a plain 404.
+fn pick_version<'m>(meta: &'m KeyMeta, req: &Request) -> Result<(u64, &'m VersionMeta)> {
+    let n = version_param(req)?.unwrap_or(meta.current_version);
+    meta.versions
+        .get(&n)
+        .map(|vm| (n, vm))
+        .ok_or(Error::NotFound)
+}
+
+async fn data_read(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    version_param(req)?;
+    let _guard = store.lock(path).await;
+    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let (n, vm) = pick_version(&meta, req)?;
+    let mut body = obj(json!({"data": null, "metadata": version_json(&meta, n, vm)}));
+    if vm.destroyed || vm.is_deleted(now_nanos()) {
+        return Ok(not_found_with(body));
+    }
+    body.insert(
+        "data".into(),
+        Value::Object(store.version_data(path, n).await?),
+    );
+    Ok(Response::data(body))
+}
+
+/// `options.cas` as Vault's weak decoding reads it: `Ok(None)` when absent.
+fn cas_param(req: &Request) -> Result<Option<i64>> {
+    let options = match req.data.get("options") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(o)) => o,
+        Some(_) => return Err(Error::invalid("options must be a JSON object")),
+    };
+    let Some(raw) = options.get("cas") else {
+        return Ok(None);
+    };
+    let cas = match raw {
+        Value::Null => Some(0),
+        Value::Bool(b) => Some(i64::from(*b)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 9e18)
+                .map(|f| f.trunc() as i64)
+        }),
+        Value::String(s) if s.trim().is_empty() => Some(0),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    cas.map(Some).ok_or_else(|| Error::invalid(CAS_PARSE))
+}
+
+fn check_cas(cas: Option<i64>, config: &Config, meta: &KeyMeta) -> Result<()> {
+    match cas {
+        Some(c) if u64::try_from(c).ok() == Some(meta.current_version) => Ok(()),
+        Some(_) => Err(Error::invalid(CAS_MISMATCH)),
+        None if config.cas_required || meta.cas_required => Err(Error::invalid(CAS_REQUIRED)),
+        None => Ok(()),
+    }
+}
+
+/// The `data` object of a write or patch.
+fn data_param(req: &Request) -> Result<&Map<String, Value>> {
+    match req.data.get("data") {
+        None | Some(Value::Null) => Err(Error::invalid("no data provided")),
+        Some(Value::Object(m)) => Ok(m),
+        Some(_) => Err(Error::invalid("data must be a JSON object")),
+    }
+}
+
+/// When a version created (or undeleted) at `from` gets soft-deleted: after the smaller
+/// non-zero `delete_version_after` of the mount and the key; never if the mount disables it.
+fn deletion_time(from: u64, config: &Config, meta: &KeyMeta) -> Option<u64> {
+    if config.delete_version_after < 0 {
+        return None;
+    }
+    let mount = config.delete_version_after.unsigned_abs();
+    let key = meta.delete_version_after;
+    let secs = match (mount, key) {
+        (0, 0) => return None,
+        (0, k) => k,
+        (m, 0) => m,
+        (m, k) => m.min(k),
+    };
+    Some(from.saturating_add(secs.saturating_mul(1_000_000_000)))
+}
+
+/// Adds a version created `now` to `meta` and returns the versions pruned by
+/// `max_versions` (the key's, else the mount's, else 10).
+fn add_version(meta: &mut KeyMeta, now: u64, config: &Config) -> Vec<u64> {
+    let deletion = deletion_time(now, config, meta);
+    meta.current_version += 1;
+    meta.versions.insert(
+        meta.current_version,
+        VersionMeta {
+            created_time: now,
+            deletion_time: deletion,
+            destroyed: false,
+        },
+    );
+    meta.updated_time = now;
+    if meta.created_time == 0 {
+        meta.created_time = now;
+    }
+    let max = match (meta.max_versions, config.max_versions) {
+        (0, 0) => DEFAULT_MAX_VERSIONS,
+        (0, c) => c,
+        (k, _) => k,
+    };
+    let mut pruned = Vec::new();
+    if meta.current_version - meta.oldest_version >= u64::from(max) {
+        let last_to_delete = meta.current_version - u64::from(max);
+        pruned = meta
+            .versions
+            .range(..=last_to_delete)
+            .map(|(n, _)| *n)
+            .collect();
+        for n in &pruned {
+            meta.versions.remove(n);
+        }
+        meta.oldest_version = last_to_delete + 1;
+    }
+    pruned
+}
+
+/// Stores `data` as a new version of `path` with its metadata, in one batch.
+async fn commit_new_version(
+    store: &Store,
+    path: &str,
+    mut meta: KeyMeta,
+    config: &Config,
+    data: &Map<String, Value>,
+) -> Result<Response> {
+    let now = now_nanos();
+    let pruned = add_version(&mut meta, now, config);
+    let n = meta.current_version;
+    let mut batch = ViewBatch::new();
+    batch.put_json(version_key(path, n), data)?;
+    for old in pruned {
+        batch.delete(version_key(path, old));
+    }
+    batch.put_json(meta_key(path), &meta)?;
+    store.view.commit(batch).await?;
+    let vm = meta.versions.get(&n).cloned().unwrap_or_default();
+    Ok(Response::data(obj(version_json(&meta, n, &vm))))
+}
+
+async fn data_write(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    check_write_key(path)?;
+    let data = data_param(req)?;
+    let cas = cas_param(req)?;
+    let _guard = store.lock(path).await;
+    let config = store.config().await?;
+    let meta = store.meta(path).await?.unwrap_or_default();
+    check_cas(cas, &config, &meta)?;
+    commit_new_version(store, path, meta, &config, data).await
+}
+
+async fn data_patch(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    let patch = data_param(req)?;
+    let cas = cas_param(req)?;
+    let _guard = store.lock(path).await;
+    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let config = store.config().await?;
+    check_cas(cas, &config, &meta)?;
+    let n = meta.current_version;
+    let vm = meta.versions.get(&n).ok_or(Error::NotFound)?;
+    if vm.destroyed || vm.is_deleted(now_nanos()) {
+        return Ok(not_found_with(obj(version_json(&meta, n, vm))));
+    }
+    let mut merged = Value::Object(store.version_data(path, n).await?);
+    merge_patch(&mut merged, &Value::Object(patch.clone()));
+    let merged = obj(merged);
+    commit_new_version(store, path, meta, &config, &merged).await
+}
+
+async fn data_delete(store: &Store, path: &str) -> Result<Response> {
+    let _guard = store.lock(path).await;
+    let Some(mut meta) = store.meta(path).await? else {
+        return Ok(Response::empty());
+    };
+    let now = now_nanos();
+    let current = meta.current_version;
+    match meta.versions.get_mut(&current) {
+        Some(vm) if !vm.destroyed && !vm.is_deleted(now) => vm.deletion_time = Some(now),
+        _ => return Ok(Response::empty()),
+    }
+    store.view.put_json(&meta_key(path), &meta).await?;
+    Ok(Response::empty())
+}
+
+// ---- delete / undelete / destroy ------------------------------------------------------
+
+fn parse_version_number(v: &Value) -> Result<i64> {
+    let bad = || Error::invalid(format!("invalid version number {v}"));
+    match v {
+        Value::Number(n) => n.as_i64().ok_or_else(bad),
+        Value::String(s) => s.trim().parse().map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+/// `"1, 2,3"` → [1, 2, 3].
+fn comma_versions(s: &str) -> Result<Vec<i64>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| parse_version_number(&Value::String(p.to_owned())))
+        .collect()
+}
+
+/// `versions`: a list of numbers or numeric strings, a comma-separated string, or one
+/// number. Versions that cannot exist (≤ 0) are dropped.
+fn versions_param(req: &Request, none_message: &str) -> Result<Vec<u64>> {
+    let raw: Vec<i64> = match req.data.get("versions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::String(s) => out.extend(comma_versions(s)?),
+                    other => out.push(parse_version_number(other)?),
+                }
+            }
+            out
+        }
+        Some(Value::String(s)) => comma_versions(s)?,
+        Some(v @ Value::Number(_)) => vec![parse_version_number(v)?],
+        Some(_) => return Err(Error::invalid("versions must be a list of version numbers")),
+    };
+    if raw.is_empty() {
+        return Err(Error::invalid(none_message));
+    }
+    Ok(raw
+        .into_iter()
+        .filter_map(|v| u64::try_from(v).ok())
+        .collect())
+}
+
+async fn versions_delete(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    let versions = versions_param(req, "No version number provided")?;
+    let _guard = store.lock(path).await;
+    let Some(mut meta) = store.meta(path).await? else {
+        return Ok(Response::empty());
+    };
+    let now = now_nanos();
+    let mut changed = false;
+    for n in versions {
+        if let Some(vm) = meta.versions.get_mut(&n) {
+            if !vm.destroyed && !vm.is_deleted(now) {
+                vm.deletion_time = Some(now);
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        store.view.put_json(&meta_key(path), &meta).await?;
+    }
+    Ok(Response::empty())
+}
+
+async fn versions_undelete(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    let versions = versions_param(req, "No version number provided")?;
+    let _guard = store.lock(path).await;
+    let Some(mut meta) = store.meta(path).await? else {
+        return Ok(Response::empty());
+    };
+    let config = store.config().await?;
+    let now = now_nanos();
+    let restored = deletion_time(now, &config, &meta);
+    let mut changed = false;
+    for n in versions {
+        if let Some(vm) = meta.versions.get_mut(&n) {
+            if !vm.destroyed {
+                vm.deletion_time = restored;
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        store.view.put_json(&meta_key(path), &meta).await?;
+    }
+    Ok(Response::empty())
+}
+
+async fn versions_destroy(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    let versions = versions_param(req, "no version number provided")?;
+    let _guard = store.lock(path).await;
+    let Some(mut meta) = store.meta(path).await? else {
+        return Ok(Response::empty());
+    };
+    let mut batch = ViewBatch::new();
+    for n in versions {
+        if let Some(vm) = meta.versions.get_mut(&n) {
+            if !vm.destroyed {
+                vm.destroyed = true;
+                batch.delete(version_key(path, n));
+            }
+        }
+    }
+    if batch.is_empty() {
+        return Ok(Response::empty());
+    }
+    batch.put_json(meta_key(path), &meta)?;
+    store.view.commit(batch).await?;
+    Ok(Response::empty())
+}
+
+// ---- metadata -------------------------------------------------------------------------
+
+async fn metadata_list(store: &Store, path: &str) -> Result<Response> {
+    let Some(prefix) = list_prefix(path) else {
+        return Err(Error::NotFound);
+    };
+    Response::list(store.view.list(&meta_key(&prefix)).await?)
+}
+
+async fn metadata_read(store: &Store, path: &str) -> Result<Response> {
+    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let versions: Map<String, Value> = meta
+        .versions
+        .iter()
+        .map(|(n, vm)| {
+            (
+                n.to_string(),
+                json!({
+                    "created_time": rfc3339_nano(vm.created_time),
+                    "deletion_time": time_json(vm.deletion_time),
+                    "destroyed": vm.destroyed,
+                }),
+            )
+        })
+        .collect();
+    let dva = i64::try_from(meta.delete_version_after).unwrap_or(i64::MAX);
+    Ok(Response::data(obj(json!({
+        "cas_required": meta.cas_required,
+        "created_time": rfc3339_nano(meta.created_time),
+        "current_version": meta.current_version,
+        "custom_metadata": custom_metadata_json(&meta),
+        "delete_version_after": go_duration(dva),
+        "max_versions": meta.max_versions,
+        "oldest_version": meta.oldest_version,
+        "updated_time": rfc3339_nano(meta.updated_time),
+        "versions": versions,
+    }))))
+}
+
+/// A custom metadata value as Vault's weak decoding turns it into a string; `None` for
+/// values that have no string form.
+fn custom_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn validate_custom_metadata(m: &BTreeMap<String, String>) -> Result<()> {
+    if m.len() > MAX_CUSTOM_METADATA_KEYS {
+        return Err(Error::invalid(format!(
+            "{CUSTOM_METADATA_PREFIX}: payload must contain at most {MAX_CUSTOM_METADATA_KEYS} \
+             keys, provided {}",
+            m.len()
+        )));
+    }
+    let printable = |s: &str| !s.chars().any(char::is_control);
+    let mut errs = Vec::new();
+    for (k, v) in m {
+        if k.is_empty() || k.len() > MAX_CUSTOM_METADATA_KEY_LEN {
+            errs.push(format!(
+                "{CUSTOM_METADATA_PREFIX}: length of key {k:?} is {} but must be 0 < len(key) \
+                 <= {MAX_CUSTOM_METADATA_KEY_LEN}",
+                k.len()
+            ));
+        }
+        if v.is_empty() || v.len() > MAX_CUSTOM_METADATA_VALUE_LEN {
+            errs.push(format!(
+                "{CUSTOM_METADATA_PREFIX}: length of value for key {k:?} is {} but must be 0 < \
+                 len(value) <= {MAX_CUSTOM_METADATA_VALUE_LEN}",
+                v.len()
+            ));
+        }
+        if !printable(k) {
+            errs.push(format!(
+                "{CUSTOM_METADATA_PREFIX}: key {k:?} contains unprintable characters"
+            ));
+        }
+        if !printable(v) {
+            errs.push(format!(
+                "{CUSTOM_METADATA_PREFIX}: value for key {k:?} contains unprintable characters"
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(errs.join("; ")))
+    }
+}
+
+/// The `custom_metadata` object of a request, if present.
+fn custom_metadata_param(req: &Request) -> Result<Option<&Map<String, Value>>> {
+    match req.data.get("custom_metadata") {
+        None => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(Value::Null) => Ok(None),
+        Some(_) => Err(Error::invalid(format!(
+            "{CUSTOM_METADATA_PREFIX}: custom_metadata must be a map of strings"
+        ))),
+    }
+}
+
+fn to_custom_map(raw: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
+    raw.iter()
+        .map(|(k, v)| {
+            custom_value(v).map(|s| (k.clone(), s)).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{CUSTOM_METADATA_PREFIX}: value for key {k:?} must be a string"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `delete_version_after` of a key: a non-negative duration.
+fn key_dva_param(data: &Map<String, Value>) -> Result<Option<u64>> {
+    match signed_duration_secs(data, "delete_version_after")? {
+        None => Ok(None),
+        Some(d) => u64::try_from(d)
+            .map(Some)
+            .map_err(|_| Error::invalid("delete_version_after cannot be negative")),
+    }
+}
+
+fn cas_warning(config: &Config, cas_required: Option<bool>) -> Vec<String> {
+    if config.cas_required && cas_required == Some(false) {
+        vec![CAS_CONFIG_WARNING.to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
+fn with_warnings(warnings: Vec<String>) -> Response {
+    Response {
+        warnings,
+        ..Response::default()
+    }
+}
+
+async fn metadata_write(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    check_write_key(path)?;
+    let max_versions = max_versions_field(req)?;
+    let cas_required = req.bool_field("cas_required")?;
+    let dva = key_dva_param(&req.data)?;
+    let custom = match custom_metadata_param(req)? {
+        Some(raw) => {
+            let m = to_custom_map(raw)?;
+            validate_custom_metadata(&m)?;
+            Some(m)
+        }
+        // An explicit null clears it, like an empty map.
+        None if req.data.contains_key("custom_metadata") => Some(BTreeMap::new()),
+        None => None,
+    };
+    if max_versions.is_none() && cas_required.is_none() && dva.is_none() && custom.is_none() {
+        return Ok(Response::empty());
+    }
+    let _guard = store.lock(path).await;
+    let config = store.config().await?;
+    let mut meta = match store.meta(path).await? {
+        Some(m) => m,
+        None => {
+            let now = now_nanos();
+            KeyMeta {
+                created_time: now,
+                updated_time: now,
+                ..KeyMeta::default()
+            }
+        }
+    };
+    if let Some(m) = max_versions {
+        meta.max_versions = m;
+    }
+    if let Some(b) = cas_required {
+        meta.cas_required = b;
+    }
+    if let Some(d) = dva {
+        meta.delete_version_after = d;
+    }
+    if let Some(c) = custom {
+        meta.custom_metadata = (!c.is_empty()).then_some(c);
+    }
+    store.view.put_json(&meta_key(path), &meta).await?;
+    Ok(with_warnings(cas_warning(&config, cas_required)))
+}
+
+async fn metadata_patch(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    // Null means "back to the default" for every patchable field.
+    let max_versions = match req.data.get("max_versions") {
+        Some(Value::Null) => Some(0),
+        _ => max_versions_field(req)?,
+    };
+    let cas_required = match req.data.get("cas_required") {
+        Some(Value::Null) => Some(false),
+        _ => req.bool_field("cas_required")?,
+    };
+    let dva = match req.data.get("delete_version_after") {
+        Some(Value::Null) => Some(0),
+        _ => key_dva_param(&req.data)?,
+    };
+    let custom_patch = custom_metadata_param(req)?;
+    if let Some(raw) = custom_patch {
+        let non_null: Map<String, Value> = raw
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        validate_custom_metadata(&to_custom_map(&non_null)?)?;
+    }
+    let _guard = store.lock(path).await;
+    let mut meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let config = store.config().await?;
+    if let Some(m) = max_versions {
+        meta.max_versions = m;
+    }
+    if let Some(b) = cas_required {
+        meta.cas_required = b;
+    }
+    if let Some(d) = dva {
+        meta.delete_version_after = d;
+    }
+    match (custom_patch, req.data.get("custom_metadata")) {
+        (Some(raw), _) => {
+            let mut merged = meta.custom_metadata.take().unwrap_or_default();
+            for (k, v) in raw {
+                if v.is_null() {
+                    merged.remove(k);
+                } else if let Some(s) = custom_value(v) {
+                    merged.insert(k.clone(), s);
+                }
+            }
+            validate_custom_metadata(&merged)?;
+            meta.custom_metadata = (!merged.is_empty()).then_some(merged);
+        }
+        (None, Some(Value::Null)) => meta.custom_metadata = None,
+        _ => {}
+    }
+    store.view.put_json(&meta_key(path), &meta).await?;
+    Ok(with_warnings(cas_warning(&config, cas_required)))
+}
+
+async fn metadata_delete(store: &Store, path: &str) -> Result<Response> {
+    let _guard = store.lock(path).await;
+    let Some(meta) = store.meta(path).await? else {
+        return Ok(Response::empty());
+    };
+    let mut batch = ViewBatch::new();
+    for n in meta.versions.keys() {
+        batch.delete(version_key(path, *n));
+    }
+    batch.delete(meta_key(path));
+    store.view.commit(batch).await?;
+    Ok(Response::empty())
+}
+
+// ---- subkeys --------------------------------------------------------------------------
+
+/// Replaces every leaf (non-object or empty object) with null, keeping nesting up to
+/// `max_depth` levels (0: no limit), like Vault's `removeValues`.
+fn strip_values(map: &mut Map<String, Value>, depth: i64, max_depth: i64) {
+    for v in map.values_mut() {
+        let next = depth + 1;
+        match v {
+            Value::Object(inner) if !inner.is_empty() && (max_depth == 0 || next <= max_depth) => {
+                strip_values(inner, next, max_depth);
+            }
+            _ => *v = Value::Null,
+        }
+    }
+}
+
+async fn subkeys_read(store: &Store, path: &str, req: &Request) -> Result<Response> {
+    version_param(req)?;
+    let depth = req.int_field("depth")?.unwrap_or(0);
+    let _guard = store.lock(path).await;
+    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let (n, vm) = pick_version(&meta, req)?;
+    let mut body = obj(json!({"subkeys": null, "metadata": version_json(&meta, n, vm)}));
+    if vm.destroyed || vm.is_deleted(now_nanos()) {
+        return Ok(not_found_with(body));
+    }
+    let mut data = store.version_data(path, n).await?;
+    strip_values(&mut data, 1, depth);
+    body.insert("subkeys".into(), Value::Object(data));
+    Ok(Response::data(body))
+}
+
+#[cfg(test)]
+mod tests;

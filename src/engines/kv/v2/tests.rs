@@ -1,0 +1,1018 @@
+use super::*;
+use crate::logical::test_support::ctx;
+
+async fn v2() -> Ctx {
+    ctx("kv", obj(json!({"version": "2"}))).await
+}
+
+async fn call(c: &Ctx, op: Operation, path: &str, data: Value) -> Result<Response> {
+    KvV2.handle(c, &Request::new(op, path).with_data(obj(data)))
+        .await
+}
+
+async fn ok(c: &Ctx, op: Operation, path: &str, data: Value) -> Value {
+    match call(c, op, path, data).await {
+        Ok(r) => {
+            assert!(
+                !r.not_found_with_data,
+                "{op:?} {path}: unexpected 404 {r:?}"
+            );
+            r.data.map(Value::Object).unwrap_or(Value::Null)
+        }
+        Err(e) => panic!("{op:?} {path}: {e:?}"),
+    }
+}
+
+async fn put(c: &Ctx, path: &str, data: Value) -> Value {
+    ok(
+        c,
+        Operation::Update,
+        &format!("data/{path}"),
+        json!({ "data": data }),
+    )
+    .await
+}
+
+async fn get(c: &Ctx, path: &str) -> Value {
+    ok(c, Operation::Read, &format!("data/{path}"), json!({})).await
+}
+
+async fn meta(c: &Ctx, path: &str) -> Value {
+    ok(c, Operation::Read, &format!("metadata/{path}"), json!({})).await
+}
+
+fn invalid_msg(r: Result<Response>) -> String {
+    match r {
+        Err(Error::InvalidRequest(m)) => m,
+        other => panic!("expected InvalidRequest, got {other:?}"),
+    }
+}
+
+fn is_not_found(r: &Result<Response>) -> bool {
+    matches!(r, Err(Error::NotFound))
+}
+
+/// A 404 answered with a body: returns the body.
+fn not_found_body(r: Result<Response>) -> Value {
+    match r {
+        Ok(r) if r.not_found_with_data => r.data.map(Value::Object).unwrap_or(Value::Null),
+        other => panic!("expected 404 with data, got {other:?}"),
+    }
+}
+
+fn is_timestamp(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or("");
+    s.len() >= 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T'
+}
+
+#[tokio::test]
+async fn write_read_versions() {
+    let c = v2().await;
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/foo", json!({})).await
+    ));
+    let w1 = put(&c, "foo", json!({"a": "1"})).await;
+    assert_eq!(w1["version"], json!(1));
+    assert_eq!(w1["deletion_time"], json!(""));
+    assert_eq!(w1["destroyed"], json!(false));
+    assert_eq!(w1["custom_metadata"], Value::Null);
+    assert!(is_timestamp(&w1["created_time"]), "{w1}");
+    let w2 = put(&c, "foo", json!({"a": "2", "n": {"x": true}})).await;
+    assert_eq!(w2["version"], json!(2));
+
+    let r = get(&c, "foo").await;
+    assert_eq!(r["data"], json!({"a": "2", "n": {"x": true}}));
+    assert_eq!(r["metadata"]["version"], json!(2));
+    assert_eq!(r["metadata"]["created_time"], w2["created_time"]);
+    let r = ok(&c, Operation::Read, "data/foo", json!({"version": "1"})).await;
+    assert_eq!(r["data"], json!({"a": "1"}));
+    assert_eq!(r["metadata"]["version"], json!(1));
+    // Version 0 / negative mean "current", as in Vault.
+    let r = ok(&c, Operation::Read, "data/foo", json!({"version": 0})).await;
+    assert_eq!(r["metadata"]["version"], json!(2));
+    // A version that never existed is a plain 404.
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/foo", json!({"version": 3})).await
+    ));
+    // Nested paths are independent secrets.
+    put(&c, "foo/bar", json!({"z": 1})).await;
+    assert_eq!(get(&c, "foo/bar").await["data"], json!({"z": 1}));
+    assert_eq!(get(&c, "foo").await["data"]["a"], json!("2"));
+    // An empty object is a valid secret.
+    let w = put(&c, "empty", json!({})).await;
+    assert_eq!(w["version"], json!(1));
+    assert_eq!(get(&c, "empty").await["data"], json!({}));
+}
+
+#[tokio::test]
+async fn exists_tracks_metadata() {
+    let c = v2().await;
+    let ex = |p: &'static str| {
+        let c = c.clone();
+        async move {
+            KvV2.exists(&c, &Request::new(Operation::Update, p))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ex("data/foo").await, Some(false));
+    assert_eq!(ex("metadata/foo").await, Some(false));
+    put(&c, "foo", json!({"a": 1})).await;
+    assert_eq!(ex("data/foo").await, Some(true));
+    assert_eq!(ex("metadata/foo").await, Some(true));
+    assert_eq!(ex("config").await, None);
+    assert_eq!(ex("destroy/foo").await, None);
+}
+
+#[tokio::test]
+async fn soft_delete_undelete_and_destroy() {
+    let c = v2().await;
+    put(&c, "s", json!({"v": 1})).await;
+    put(&c, "s", json!({"v": 2})).await;
+
+    // DELETE data/ soft-deletes the latest version: 404 carrying the metadata.
+    assert!(call(&c, Operation::Delete, "data/s", json!({}))
+        .await
+        .unwrap()
+        .data
+        .is_none());
+    let body = not_found_body(call(&c, Operation::Read, "data/s", json!({})).await);
+    assert_eq!(body["data"], Value::Null);
+    assert_eq!(body["metadata"]["version"], json!(2));
+    assert!(is_timestamp(&body["metadata"]["deletion_time"]), "{body}");
+    assert_eq!(body["metadata"]["destroyed"], json!(false));
+    // Version 1 is still readable.
+    let r = ok(&c, Operation::Read, "data/s", json!({"version": 1})).await;
+    assert_eq!(r["data"], json!({"v": 1}));
+    let m = meta(&c, "s").await;
+    assert!(is_timestamp(&m["versions"]["2"]["deletion_time"]));
+    assert_eq!(m["versions"]["1"]["deletion_time"], json!(""));
+
+    // delete/ with versions.
+    ok(&c, Operation::Update, "delete/s", json!({"versions": [1]})).await;
+    not_found_body(call(&c, Operation::Read, "data/s", json!({"version": 1})).await);
+
+    // undelete/ restores both (versions as strings, as the CLI sends them).
+    ok(
+        &c,
+        Operation::Update,
+        "undelete/s",
+        json!({"versions": ["1", "2"]}),
+    )
+    .await;
+    assert_eq!(
+        versions_param(
+            &Request::new(Operation::Update, "x")
+                .with_data(obj(json!({"versions": ["1,2", 3, -4]}))),
+            "none"
+        )
+        .unwrap(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        versions_param(
+            &Request::new(Operation::Update, "x").with_data(obj(json!({"versions": " 5 ,6"}))),
+            "none"
+        )
+        .unwrap(),
+        vec![5, 6]
+    );
+    assert_eq!(get(&c, "s").await["data"], json!({"v": 2}));
+    let r = get(&c, "s").await;
+    assert_eq!(r["metadata"]["deletion_time"], json!(""));
+    let r = ok(&c, Operation::Read, "data/s", json!({"version": 1})).await;
+    assert_eq!(r["data"], json!({"v": 1}));
+
+    // destroy/ removes the data for good; undelete cannot bring it back.
+    ok(&c, Operation::Update, "destroy/s", json!({"versions": "2"})).await;
+    let body = not_found_body(call(&c, Operation::Read, "data/s", json!({})).await);
+    assert_eq!(body["metadata"]["destroyed"], json!(true));
+    assert_eq!(body["data"], Value::Null);
+    ok(
+        &c,
+        Operation::Update,
+        "undelete/s",
+        json!({"versions": [2]}),
+    )
+    .await;
+    not_found_body(call(&c, Operation::Read, "data/s", json!({})).await);
+    assert_eq!(
+        meta(&c, "s").await["versions"]["2"]["destroyed"],
+        json!(true)
+    );
+    let store = Store::new(&c);
+    assert!(store
+        .view
+        .get(&version_key("s", 2))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .view
+        .get(&version_key("s", 1))
+        .await
+        .unwrap()
+        .is_some());
+
+    // Subkeys of a destroyed version: 404 with the metadata too.
+    let body = not_found_body(call(&c, Operation::Read, "subkeys/s", json!({})).await);
+    assert_eq!(body["metadata"]["destroyed"], json!(true));
+
+    // No versions given.
+    for p in ["delete/s", "undelete/s", "destroy/s"] {
+        invalid_msg(call(&c, Operation::Update, p, json!({})).await);
+        invalid_msg(call(&c, Operation::Update, p, json!({"versions": []})).await);
+    }
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "destroy/s",
+            json!({"versions": ["x"]}),
+        )
+        .await,
+    );
+    // Unknown keys are fine.
+    ok(
+        &c,
+        Operation::Update,
+        "delete/nope",
+        json!({"versions": [1]}),
+    )
+    .await;
+    ok(&c, Operation::Delete, "data/nope", json!({})).await;
+}
+
+#[tokio::test]
+async fn metadata_read_list_delete() {
+    let c = v2().await;
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "metadata/a", json!({})).await
+    ));
+    assert!(is_not_found(
+        &call(&c, Operation::List, "metadata/", json!({})).await
+    ));
+    let w1 = put(&c, "a", json!({"k": 1})).await;
+    let w2 = put(&c, "a", json!({"k": 2})).await;
+    put(&c, "dir/b", json!({"k": 1})).await;
+    put(&c, "dir/sub/c", json!({"k": 1})).await;
+
+    let m = meta(&c, "a").await;
+    assert_eq!(m["current_version"], json!(2));
+    assert_eq!(m["oldest_version"], json!(0));
+    assert_eq!(m["max_versions"], json!(0));
+    assert_eq!(m["cas_required"], json!(false));
+    assert_eq!(m["delete_version_after"], json!("0s"));
+    assert_eq!(m["custom_metadata"], Value::Null);
+    assert_eq!(m["created_time"], w1["created_time"]);
+    assert_eq!(m["updated_time"], w2["created_time"]);
+    assert_eq!(m["versions"]["1"]["created_time"], w1["created_time"]);
+    assert_eq!(
+        m["versions"]["2"],
+        json!({"created_time": w2["created_time"], "deletion_time": "", "destroyed": false})
+    );
+
+    let keys = |v: Value| v["keys"].clone();
+    assert_eq!(
+        keys(ok(&c, Operation::List, "metadata/", json!({})).await),
+        json!(["a", "dir/"])
+    );
+    assert_eq!(
+        keys(ok(&c, Operation::List, "metadata", json!({})).await),
+        json!(["a", "dir/"])
+    );
+    assert_eq!(
+        keys(ok(&c, Operation::List, "metadata/dir/", json!({})).await),
+        json!(["b", "sub/"])
+    );
+    assert_eq!(
+        keys(ok(&c, Operation::List, "metadata/dir", json!({})).await),
+        json!(["b", "sub/"])
+    );
+    assert!(is_not_found(
+        &call(&c, Operation::List, "metadata/nope/", json!({})).await
+    ));
+    assert!(is_not_found(
+        &call(&c, Operation::List, "metadata/a//", json!({})).await
+    ));
+    // LIST is served by metadata only.
+    assert!(matches!(
+        call(&c, Operation::List, "data/", json!({})).await,
+        Err(Error::UnsupportedOperation(_))
+    ));
+
+    // DELETE metadata/ removes every version and the metadata, permanently.
+    ok(&c, Operation::Delete, "metadata/a", json!({})).await;
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "metadata/a", json!({})).await
+    ));
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/a", json!({})).await
+    ));
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/a", json!({"version": 1})).await
+    ));
+    let store = Store::new(&c);
+    assert!(store
+        .view
+        .get(&version_key("a", 1))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .view
+        .get(&version_key("a", 2))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        keys(ok(&c, Operation::List, "metadata/", json!({})).await),
+        json!(["dir/"])
+    );
+    // Writing again starts over at version 1.
+    assert_eq!(put(&c, "a", json!({"k": 3})).await["version"], json!(1));
+    // Deleting an unknown key is fine.
+    ok(&c, Operation::Delete, "metadata/none", json!({})).await;
+}
+
+#[tokio::test]
+async fn metadata_write_and_patch() {
+    let c = v2().await;
+    // Metadata can exist before any version.
+    ok(
+        &c,
+        Operation::Update,
+        "metadata/m",
+        json!({"max_versions": 3, "cas_required": true, "delete_version_after": "1h",
+               "custom_metadata": {"owner": "me", "n": 5}}),
+    )
+    .await;
+    let m = meta(&c, "m").await;
+    assert_eq!(m["current_version"], json!(0));
+    assert_eq!(m["max_versions"], json!(3));
+    assert_eq!(m["cas_required"], json!(true));
+    assert_eq!(m["delete_version_after"], json!("1h0m0s"));
+    assert_eq!(m["custom_metadata"], json!({"owner": "me", "n": "5"}));
+    assert_eq!(m["versions"], json!({}));
+    assert!(is_timestamp(&m["created_time"]));
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/m", json!({})).await
+    ));
+    assert_eq!(
+        KvV2.exists(&c, &Request::new(Operation::Update, "data/m"))
+            .await
+            .unwrap(),
+        Some(true)
+    );
+
+    // The key's cas_required applies; delete_version_after gives a future deletion_time,
+    // and the version stays readable until then.
+    let msg = invalid_msg(call(&c, Operation::Update, "data/m", json!({"data": {"a": 1}})).await);
+    assert_eq!(msg, CAS_REQUIRED);
+    let w = ok(
+        &c,
+        Operation::Update,
+        "data/m",
+        json!({"data": {"a": 1}, "options": {"cas": 0}}),
+    )
+    .await;
+    assert_eq!(w["custom_metadata"], json!({"owner": "me", "n": "5"}));
+    assert!(is_timestamp(&w["deletion_time"]), "{w}");
+    let r = get(&c, "m").await;
+    assert_eq!(r["data"], json!({"a": 1}));
+    assert_eq!(r["metadata"]["deletion_time"], w["deletion_time"]);
+
+    // PATCH merges: null removes a custom_metadata key, other fields keep their values.
+    ok(
+        &c,
+        Operation::Patch,
+        "metadata/m",
+        json!({"custom_metadata": {"owner": null, "team": "x"}, "max_versions": 5}),
+    )
+    .await;
+    let m = meta(&c, "m").await;
+    assert_eq!(m["custom_metadata"], json!({"n": "5", "team": "x"}));
+    assert_eq!(m["max_versions"], json!(5));
+    assert_eq!(m["cas_required"], json!(true));
+    assert_eq!(m["delete_version_after"], json!("1h0m0s"));
+    ok(
+        &c,
+        Operation::Patch,
+        "metadata/m",
+        json!({"custom_metadata": null}),
+    )
+    .await;
+    assert_eq!(meta(&c, "m").await["custom_metadata"], Value::Null);
+    // PATCH of unknown metadata is a 404.
+    assert!(is_not_found(
+        &call(
+            &c,
+            Operation::Patch,
+            "metadata/none",
+            json!({"max_versions": 1})
+        )
+        .await
+    ));
+
+    // A POST without custom_metadata keeps it; an update changes only what is given.
+    ok(
+        &c,
+        Operation::Patch,
+        "metadata/m",
+        json!({"custom_metadata": {"k": "v"}}),
+    )
+    .await;
+    ok(
+        &c,
+        Operation::Update,
+        "metadata/m",
+        json!({"cas_required": false}),
+    )
+    .await;
+    let m = meta(&c, "m").await;
+    assert_eq!(m["custom_metadata"], json!({"k": "v"}));
+    assert_eq!(m["cas_required"], json!(false));
+    assert_eq!(m["max_versions"], json!(5));
+
+    // Validation.
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"max_versions": -1}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"max_versions": "x"}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"cas_required": "maybe"}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"delete_version_after": "-1s"}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"delete_version_after": "soon"}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"custom_metadata": "x"}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"custom_metadata": {"k": [1]}}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({"custom_metadata": {"k": ""}}),
+        )
+        .await,
+    );
+    let too_many: Map<String, Value> = (0..65).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let msg = invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/m",
+            json!({ "custom_metadata": too_many }),
+        )
+        .await,
+    );
+    assert!(msg.starts_with(CUSTOM_METADATA_PREFIX), "{msg}");
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "metadata/",
+            json!({"max_versions": 1}),
+        )
+        .await,
+    );
+    // None of the refused writes changed anything.
+    let after = meta(&c, "m").await;
+    assert_eq!(after, m);
+}
+
+#[tokio::test]
+async fn cas_rules() {
+    let c = v2().await;
+    let write = |cas: Value| {
+        let c = c.clone();
+        async move {
+            call(
+                &c,
+                Operation::Update,
+                "data/k",
+                json!({"data": {"v": cas.clone()}, "options": {"cas": cas}}),
+            )
+            .await
+        }
+    };
+    // cas=1 on a missing key: mismatch.
+    assert_eq!(invalid_msg(write(json!(1)).await), CAS_MISMATCH);
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "metadata/k", json!({})).await
+    ));
+    // cas=0 creates.
+    assert_eq!(
+        write(json!(0)).await.unwrap().data.unwrap()["version"],
+        json!(1)
+    );
+    // cas=0 again: the key exists now.
+    assert_eq!(invalid_msg(write(json!(0)).await), CAS_MISMATCH);
+    // Stale cas.
+    assert_eq!(invalid_msg(write(json!(5)).await), CAS_MISMATCH);
+    // Negative and unparsable cas.
+    assert_eq!(invalid_msg(write(json!(-1)).await), CAS_MISMATCH);
+    assert_eq!(invalid_msg(write(json!("abc")).await), CAS_PARSE);
+    assert_eq!(invalid_msg(write(json!({"x": 1})).await), CAS_PARSE);
+    // Matching cas (as a string too).
+    assert_eq!(
+        write(json!("1")).await.unwrap().data.unwrap()["version"],
+        json!(2)
+    );
+    // The refused writes changed nothing.
+    let r = get(&c, "k").await;
+    assert_eq!(r["data"], json!({"v": "1"}));
+    let m = meta(&c, "k").await;
+    assert_eq!(m["current_version"], json!(2));
+    assert_eq!(m["versions"].as_object().unwrap().len(), 2);
+
+    // cas_required in the mount config.
+    ok(
+        &c,
+        Operation::Update,
+        "config",
+        json!({"cas_required": true}),
+    )
+    .await;
+    let msg = invalid_msg(call(&c, Operation::Update, "data/k", json!({"data": {"v": 9}})).await);
+    assert_eq!(msg, CAS_REQUIRED);
+    let msg = invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "data/k",
+            json!({"data": {"v": 9}, "options": {}}),
+        )
+        .await,
+    );
+    assert_eq!(msg, CAS_REQUIRED);
+    assert_eq!(get(&c, "k").await["data"], json!({"v": "1"}));
+    assert_eq!(
+        write(json!(2)).await.unwrap().data.unwrap()["version"],
+        json!(3)
+    );
+    // A key cannot opt out: warning.
+    let r = call(
+        &c,
+        Operation::Update,
+        "metadata/k",
+        json!({"cas_required": false}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.warnings, vec![CAS_CONFIG_WARNING.to_owned()]);
+    // Patch also requires cas.
+    let msg = invalid_msg(call(&c, Operation::Patch, "data/k", json!({"data": {"w": 1}})).await);
+    assert_eq!(msg, CAS_REQUIRED);
+    let r = ok(
+        &c,
+        Operation::Patch,
+        "data/k",
+        json!({"data": {"w": 1}, "options": {"cas": 3}}),
+    )
+    .await;
+    assert_eq!(r["version"], json!(4));
+    // options must be an object.
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "data/k",
+            json!({"data": {}, "options": 4}),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn max_versions_pruning() {
+    let c = v2().await;
+    for i in 1..=12 {
+        put(&c, "p", json!({ "i": i })).await;
+    }
+    // Default 10: versions 3..=12 remain.
+    let m = meta(&c, "p").await;
+    let mut kept: Vec<u64> = m["versions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.parse().unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, (3..=12).collect::<Vec<_>>());
+    assert_eq!(m["oldest_version"], json!(3));
+    assert_eq!(m["current_version"], json!(12));
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/p", json!({"version": 2})).await
+    ));
+    let store = Store::new(&c);
+    assert!(store
+        .view
+        .get(&version_key("p", 2))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .view
+        .get(&version_key("p", 3))
+        .await
+        .unwrap()
+        .is_some());
+
+    // Mount config: 2.
+    ok(&c, Operation::Update, "config", json!({"max_versions": 2})).await;
+    put(&c, "p", json!({"i": 13})).await;
+    let m = meta(&c, "p").await;
+    assert_eq!(m["versions"].as_object().unwrap().len(), 2);
+    assert_eq!(m["oldest_version"], json!(12));
+    assert!(store
+        .view
+        .get(&version_key("p", 11))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        ok(&c, Operation::Read, "data/p", json!({"version": 12})).await["data"],
+        json!({"i": 12})
+    );
+
+    // The key's max_versions overrides the mount's.
+    ok(
+        &c,
+        Operation::Update,
+        "metadata/q",
+        json!({"max_versions": 4}),
+    )
+    .await;
+    for i in 1..=6 {
+        put(&c, "q", json!({ "i": i })).await;
+    }
+    let m = meta(&c, "q").await;
+    assert_eq!(m["versions"].as_object().unwrap().len(), 4);
+    assert_eq!(m["oldest_version"], json!(3));
+    // And a key with max_versions 1 keeps just the latest.
+    ok(
+        &c,
+        Operation::Update,
+        "metadata/q",
+        json!({"max_versions": 1}),
+    )
+    .await;
+    put(&c, "q", json!({"i": 7})).await;
+    let m = meta(&c, "q").await;
+    assert_eq!(
+        m["versions"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["7"]
+    );
+    for n in 1..=6 {
+        assert!(
+            store
+                .view
+                .get(&version_key("q", n))
+                .await
+                .unwrap()
+                .is_none(),
+            "{n}"
+        );
+    }
+    assert_eq!(get(&c, "q").await["data"], json!({"i": 7}));
+}
+
+#[tokio::test]
+async fn patch_merges() {
+    let c = v2().await;
+    // Nothing to patch yet.
+    assert!(is_not_found(
+        &call(&c, Operation::Patch, "data/x", json!({"data": {"a": 1}})).await
+    ));
+    put(
+        &c,
+        "x",
+        json!({"keep": "k", "drop": "d", "nested": {"a": 1, "b": 2}, "list": [1, 2]}),
+    )
+    .await;
+    let w = ok(
+        &c,
+        Operation::Patch,
+        "data/x",
+        json!({"data": {"drop": null, "nested": {"b": null, "c": 3}, "list": [3], "new": "n"}}),
+    )
+    .await;
+    assert_eq!(w["version"], json!(2));
+    assert_eq!(
+        get(&c, "x").await["data"],
+        json!({"keep": "k", "nested": {"a": 1, "c": 3}, "list": [3], "new": "n"})
+    );
+    // The original version is untouched.
+    let r = ok(&c, Operation::Read, "data/x", json!({"version": 1})).await;
+    assert_eq!(r["data"]["drop"], json!("d"));
+    // No data.
+    assert_eq!(
+        invalid_msg(call(&c, Operation::Patch, "data/x", json!({})).await),
+        "no data provided"
+    );
+    invalid_msg(call(&c, Operation::Patch, "data/x", json!({"data": "str"})).await);
+    // A deleted current version cannot be patched: 404 with its metadata.
+    ok(&c, Operation::Delete, "data/x", json!({})).await;
+    let body =
+        not_found_body(call(&c, Operation::Patch, "data/x", json!({"data": {"a": 1}})).await);
+    assert_eq!(body["version"], json!(2));
+    assert!(is_timestamp(&body["deletion_time"]));
+    assert_eq!(meta(&c, "x").await["current_version"], json!(2));
+}
+
+#[tokio::test]
+async fn config_read_update() {
+    let c = v2().await;
+    let r = ok(&c, Operation::Read, "config", json!({})).await;
+    assert_eq!(
+        r,
+        json!({"cas_required": false, "delete_version_after": "0s", "max_versions": 0})
+    );
+    // hvac's configure() defaults.
+    ok(
+        &c,
+        Operation::Update,
+        "config",
+        json!({"max_versions": 10, "cas_required": false, "delete_version_after": "0s"}),
+    )
+    .await;
+    ok(
+        &c,
+        Operation::Update,
+        "config",
+        json!({"max_versions": "7", "delete_version_after": "90m"}),
+    )
+    .await;
+    let r = ok(&c, Operation::Read, "config", json!({})).await;
+    assert_eq!(
+        r,
+        json!({"cas_required": false, "delete_version_after": "1h30m0s", "max_versions": 7})
+    );
+    // Only the given fields change; negative delete_version_after disables it.
+    ok(
+        &c,
+        Operation::Update,
+        "config",
+        json!({"cas_required": "true", "delete_version_after": -5}),
+    )
+    .await;
+    let r = ok(&c, Operation::Read, "config", json!({})).await;
+    assert_eq!(
+        r,
+        json!({"cas_required": true, "delete_version_after": "-1s", "max_versions": 7})
+    );
+    // Bad values change nothing.
+    invalid_msg(call(&c, Operation::Update, "config", json!({"max_versions": -1})).await);
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "config",
+            json!({"max_versions": 3, "cas_required": "x"}),
+        )
+        .await,
+    );
+    invalid_msg(
+        call(
+            &c,
+            Operation::Update,
+            "config",
+            json!({"delete_version_after": [1]}),
+        )
+        .await,
+    );
+    assert_eq!(ok(&c, Operation::Read, "config", json!({})).await, r);
+    assert!(matches!(
+        call(&c, Operation::Delete, "config", json!({})).await,
+        Err(Error::UnsupportedOperation(_))
+    ));
+}
+
+#[tokio::test]
+async fn delete_version_after_from_config() {
+    let c = v2().await;
+    ok(
+        &c,
+        Operation::Update,
+        "config",
+        json!({"delete_version_after": "1h"}),
+    )
+    .await;
+    let w = put(&c, "d", json!({"a": 1})).await;
+    let dt = w["deletion_time"].as_str().unwrap().to_owned();
+    assert!(is_timestamp(&w["deletion_time"]));
+    assert!(dt.as_str() > w["created_time"].as_str().unwrap());
+    // Still readable (deletion is in the future).
+    assert_eq!(get(&c, "d").await["data"], json!({"a": 1}));
+    // Disabled at the mount: no deletion time even if the key asks for one.
+    ok(
+        &c,
+        Operation::Update,
+        "config",
+        json!({"delete_version_after": "-1s"}),
+    )
+    .await;
+    ok(
+        &c,
+        Operation::Update,
+        "metadata/d",
+        json!({"delete_version_after": "10m"}),
+    )
+    .await;
+    assert_eq!(
+        put(&c, "d", json!({"a": 2})).await["deletion_time"],
+        json!("")
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_without_changes() {
+    let c = v2().await;
+    put(&c, "b", json!({"ok": true})).await;
+    let cases = [
+        json!({}),
+        json!({"data": null}),
+        json!({"data": "str"}),
+        json!({"data": [1, 2]}),
+        json!({"data": 5}),
+        json!({"data": {"a": 1}, "options": "x"}),
+        json!({"data": {"a": 1}, "options": {"cas": [1]}}),
+    ];
+    for body in cases {
+        let r = call(&c, Operation::Update, "data/b", body.clone()).await;
+        assert!(matches!(r, Err(Error::InvalidRequest(_))), "{body}: {r:?}");
+    }
+    assert_eq!(
+        invalid_msg(call(&c, Operation::Update, "data/b", json!({})).await),
+        "no data provided"
+    );
+    assert_eq!(
+        invalid_msg(call(&c, Operation::Update, "data/", json!({"data": {}})).await),
+        "missing path"
+    );
+    for bad in ["data/a//b", "data/../x", "data/a/"] {
+        invalid_msg(call(&c, Operation::Update, bad, json!({"data": {"a": 1}})).await);
+        assert!(
+            is_not_found(&call(&c, Operation::Read, bad, json!({})).await),
+            "{bad}"
+        );
+    }
+    let m = meta(&c, "b").await;
+    assert_eq!(m["current_version"], json!(1));
+    assert_eq!(get(&c, "b").await["data"], json!({"ok": true}));
+    // version "abc" is refused; depth too.
+    invalid_msg(call(&c, Operation::Read, "data/b", json!({"version": "abc"})).await);
+    invalid_msg(call(&c, Operation::Read, "data/b", json!({"version": [1]})).await);
+    invalid_msg(call(&c, Operation::Read, "subkeys/b", json!({"depth": "deep"})).await);
+    // Only metadata, not any new key, exists.
+    assert_eq!(
+        ok(&c, Operation::List, "metadata/", json!({})).await["keys"],
+        json!(["b"])
+    );
+}
+
+#[tokio::test]
+async fn invalid_paths_warn_with_404() {
+    let c = v2().await;
+    let r = call(&c, Operation::Read, "foo", json!({})).await.unwrap();
+    assert!(r.not_found_with_data);
+    assert!(r.warnings[0].contains("Invalid path for a versioned K/V secrets engine"));
+    assert!(r.warnings[0].contains("'vault kv get'"));
+    let r = call(&c, Operation::Update, "foo/bar", json!({"a": 1}))
+        .await
+        .unwrap();
+    assert!(r.warnings[0].contains("'vault kv put'"));
+    let r = call(&c, Operation::Read, "data", json!({})).await.unwrap();
+    assert!(r.not_found_with_data);
+    assert_eq!(
+        r.warnings,
+        vec!["Non-listing operations on the root of a K/V v2 mount are not supported.".to_owned()]
+    );
+    let r = call(&c, Operation::Read, "metadata", json!({}))
+        .await
+        .unwrap();
+    assert!(r.not_found_with_data && r.warnings[0].starts_with("Non-listing"));
+    // Nothing was stored by the refused write.
+    assert!(Store::new(&c).view.keys().await.unwrap().is_empty());
+    assert!(c.storage.keys().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn subkeys_depth() {
+    let c = v2().await;
+    put(
+        &c,
+        "s",
+        json!({"a": 1, "b": {"c": {"d": 2}, "e": {}}, "f": [1]}),
+    )
+    .await;
+    let r = ok(&c, Operation::Read, "subkeys/s", json!({})).await;
+    assert_eq!(
+        r["subkeys"],
+        json!({"a": null, "b": {"c": {"d": null}, "e": null}, "f": null})
+    );
+    assert_eq!(r["metadata"]["version"], json!(1));
+    let r = ok(&c, Operation::Read, "subkeys/s", json!({"depth": "1"})).await;
+    assert_eq!(r["subkeys"], json!({"a": null, "b": null, "f": null}));
+    let r = ok(&c, Operation::Read, "subkeys/s", json!({"depth": 2})).await;
+    assert_eq!(
+        r["subkeys"],
+        json!({"a": null, "b": {"c": null, "e": null}, "f": null})
+    );
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "subkeys/none", json!({})).await
+    ));
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "subkeys/s", json!({"version": 2})).await
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cas_writes_do_not_lose_updates() {
+    let c = v2().await;
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            call(
+                &c,
+                Operation::Update,
+                "data/race",
+                json!({"data": {"i": i}, "options": {"cas": 0}}),
+            )
+            .await
+            .is_ok()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(meta(&c, "race").await["current_version"], json!(1));
+}
+
+#[test]
+fn storage_layout_keys() {
+    assert_eq!(meta_key("a/b"), "meta/a/b");
+    assert_eq!(version_key("a/b", 3), "ver/a/b/3");
+    assert_eq!(PREFIX, "kv2/");
+}

@@ -1,0 +1,48 @@
+//! The server's one error type, grouped by what the caller can do about it.
+//!
+//! Only `http::error` turns these into status codes and `{"errors": [...]}` bodies.
+//! Messages are shown to clients: they never carry secrets, and storage or internal
+//! details are logged, not returned.
+
+/// Result alias for the server.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or asks for something impossible.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No token, an unknown or expired token, or a policy that does not allow this.
+    #[error("permission denied")]
+    PermissionDenied,
+    /// Nothing at this path (Vault answers 404 with an empty `errors` list).
+    #[error("not found")]
+    NotFound,
+    /// No mount or handler serves this path.
+    #[error("{0}")]
+    UnsupportedPath(String),
+    /// The path exists but not for this operation.
+    #[error("{0}")]
+    UnsupportedOperation(String),
+    /// The request body is larger than the listener allows.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The barrier is sealed.
+    #[error("Vault is sealed")]
+    Sealed,
+    /// The server has not been initialized.
+    #[error("Vault is not initialized")]
+    NotInitialized,
+    /// Storage failed underneath (logged in full; the client sees a generic message).
+    #[error(transparent)]
+    Storage(#[from] vaultrs_storage::Error),
+    /// A bug or an unexpected state (logged; the client sees a generic message).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidRequest(msg.into())
+    }
+}

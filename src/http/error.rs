@@ -1,0 +1,61 @@
+//! The one place errors become HTTP: status codes and `{"errors": [...]}` bodies.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use crate::error::Error;
+use vaultrs_storage::Error as StorageError;
+
+/// Status and error messages for `err`. Internal details are logged, never returned.
+pub fn status_and_messages(err: &Error) -> (StatusCode, Vec<String>) {
+    let msg = |s: &str| vec![s.to_owned()];
+    match err {
+        Error::InvalidRequest(m) => (StatusCode::BAD_REQUEST, vec![m.clone()]),
+        Error::PermissionDenied => (StatusCode::FORBIDDEN, msg("permission denied")),
+        Error::NotFound => (StatusCode::NOT_FOUND, Vec::new()),
+        Error::UnsupportedPath(m) => (StatusCode::NOT_FOUND, vec![m.clone()]),
+        Error::UnsupportedOperation(m) => (StatusCode::METHOD_NOT_ALLOWED, vec![m.clone()]),
+        Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, msg("request body too large")),
+        Error::Sealed => (StatusCode::SERVICE_UNAVAILABLE, msg("Vault is sealed")),
+        Error::NotInitialized => (StatusCode::BAD_REQUEST, msg("Vault is not initialized")),
+        Error::Storage(e) => storage_status(e),
+        Error::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            (StatusCode::INTERNAL_SERVER_ERROR, msg("internal error"))
+        }
+    }
+}
+
+fn storage_status(err: &StorageError) -> (StatusCode, Vec<String>) {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, vec![m]);
+    match err {
+        StorageError::InvalidKey { reason, .. } => bad(format!("invalid path: {reason}")),
+        StorageError::Sealed => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            vec!["Vault is sealed".into()],
+        ),
+        StorageError::NotInitialized => bad("Vault is not initialized".into()),
+        StorageError::AlreadyInitialized => bad("Vault is already initialized".into()),
+        StorageError::InvalidUnsealKey => bad("invalid key".into()),
+        StorageError::DuplicateShare => bad(err.to_string()),
+        StorageError::InvalidRequest(m) => bad(m.clone()),
+        StorageError::Integrity { .. }
+        | StorageError::UnknownTerm { .. }
+        | StorageError::Corrupt { .. }
+        | StorageError::TooOld { .. }
+        | StorageError::Lagged
+        | StorageError::Poisoned
+        | StorageError::Io { .. } => {
+            tracing::error!(error = %err, "storage error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                vec!["internal error".into()],
+            )
+        }
+    }
+}
+
+/// The error body.
+pub fn body(messages: Vec<String>) -> Value {
+    json!({ "errors": messages })
+}

@@ -1,0 +1,361 @@
+//! The HTTP layer: axum only. Parses `/v1/...` requests into core requests, serves the
+//! unauthenticated raw `sys/` endpoints, and renders responses and errors as Vault does.
+//! It is the only module that names status codes.
+
+mod error;
+mod sys_raw;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use serde_json::{Map, Value};
+
+use crate::core::{Core, Request};
+use crate::error::Error;
+use crate::logical::{parse_duration, Operation};
+
+/// Listener settings the HTTP layer enforces.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Largest request body accepted (Vault's `max_request_size`, 32 MiB by default).
+    pub max_request_size: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            max_request_size: 32 << 20,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    core: Arc<Core>,
+    options: HttpOptions,
+}
+
+/// The axum application for `core`.
+pub fn router(core: Arc<Core>, options: HttpOptions) -> axum::Router {
+    axum::Router::new()
+        .fallback(handle)
+        .with_state(AppState { core, options })
+}
+
+/// A JSON response with Vault's headers.
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    let mut bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    bytes.push(b'\n');
+    let mut resp = (status, bytes).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub(crate) fn error_response(err: &Error) -> HttpResponse {
+    let (status, messages) = error::status_and_messages(err);
+    json_response(status, &error::body(messages))
+}
+
+fn empty_response(status: StatusCode) -> HttpResponse {
+    let mut resp = status.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> HttpResponse {
+    match serve(&state, req).await {
+        Ok(resp) => resp,
+        Err(err) => error_response(&err),
+    }
+}
+
+/// Percent-decodes and checks a request path (relative to `/v1/`).
+fn decode_path(raw: &str) -> Result<String, Error> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| Error::invalid("invalid percent-encoding in path"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let path = String::from_utf8(out).map_err(|_| Error::invalid("path is not valid UTF-8"))?;
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(Error::invalid("invalid characters in path"));
+    }
+    let trimmed = path.strip_suffix('/').unwrap_or(&path);
+    if trimmed
+        .split('/')
+        .any(|seg| seg == "." || seg == ".." || (seg.is_empty() && !trimmed.is_empty()))
+    {
+        return Err(Error::invalid(
+            "invalid path: relative or empty segments are not allowed",
+        ));
+    }
+    Ok(path)
+}
+
+/// Query parameters: one value → string, repeated → list.
+fn parse_query(query: &str) -> Result<Map<String, Value>, Error> {
+    let mut out = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode =
+            |s: &str| decode_path(&s.replace('+', " ")).or_else(|_| Ok::<_, Error>(s.to_owned()));
+        let (k, v) = (decode(k)?, decode(v)?);
+        match out.get_mut(&k) {
+            Some(Value::Array(items)) => items.push(v.into()),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v.into()]);
+            }
+            None => {
+                out.insert(k, v.into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn token_from(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    if let Some(v) = headers.get("x-vault-token") {
+        let t = v
+            .to_str()
+            .map_err(|_| Error::invalid("invalid token header"))?;
+        return Ok((!t.is_empty()).then(|| t.to_owned()));
+    }
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let v = v
+            .to_str()
+            .map_err(|_| Error::invalid("invalid authorization header"))?;
+        if let Some(t) = v.strip_prefix("Bearer ") {
+            return Ok((!t.is_empty()).then(|| t.trim().to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+fn wrap_ttl_from(headers: &HeaderMap) -> Result<Option<Duration>, Error> {
+    let Some(v) = headers.get("x-vault-wrap-ttl") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| Error::invalid("error parsing X-Vault-Wrap-TTL header"))?;
+    let ttl = parse_duration(s)
+        .ok_or_else(|| Error::invalid(format!("error parsing X-Vault-Wrap-TTL header: {s:?}")))?;
+    Ok((!ttl.is_zero()).then_some(ttl))
+}
+
+/// Reads the body up to the size limit: 413 before buffering an announced oversize body.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<axum::body::Bytes, Error> {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > limit as u64 {
+            return Err(Error::PayloadTooLarge);
+        }
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Error::PayloadTooLarge)
+}
+
+fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, Error> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::invalid("request body is not valid UTF-8"))?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Ok(Map::new());
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if is_form && !trimmed.starts_with(['{', '[']) {
+        return parse_query(text.trim());
+    }
+    // serde_json refuses nesting deeper than 128 levels, so a depth bomb is a 400.
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        // Go clients send `null` for "no data" (`bao write -f`, `bao unwrap`).
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(Error::invalid("request body must be a JSON object")),
+        Err(e) => Err(Error::invalid(format!("failed to parse JSON input: {e}"))),
+    }
+}
+
+async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResponse, Error> {
+    let (parts, body) = req.into_parts();
+    let raw_path = parts.uri.path();
+    let Some(rest) = raw_path.strip_prefix("/v1/") else {
+        return Ok(json_response(
+            StatusCode::NOT_FOUND,
+            &error::body(Vec::new()),
+        ));
+    };
+    let path = decode_path(rest)?;
+    let mut query = parse_query(parts.uri.query().unwrap_or(""))?;
+    let headers = &parts.headers;
+
+    // The raw, unauthenticated sys endpoints answer bare objects, not the envelope.
+    let is_raw = sys_raw::is_raw(&path);
+    let body = read_body(body, headers, state.options.max_request_size).await?;
+    if is_raw {
+        let data = parse_body(&body, headers)?;
+        return sys_raw::serve(&state.core, &parts.method, &path, &query, data).await;
+    }
+
+    let list_flag = match query.remove("list") {
+        None => false,
+        // Go's strconv.ParseBool spellings (hvac sends "True").
+        Some(Value::String(s)) => match s.as_str() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
+            "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => false,
+            _ => return Err(Error::invalid("list parameter must be a boolean")),
+        },
+        Some(_) => return Err(Error::invalid("list parameter must be a boolean")),
+    };
+    let operation = match parts.method.as_str() {
+        "GET" if list_flag => Operation::List,
+        "GET" | "HEAD" => Operation::Read,
+        "LIST" => Operation::List,
+        "POST" | "PUT" => Operation::Update,
+        "DELETE" => Operation::Delete,
+        "PATCH" => {
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !ct.starts_with("application/merge-patch+json") {
+                return Ok(json_response(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    &error::body(vec![format!(
+                        "PATCH requires Content-Type application/merge-patch+json, got {ct:?}"
+                    )]),
+                ));
+            }
+            Operation::Patch
+        }
+        _ => {
+            return Ok(json_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &error::body(Vec::new()),
+            ))
+        }
+    };
+    let mut path = path;
+    if operation == Operation::List && !path.ends_with('/') {
+        path.push('/');
+    }
+    let data = match operation {
+        Operation::Read | Operation::List | Operation::Delete => {
+            let mut data = query;
+            if operation == Operation::Delete {
+                data.extend(parse_body(&body, headers)?);
+            }
+            data
+        }
+        _ => parse_body(&body, headers)?,
+    };
+    let request = Request {
+        operation,
+        path,
+        data,
+        token: token_from(headers)?,
+        wrap_ttl: wrap_ttl_from(headers)?,
+    };
+    let is_head = parts.method == Method::HEAD;
+    let response = state.core.handle(request).await;
+    Ok(render(operation, response, is_head))
+}
+
+fn render(
+    operation: Operation,
+    response: Result<crate::core::Response, Error>,
+    is_head: bool,
+) -> HttpResponse {
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
+    if let Some(body) = &response.raw_body {
+        return json_response(StatusCode::OK, body);
+    }
+    if response.not_found_with_data {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &response.envelope(&crate::util::uuid()),
+        );
+    }
+    if response.is_empty() {
+        return match operation {
+            Operation::Read | Operation::List => {
+                json_response(StatusCode::NOT_FOUND, &error::body(Vec::new()))
+            }
+            _ => empty_response(StatusCode::NO_CONTENT),
+        };
+    }
+    if is_head {
+        return empty_response(StatusCode::OK);
+    }
+    let request_id = if response.wrap_info.is_some() {
+        String::new()
+    } else {
+        crate::util::uuid()
+    };
+    json_response(StatusCode::OK, &response.envelope(&request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(decode_path("secret/data/a%20b").unwrap(), "secret/data/a b");
+        assert_eq!(decode_path("secret/").unwrap(), "secret/");
+        for bad in [
+            "a/../b", "..", "a/./b", "a//b", "%2e%2e/x", "a/%2E%2E", "a%00b", "a\\b", "%ff", "%zz",
+        ] {
+            assert!(decode_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn queries() {
+        let q = parse_query("list=true&version=2&k=a&k=b&x=%41").unwrap();
+        assert_eq!(q["list"], "true");
+        assert_eq!(q["k"], serde_json::json!(["a", "b"]));
+        assert_eq!(q["x"], "A");
+    }
+}

