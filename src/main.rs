@@ -1,20 +1,38 @@
-//! The vaultrs binary: the composition root. The server and the CLI are wired in here as
-//! they land; until then it only reports its version.
+//! The vaultrs binary: the composition root. `vaultrs server` runs the server library; every
+//! other command is the CLI (`vaultrs-commands`), which talks to a server over HTTP only.
+//! This file is the one place that sees both, and turns the CLI's `ServerArgs` into the
+//! server's `ServerOptions`, so the server library never imports the CLI.
 
 use std::process::ExitCode;
 
+use vaultrs::server::{self, ServerOptions};
+use vaultrs_commands::ServerArgs;
+
 fn main() -> ExitCode {
-    let arg = std::env::args().nth(1);
-    match arg.as_deref() {
-        None | Some("version" | "-version" | "--version") => {
-            println!("vaultrs v{}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!(
-                "vaultrs: {other:?} is not available yet: this build has the storage layer only"
-            );
-            ExitCode::from(1)
-        }
+    vaultrs_commands::main_with(std::env::args_os(), |args| server::main(options(args)))
+}
+
+/// The `vaultrs server` flags as the server's options. Destructured exhaustively: a new
+/// flag does not compile until it is passed on.
+fn options(args: ServerArgs) -> ServerOptions {
+    let ServerArgs {
+        config,
+        dev,
+        dev_root_token_id,
+        dev_listen_address,
+        dev_no_store_token,
+        dev_data_dir,
+        dev_allow_remote,
+        log_level,
+    } = args;
+    ServerOptions {
+        config,
+        dev,
+        dev_root_token_id,
+        dev_listen_address,
+        dev_no_store_token,
+        dev_data_dir,
+        dev_allow_remote,
+        log_level,
     }
 }

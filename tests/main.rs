@@ -3,4 +3,5 @@
 
 mod harness;
 
+mod cli;
 mod compat_vaultrs;
