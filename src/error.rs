@@ -15,6 +15,9 @@ pub enum Error {
     /// No token, an unknown or expired token, or a policy that does not allow this.
     #[error("permission denied")]
     PermissionDenied,
+    /// Refused with a specific reason (e.g. `bad token` on `auth/token/lookup`): 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing at this path (Vault answers 404 with an empty `errors` list).
     #[error("not found")]
     NotFound,

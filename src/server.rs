@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{json, Map};
-use vaultrs_storage::{Barrier, FileBackend, FileOptions, Physical};
+use vaultrs_storage::{Barrier, CacheOptions, CachedPhysical, FileBackend, FileOptions, Physical};
 
 use crate::config::{Config, Listener};
 use crate::core::{Core, CoreConfig, Request};
@@ -100,6 +100,12 @@ async fn open_storage(dir: &Path) -> Result<Arc<FileBackend>> {
     ))
 }
 
+/// The barrier over the file backend, with Vault's physical read cache in between.
+fn barrier_over(storage: &Arc<FileBackend>) -> Arc<Barrier> {
+    let cached = CachedPhysical::new(storage.clone(), CacheOptions::default());
+    Arc::new(Barrier::new(Arc::new(cached) as Arc<dyn Physical>))
+}
+
 /// A dev server: initialized with one share, unsealed, `secret/` mounted as KV v2.
 async fn run_dev(options: ServerOptions) -> Result<()> {
     let address = options
@@ -123,7 +129,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         }
     };
     let storage = open_storage(&data_dir).await?;
-    let barrier = Arc::new(Barrier::new(storage.clone() as Arc<dyn Physical>));
+    let barrier = barrier_over(&storage);
     let core = Core::new(
         barrier.clone(),
         CoreConfig {
@@ -297,7 +303,7 @@ fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept:
 /// A server from a configuration file: starts uninitialized or sealed, as Vault does.
 async fn run_config(config: Config) -> Result<()> {
     let storage = open_storage(&config.storage_path).await?;
-    let barrier = Arc::new(Barrier::new(storage.clone() as Arc<dyn Physical>));
+    let barrier = barrier_over(&storage);
     let mut core_config = CoreConfig::default();
     if let Some(ttl) = config.default_lease_ttl {
         core_config.default_lease_ttl = ttl;

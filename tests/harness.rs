@@ -154,39 +154,6 @@ impl TestServer {
         }
         panic!("vaultrs did not listen on {addr} within 30 s");
     }
-
-    /// Everything the server wrote to stderr so far.
-    pub fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.try_iter().collect()
-    }
-
-    /// `http://.../v1/<path>`
-    pub fn url(&self, path: &str) -> String {
-        format!("{}/v1/{}", self.addr, path.trim_start_matches('/'))
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    pub fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("vaultrs did not stop within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The process id (for signals).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for TestServer {

@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod api;
 mod cli;
 mod compat_vaultrs;

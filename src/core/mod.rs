@@ -28,7 +28,7 @@ use crate::policy::Acl;
 use mounts::{Handler, MountEntry, Route, Router, StoredTable, Table};
 use policy_store::PolicyStore;
 pub use request::{Auth, Request, Response};
-use tokens::{NewToken, TokenEntry, TokenStore};
+use tokens::{NewToken, TokenEntry, TokenStore, TokenUse};
 
 /// Vault's system-wide default and maximum lease TTL: 768h (32 days).
 pub const SYSTEM_TTL: Duration = Duration::from_secs(768 * 3600);
@@ -78,7 +78,7 @@ pub(crate) struct Caller {
     pub token: String,
     pub hash: String,
     pub entry: TokenEntry,
-    pub acl: Acl,
+    pub acl: Arc<Acl>,
 }
 
 /// The result of `sys/init`: the key shares and the initial root token, shown once.
@@ -400,7 +400,7 @@ impl Core {
         if let Some(resp) = sys::handle_unauthenticated(self, &active, &req).await? {
             return Ok(resp);
         }
-        let caller = self.authenticate(&active, req.token.as_deref()).await?;
+        let mut caller = self.authenticate(&active, req.token.as_deref()).await?;
         let (route, relative) = match active.router().matching(&req.path) {
             Some((route, rel)) => (Some(route.clone()), rel),
             None => (None, String::new()),
@@ -414,12 +414,19 @@ impl Core {
                 req.path
             )));
         };
-        // A request that uses a token's last use still runs, as in Vault.
-        self.consume_use(&active, &caller).await?;
-        let response = self
-            .dispatch(&active, &caller, &route, &relative, operation, &req)
-            .await?;
-        self.maybe_wrap(&active, response, &req).await
+        let last_use = self.consume_use(&active, &mut caller).await?;
+        let result = async {
+            let response = self
+                .dispatch(&active, &caller, &route, &relative, operation, &req)
+                .await?;
+            self.maybe_wrap(&active, response, &req).await
+        }
+        .await;
+        if last_use {
+            // As in Vault, the last use runs in full; the token goes once it is done.
+            self.revoke_tree(&active, &caller.hash).await?;
+        }
+        result
     }
 
     async fn authenticate(&self, active: &Active, token: Option<&str>) -> Result<Caller> {
@@ -430,7 +437,7 @@ impl Core {
             .await?
             .ok_or(Error::PermissionDenied)?;
         let acl = if entry.is_root() {
-            Acl::root()
+            Arc::new(Acl::root())
         } else {
             active.policies.acl(&entry.policies).await?
         };
@@ -489,14 +496,20 @@ impl Core {
         Ok(())
     }
 
-    /// Counts a use of a limited-use token; its last use revokes it.
-    async fn consume_use(&self, active: &Active, caller: &Caller) -> Result<()> {
-        let alive = active.tokens.use_token(&caller.hash, &caller.entry).await?;
-        if !alive {
-            self.purge_cubbyholes(active, std::slice::from_ref(&caller.hash))
-                .await;
+    /// Spends one use of a limited-use token and updates the caller's view of it; true when
+    /// this was the last use.
+    async fn consume_use(&self, active: &Active, caller: &mut Caller) -> Result<bool> {
+        match active.tokens.use_token(&caller.hash, &caller.entry).await? {
+            TokenUse::Unlimited => Ok(false),
+            TokenUse::Counted(entry) => {
+                caller.entry = entry;
+                Ok(false)
+            }
+            TokenUse::Last(entry) => {
+                caller.entry = entry;
+                Ok(true)
+            }
         }
-        Ok(())
     }
 
     fn engine_ctx(&self, route: &Route, token_hash: Option<&str>) -> Ctx {

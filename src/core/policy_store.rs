@@ -10,6 +10,8 @@ use crate::policy::{Acl, Policy, DEFAULT_POLICY, RESPONSE_WRAPPING_POLICY};
 pub struct PolicyStore {
     view: StorageView,
     cache: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Compiled ACLs by policy set; cleared whenever any policy changes.
+    acls: RwLock<HashMap<Vec<String>, Arc<Acl>>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -25,6 +27,7 @@ impl PolicyStore {
         let store = Self {
             view,
             cache: RwLock::new(HashMap::new()),
+            acls: RwLock::new(HashMap::new()),
         };
         if store.view.get("default").await?.is_none() {
             store.put("default", DEFAULT_POLICY).await?;
@@ -82,6 +85,7 @@ impl PolicyStore {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name, Arc::new(policy));
+        self.acls.write().unwrap_or_else(|p| p.into_inner()).clear();
         Ok(())
     }
 
@@ -103,6 +107,7 @@ impl PolicyStore {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);
+        self.acls.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// Every policy name, `root` included, sorted.
@@ -119,14 +124,28 @@ impl PolicyStore {
         Ok(names)
     }
 
-    /// The ACL for a token's policies; unknown names grant nothing.
-    pub async fn acl(&self, names: &[String]) -> Result<Acl> {
+    /// The ACL for a token's policies (compiled once per policy set); unknown names grant
+    /// nothing.
+    pub async fn acl(&self, names: &[String]) -> Result<Arc<Acl>> {
+        if let Some(acl) = self
+            .acls
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(names)
+        {
+            return Ok(acl.clone());
+        }
         let mut policies = Vec::with_capacity(names.len());
         for name in names {
             if let Some(p) = self.get(name).await? {
                 policies.push(p);
             }
         }
-        Ok(Acl::new(&policies))
+        let acl = Arc::new(Acl::new(&policies));
+        self.acls
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(names.to_vec(), acl.clone());
+        Ok(acl)
     }
 }

@@ -215,7 +215,7 @@ pub(super) async fn handle(
                 .await?
                 .ok_or_else(|| Error::invalid("invalid accessor"))?;
             let acl = if entry.is_root() {
-                crate::policy::Acl::root()
+                Arc::new(crate::policy::Acl::root())
             } else {
                 active.policies.acl(&entry.policies).await?
             };

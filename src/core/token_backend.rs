@@ -91,8 +91,7 @@ pub(super) async fn handle(
                 .tokens
                 .lookup(&token)
                 .await?
-                .ok_or_else(|| Error::invalid("bad token"))
-                .map_err(|_| Error::PermissionDenied)?;
+                .ok_or_else(|| Error::Forbidden("bad token".into()))?;
             Ok(lookup_response(&entry, &token))
         }
         ("lookup-accessor", _) if write => {
@@ -247,6 +246,18 @@ async fn create(
 
     // Policies: default to the parent's; a non-root parent grants only a subset.
     let requested = field_list(data, "policies")?;
+    if let Some(list) = &requested {
+        // Only the exact name `root` names the root policy; `ROOT`, ` Root ` and the like
+        // are refused rather than quietly turned into it.
+        if let Some(bad) = list
+            .iter()
+            .find(|p| *p != "root" && Policy::is_root_name(p))
+        {
+            return Err(Error::invalid(format!(
+                "policy name {bad:?} is reserved: only \"root\" names the root policy"
+            )));
+        }
+    }
     let mut policies: Vec<String> = match &requested {
         Some(list) => list
             .iter()

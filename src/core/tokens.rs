@@ -108,10 +108,29 @@ struct AccessorEntry {
     token_hash: String,
 }
 
+/// What spending one use of a token left.
+#[derive(Debug)]
+pub enum TokenUse {
+    /// The token has no use limit.
+    Unlimited,
+    /// Uses remain; the entry as it is now.
+    Counted(TokenEntry),
+    /// This was the last use: revoke the token once the request has run.
+    Last(TokenEntry),
+}
+
+const USE_LOCK_STRIPES: usize = 64;
+
+fn stripe_of(hash: &str) -> usize {
+    // The hash is hex of an HMAC: its first bytes are uniformly spread.
+    usize::from_str_radix(hash.get(..4).unwrap_or("0"), 16).unwrap_or(0) % USE_LOCK_STRIPES
+}
+
 /// The token store over its (local) storage view.
 pub struct TokenStore {
     view: StorageView,
     salt: Zeroizing<Vec<u8>>,
+    use_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl TokenStore {
@@ -130,6 +149,9 @@ impl TokenStore {
         Ok(Self {
             view,
             salt: Zeroizing::new(salt),
+            use_locks: (0..USE_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         })
     }
 
@@ -227,6 +249,10 @@ impl TokenStore {
             self.revoke_tree(hash).await?;
             return Ok(None);
         }
+        if entry.num_uses < 0 {
+            // Its last use is running; it is revoked when that request ends.
+            return Ok(None);
+        }
         Ok(Some(entry))
     }
 
@@ -245,20 +271,32 @@ impl TokenStore {
             .map(|e| (index.token_hash, e)))
     }
 
-    /// Counts one use of a limited-use token; the last use revokes it. Returns whether the
-    /// token is still alive afterwards.
-    pub async fn use_token(&self, hash: &str, entry: &TokenEntry) -> Result<bool> {
-        if entry.num_uses <= 0 {
-            return Ok(true);
+    /// Counts one use of a token. A limited-use token's entry is re-read and decremented
+    /// under a per-token lock, so concurrent requests cannot spend the same use twice. On the
+    /// last use the entry is marked spent (`num_uses = -1`, which no lookup accepts) and
+    /// [`TokenUse::Last`] tells the caller to revoke it once the request has run.
+    pub async fn use_token(&self, hash: &str, entry: &TokenEntry) -> Result<TokenUse> {
+        if entry.num_uses == 0 {
+            return Ok(TokenUse::Unlimited);
         }
-        if entry.num_uses == 1 {
-            self.revoke_tree(hash).await?;
-            return Ok(false);
+        let stripe = &self.use_locks[stripe_of(hash)];
+        let _guard = stripe.lock().await;
+        let key = format!("id/{hash}");
+        let Some(mut current) = self.view.get_json::<TokenEntry>(&key).await? else {
+            return Err(Error::PermissionDenied);
+        };
+        if current.num_uses <= 0 {
+            return Err(Error::PermissionDenied);
         }
-        let mut next = entry.clone();
-        next.num_uses -= 1;
-        self.view.put_json(&format!("id/{hash}"), &next).await?;
-        Ok(true)
+        let last = current.num_uses == 1;
+        current.num_uses = if last { -1 } else { current.num_uses - 1 };
+        self.view.put_json(&key, &current).await?;
+        if last {
+            current.num_uses = 0;
+            Ok(TokenUse::Last(current))
+        } else {
+            Ok(TokenUse::Counted(current))
+        }
     }
 
     /// Every accessor.

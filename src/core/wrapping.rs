@@ -118,7 +118,13 @@ impl Core {
 
     /// `sys/wrapping/unwrap`: returns the wrapped response and burns the token.
     pub(super) async fn unwrap(&self, active: &Active, token: &str) -> Result<Response> {
-        let (hash, _) = self.wrapping_entry(active, token).await?;
+        let (hash, entry) = self.wrapping_entry(active, token).await?;
+        // Spend the single use under the token's lock: a concurrent unwrap loses.
+        active
+            .tokens
+            .use_token(&hash, &entry)
+            .await
+            .map_err(|_| Error::invalid(INVALID))?;
         let view = self.cubbyhole_view(active, &hash)?;
         let body: Option<Value> = view.get_json("response").await?;
         self.revoke_tree(active, &hash).await?;

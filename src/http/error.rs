@@ -12,6 +12,7 @@ pub fn status_and_messages(err: &Error) -> (StatusCode, Vec<String>) {
     match err {
         Error::InvalidRequest(m) => (StatusCode::BAD_REQUEST, vec![m.clone()]),
         Error::PermissionDenied => (StatusCode::FORBIDDEN, msg("permission denied")),
+        Error::Forbidden(m) => (StatusCode::FORBIDDEN, vec![m.clone()]),
         Error::NotFound => (StatusCode::NOT_FOUND, Vec::new()),
         Error::UnsupportedPath(m) => (StatusCode::NOT_FOUND, vec![m.clone()]),
         Error::UnsupportedOperation(m) => (StatusCode::METHOD_NOT_ALLOWED, vec![m.clone()]),

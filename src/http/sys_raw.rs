@@ -195,16 +195,60 @@ async fn unseal(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, 
     Ok(json_response(StatusCode::OK, &seal_status(core).await?))
 }
 
-fn code_param(query: &Map<String, Value>, name: &str, default: u16) -> Result<StatusCode, Error> {
-    match query.get(name) {
-        None => StatusCode::from_u16(default).map_err(|_| Error::invalid("bad code")),
-        Some(Value::String(s)) => s
-            .parse::<u16>()
-            .ok()
-            .and_then(|c| StatusCode::from_u16(c).ok())
-            .ok_or_else(|| Error::invalid(format!("bad code for {name}: {s:?}"))),
-        Some(_) => Err(Error::invalid(format!("bad code for {name}"))),
+/// The status-code overrides of `sys/health`, all parsed up front as Vault does: any bad
+/// value is a 400 whatever the state.
+struct HealthCodes {
+    active: StatusCode,
+    sealed: StatusCode,
+    uninit: StatusCode,
+}
+
+fn health_codes(query: &Map<String, Value>) -> Option<HealthCodes> {
+    let code = |name: &str, default: u16| -> Option<StatusCode> {
+        match query.get(name) {
+            None => StatusCode::from_u16(default).ok(),
+            Some(Value::String(s)) => s
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok()),
+            Some(_) => None,
+        }
+    };
+    for flag in ["standbyok", "perfstandbyok"] {
+        match query.get(flag) {
+            None => {}
+            Some(Value::String(s))
+                if matches!(
+                    s.as_str(),
+                    "1" | "t"
+                        | "T"
+                        | "true"
+                        | "TRUE"
+                        | "True"
+                        | "0"
+                        | "f"
+                        | "F"
+                        | "false"
+                        | "FALSE"
+                        | "False"
+                ) => {}
+            Some(_) => return None,
+        }
     }
+    for (name, default) in [
+        ("standbycode", 429),
+        ("drsecondarycode", 472),
+        ("performancestandbycode", 473),
+        ("removedcode", 530),
+        ("haunhealthycode", 474),
+    ] {
+        code(name, default)?;
+    }
+    Some(HealthCodes {
+        active: code("activecode", 200)?,
+        sealed: code("sealedcode", 503)?,
+        uninit: code("uninitcode", 501)?,
+    })
 }
 
 async fn health(
@@ -212,14 +256,20 @@ async fn health(
     query: &Map<String, Value>,
     head: bool,
 ) -> Result<HttpResponse, Error> {
+    let Some(codes) = health_codes(query) else {
+        return Ok(json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({ "errors": [] }),
+        ));
+    };
     let initialized = core.barrier().is_initialized().await?;
     let sealed = core.is_sealed();
     let status = if !initialized {
-        code_param(query, "uninitcode", 501)?
+        codes.uninit
     } else if sealed {
-        code_param(query, "sealedcode", 503)?
+        codes.sealed
     } else {
-        code_param(query, "activecode", 200)?
+        codes.active
     };
     let mut body = json!({
         "initialized": initialized,

@@ -9,6 +9,8 @@
 //!   [`InmemBackend`].
 //! - [`feed`]: [`ChangeFeed`], a [`Physical`] decorator that publishes every committed batch
 //!   `(seq, [(key, Option<ciphertext>)])` in commit order; replication streams it.
+//! - [`cache`]: [`CachedPhysical`], a bounded, write-through cache of ciphertext, so reads
+//!   of hot keys skip the file system.
 //! - [`merkle`]: [`MerkleIndex`], bucketed hashes of (key, ciphertext hash) for a key filter;
 //!   replication diffs it when a secondary falls behind the feed.
 //! - [`shamir`]: split/combine over GF(2^8).
@@ -25,6 +27,7 @@
 //! - bad input returns a typed [`Error`], never a panic.
 
 pub mod barrier;
+pub mod cache;
 pub mod error;
 pub mod feed;
 pub mod key;
@@ -34,6 +37,7 @@ pub mod shamir;
 pub mod testing;
 
 pub use barrier::Barrier;
+pub use cache::{CacheOptions, CachedPhysical};
 pub use error::{Error, Result};
 pub use feed::{ChangeFeed, FeedOptions, Subscription};
 pub use merkle::MerkleIndex;

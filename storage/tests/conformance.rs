@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use vaultrs_storage::testing::exercise_physical;
 use vaultrs_storage::{
-    Batch, ChangeFeed, FeedOptions, FileBackend, FileOptions, InmemBackend, Physical,
+    Batch, CacheOptions, CachedPhysical, ChangeFeed, FeedOptions, FileBackend, FileOptions,
+    InmemBackend, Physical,
 };
 
 #[tokio::test]
@@ -39,6 +40,101 @@ async fn conformance_feed_over_file() {
         .await
         .unwrap();
     exercise_physical(Arc::new(feed)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_cache_over_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = FileBackend::open(dir.path(), FileOptions::default())
+        .await
+        .unwrap();
+    exercise_physical(Arc::new(CachedPhysical::new(
+        backend,
+        CacheOptions::default(),
+    )))
+    .await;
+}
+
+#[tokio::test]
+async fn conformance_cache_over_inmem_with_a_tiny_budget() {
+    // A budget smaller than one test value: entries are evicted all the time.
+    let options = CacheOptions { max_bytes: 2048 };
+    exercise_physical(Arc::new(CachedPhysical::new(InmemBackend::new(), options))).await;
+}
+
+/// The cache answers from memory and stays coherent with every write through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_serves_hits_without_the_backend_and_follows_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Arc::new(
+        FileBackend::open(dir.path(), FileOptions::default())
+            .await
+            .unwrap(),
+    );
+    let cache = CachedPhysical::new(file.clone(), CacheOptions::default());
+    cache.put("a/k", b"one".to_vec()).await.unwrap();
+    assert_eq!(
+        cache.get("a/k").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(cache.get("a/missing").await.unwrap(), None);
+    // Remove the file behind the cache's back: hits (and cached misses) come from memory.
+    std::fs::remove_file(dir.path().join("tree/a/_k")).unwrap();
+    assert_eq!(
+        cache.get("a/k").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // Writes through the cache replace what it holds, deletes included.
+    cache.put("a/k", b"two".to_vec()).await.unwrap();
+    assert_eq!(
+        cache.get("a/k").await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    cache
+        .commit(Batch::new().delete("a/k").put("a/missing", b"now".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(cache.get("a/k").await.unwrap(), None);
+    assert_eq!(
+        cache.get("a/missing").await.unwrap().as_deref(),
+        Some(&b"now"[..])
+    );
+    assert_eq!(
+        file.get("a/missing").await.unwrap().as_deref(),
+        Some(&b"now"[..])
+    );
+
+    // Concurrent writers and readers of the same keys: once writes stop, every cached
+    // value equals the stored one.
+    let cache = Arc::new(cache);
+    let mut tasks = Vec::new();
+    for t in 0..8u32 {
+        let cache = cache.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50u32 {
+                let key = format!("race/{}", i % 5);
+                if t % 2 == 0 {
+                    cache
+                        .put(&key, (t * 1000 + i).to_be_bytes().to_vec())
+                        .await
+                        .unwrap();
+                } else {
+                    cache.get(&key).await.unwrap();
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for i in 0..5 {
+        let key = format!("race/{i}");
+        assert_eq!(
+            cache.get(&key).await.unwrap(),
+            file.get(&key).await.unwrap(),
+            "{key}"
+        );
+    }
 }
 
 /// Permissions, leaf naming and the absence of temp files after a commit.

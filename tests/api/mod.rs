@@ -1,0 +1,14 @@
+//! End-to-end HTTP API tests against real `vaultrs` servers: the envelope, bad input,
+//! `sys/` (seal, health, keys, init/unseal, restart), mounts, KV v1/v2, cubbyhole,
+//! policies and ACLs, tokens and response wrapping. Contracts: /work/shared/vault-api.md.
+
+mod common;
+
+mod bad_input;
+mod envelope;
+mod kv;
+mod mounts;
+mod policies;
+mod sys;
+mod tokens;
+mod wrapping;
