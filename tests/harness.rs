@@ -138,6 +138,25 @@ impl TestServer {
         panic!("no dev banner within 30 s: {}", seen.join("\n"));
     }
 
+    /// The process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself; its exit code.
+    pub fn wait_exit(mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                panic!("vaultrs did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Polls `sys/health` (any status) until the listener answers.
     pub fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
