@@ -79,6 +79,7 @@ async fn cache_serves_hits_without_the_backend_and_follows_writes() {
     );
     assert_eq!(cache.get("a/missing").await.unwrap(), None);
     // Remove the file behind the cache's back: hits (and cached misses) come from memory.
+    file.checkpoint().await.unwrap();
     std::fs::remove_file(dir.path().join("tree/a/_k")).unwrap();
     assert_eq!(
         cache.get("a/k").await.unwrap().as_deref(),
@@ -149,6 +150,8 @@ async fn file_backend_layout_and_modes() {
     b.commit(Batch::new().put("sys/token/id/abc", b"v".to_vec()))
         .await
         .unwrap();
+    // The tree is written behind the log; a checkpoint waits for it.
+    b.checkpoint().await.unwrap();
     let leaf = dir.join("tree/sys/token/id/_abc");
     assert_eq!(std::fs::read(&leaf).unwrap(), b"v");
     assert_eq!(

@@ -1196,11 +1196,23 @@ async fn crash_failed_apply_is_all_or_nothing_after_reopen() {
             .put("first/a", b"v1".to_vec())
             .put("blocked/x", b"v2".to_vec())
             .put("last/z", b"v3".to_vec());
+        // The batch is durable in the log, so it is acknowledged; applying it to the tree
+        // fails on the obstacle, which poisons the backend: listings and later writes fail.
         let result = b.commit(batch).await;
         assert!(
-            result.is_err(),
-            "the obstacle should fail the apply: {result:?}"
+            result.is_ok(),
+            "a durable batch is acknowledged: {result:?}"
         );
+        assert!(
+            matches!(b.list("").await, Err(vaultrs_storage::Error::Poisoned)),
+            "the failed apply poisons the backend"
+        );
+        assert!(matches!(
+            b.put("after", b"x".to_vec()).await,
+            Err(vaultrs_storage::Error::Poisoned)
+        ));
+        // Reads still see the acknowledged batch whole.
+        assert_eq!(b.get("last/z").await.unwrap().as_deref(), Some(&b"v3"[..]));
         fs::remove_file(&obstacle).unwrap();
         let _ = b.close().await;
         drop(b);

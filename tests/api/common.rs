@@ -1012,25 +1012,27 @@ fn scan(dir: &Path) -> (Vec<String>, Vec<String>, BTreeSet<String>) {
 /// The storage keys in the data dir's tree, after asserting the directory holds nothing
 /// but what the file backend and dev mode write (transient temp files are waited out).
 pub fn clean_tree_keys(dir: &Path) -> BTreeSet<String> {
-    for _ in 0..50 {
+    // The server writes the tree just behind its log (acknowledged batches are already
+    // durable there), so wait until two scans a moment apart agree and no temp file is
+    // left: the tree has caught up with every answered request.
+    let mut previous: Option<BTreeSet<String>> = None;
+    for _ in 0..100 {
         let (stray, temps, keys) = scan(dir);
         assert!(
             stray.is_empty(),
             "stray entries in the data dir {}: {stray:?}",
             dir.display()
         );
-        if temps.is_empty() {
+        if temps.is_empty() && previous.as_ref() == Some(&keys) {
             for k in ["CHECKPOINT", "LOCK", "wal", "tree"] {
                 assert!(dir.join(k).exists(), "{k} missing from the data dir");
             }
             return keys;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        previous = temps.is_empty().then_some(keys);
+        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!(
-        "temp files in the data dir did not go away: {:?}",
-        scan(dir).1
-    );
+    panic!("the data dir did not settle: temp files {:?}", scan(dir).1);
 }
 
 /// Asserts every storage key lies under a prefix the server owns: the core's, the token
