@@ -94,10 +94,14 @@ fn is_loopback(addr: &str) -> bool {
         .unwrap_or_else(|_| addr.starts_with("localhost:"))
 }
 
-async fn open_storage(dir: &Path) -> Result<Arc<FileBackend>> {
-    Ok(Arc::new(
-        FileBackend::open(dir, FileOptions::default()).await?,
-    ))
+/// Opens the file backend; `durable: false` only for a dev server's temporary directory,
+/// which is removed at exit and so gains nothing from fsyncs.
+async fn open_storage(dir: &Path, durable: bool) -> Result<Arc<FileBackend>> {
+    let options = FileOptions {
+        durable,
+        ..FileOptions::default()
+    };
+    Ok(Arc::new(FileBackend::open(dir, options).await?))
 }
 
 /// The barrier over the file backend, with Vault's physical read cache in between.
@@ -128,7 +132,8 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
             (temp.path().to_path_buf(), Some(temp))
         }
     };
-    let storage = open_storage(&data_dir).await?;
+    let kept = options.dev_data_dir.is_some();
+    let storage = open_storage(&data_dir, kept).await?;
     let barrier = barrier_over(&storage);
     let core = Core::new(
         barrier.clone(),
@@ -138,7 +143,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         },
     );
     let (unseal_key, root_token) =
-        dev_setup(&core, &data_dir, options.dev_root_token_id.clone()).await?;
+        dev_setup(&core, &data_dir, kept, options.dev_root_token_id.clone()).await?;
 
     let socket = bind(&address)?;
     let local = socket
@@ -175,12 +180,14 @@ fn bind(address: &str) -> Result<std::net::TcpListener> {
     Ok(socket)
 }
 
-/// First start: init 1/1, unseal, root token (custom id if asked), `secret/` as KV v2;
-/// the unseal key and root token are kept 0600 in the data dir so a restart on the same
-/// dir comes back unsealed with the same token. Later starts: unseal with the kept key.
+/// First start: init 1/1, unseal, root token (custom id if asked), `secret/` as KV v2.
+/// With a kept data dir (`-dev-data-dir`), the unseal key and root token are stored 0600
+/// beside the data so a restart on the same dir comes back unsealed with the same token;
+/// later starts unseal with the kept key.
 async fn dev_setup(
     core: &Arc<Core>,
     data_dir: &Path,
+    kept: bool,
     custom_root: Option<String>,
 ) -> Result<(String, String)> {
     let key_file = data_dir.join("dev-unseal-key");
@@ -230,8 +237,10 @@ async fn dev_setup(
     )
     .await?;
     let key = base64::engine::general_purpose::STANDARD.encode(&share[..]);
-    write_private(&key_file, key.as_bytes())?;
-    write_private(&token_file, token.as_bytes())?;
+    if kept {
+        write_private(&key_file, key.as_bytes())?;
+        write_private(&token_file, token.as_bytes())?;
+    }
     Ok((key, token))
 }
 
@@ -302,7 +311,7 @@ fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept:
 
 /// A server from a configuration file: starts uninitialized or sealed, as Vault does.
 async fn run_config(config: Config) -> Result<()> {
-    let storage = open_storage(&config.storage_path).await?;
+    let storage = open_storage(&config.storage_path, true).await?;
     let barrier = barrier_over(&storage);
     let mut core_config = CoreConfig::default();
     if let Some(ttl) = config.default_lease_ttl {

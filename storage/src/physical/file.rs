@@ -65,6 +65,11 @@ pub struct FileOptions {
     pub checkpoint_bytes: u64,
     /// Most batches one group commit takes.
     pub max_group: usize,
+    /// Whether commits and checkpoints are fsynced. Only for data nobody needs after a
+    /// crash: a dev server on a temporary directory that is removed at exit. With `false`,
+    /// commits are still atomic and ordered, and survive the process being killed (the
+    /// page cache keeps them), but not a power cut.
+    pub durable: bool,
     /// Test-only: called at every durability point (power-cut simulation).
     #[doc(hidden)]
     pub sync_hook: Option<SyncHook>,
@@ -77,6 +82,7 @@ impl Default for FileOptions {
             checkpoint_interval: Duration::from_secs(5),
             checkpoint_bytes: 32 << 20,
             max_group: 1024,
+            durable: true,
             sync_hook: None,
         }
     }
@@ -89,6 +95,7 @@ impl std::fmt::Debug for FileOptions {
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("checkpoint_bytes", &self.checkpoint_bytes)
             .field("max_group", &self.max_group)
+            .field("durable", &self.durable)
             .finish_non_exhaustive()
     }
 }
@@ -693,9 +700,10 @@ impl Writer {
             .segment
             .as_mut()
             .ok_or_else(|| Error::io("appending", io::Error::other("no open log segment")))?;
+        let durable = self.options.durable;
         segment
             .write_all(buf)
-            .and_then(|_| segment.sync_data())
+            .and_then(|_| if durable { segment.sync_data() } else { Ok(()) })
             .map_err(|e| Error::io("appending to the commit log", e))?;
         self.log_bytes += buf.len() as u64;
         Ok(())
@@ -735,11 +743,17 @@ impl Writer {
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned);
         }
-        sync_tree(&self.dir.join("tree"), &touched)?;
+        let durable = self.options.durable;
+        if durable {
+            sync_tree(&self.dir.join("tree"), &touched)?;
+        }
         let first = self.last_seq + 1;
         let path = self.wal_dir.join(segment_name(first));
-        let segment = create_segment(&path).map_err(|e| Error::io("starting a log segment", e))?;
-        sync_dir(&self.wal_dir)?;
+        let segment =
+            create_segment(&path, durable).map_err(|e| Error::io("starting a log segment", e))?;
+        if durable {
+            sync_dir(&self.wal_dir)?;
+        }
         if self.segments.last() != Some(&first) {
             self.segments.push(first);
         }
@@ -752,6 +766,7 @@ impl Writer {
                 seq: self.last_seq,
             })
             .map_err(|e| Error::io("encoding CHECKPOINT", io::Error::other(e)))?,
+            durable,
         )?;
         self.dirty_since = None;
         self.log_bytes = 0;
@@ -981,8 +996,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(format!("syncing folder {}", dir.display()), e))
 }
 
-/// Writes `dir/name` atomically and durably: temp file, fsync, rename, fsync the folder.
-fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+/// Writes `dir/name` atomically (and, when `durable`, durably): temp file, fsync, rename,
+/// fsync the folder.
+fn write_durably(dir: &Path, name: &str, bytes: &[u8], durable: bool) -> Result<()> {
     let temp = dir.join(format!(".{name}.tmp"));
     let mut file = fs::OpenOptions::new()
         .create(true)
@@ -992,8 +1008,11 @@ fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
         .open(&temp)
         .map_err(|e| Error::io(format!("writing {name}"), e))?;
     file.write_all(bytes)
-        .and_then(|_| file.sync_all())
+        .and_then(|_| if durable { file.sync_all() } else { Ok(()) })
         .map_err(|e| Error::io(format!("writing {name}"), e))?;
     fs::rename(&temp, dir.join(name)).map_err(|e| Error::io(format!("renaming {name}"), e))?;
-    sync_dir(dir)
+    if durable {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }

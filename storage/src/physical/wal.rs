@@ -195,8 +195,8 @@ fn decode_at(buf: &[u8], expect_seq: Seq) -> Option<(Committed, usize)> {
     ))
 }
 
-/// Opens (creating) a segment for appending, writing the magic if it is new.
-pub(crate) fn create_segment(path: &Path) -> io::Result<File> {
+/// Creates a segment for appending, with its magic (fsynced when `durable`).
+pub(crate) fn create_segment(path: &Path, durable: bool) -> io::Result<File> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = fs::OpenOptions::new()
@@ -206,7 +206,9 @@ pub(crate) fn create_segment(path: &Path) -> io::Result<File> {
         .mode(0o600)
         .open(path)?;
     file.write_all(MAGIC)?;
-    file.sync_all()?;
+    if durable {
+        file.sync_all()?;
+    }
     Ok(file)
 }
 
