@@ -235,7 +235,10 @@ fn free_port() -> Res<u16> {
 }
 
 /// `vaultrs server -dev` on port 0; the address comes from the banner's `VAULT_ADDR` line.
-fn start_vaultrs(bin: &Path) -> Res<Server> {
+/// `durable`: keep the data in a `-dev-data-dir`, so every write is fsynced before the
+/// answer (the load phases); otherwise a plain `server -dev`, as a developer starts it
+/// (startup time and idle RSS), whose temporary directory is not fsynced.
+fn start_vaultrs(bin: &Path, durable: bool) -> Res<Server> {
     let dir = tempfile::tempdir()?;
     let home = tempfile::tempdir()?;
     let data_dir = dir.path().join("data");
@@ -245,15 +248,17 @@ fn start_vaultrs(bin: &Path) -> Res<Server> {
         "-dev",
         "-dev-listen-address=127.0.0.1:0",
         "-dev-root-token-id=root",
-        &format!("-dev-data-dir={}", data_dir.display()),
         "-dev-no-store-token",
-    ])
-    .env("HOME", home.path())
-    .env_remove("VAULT_ADDR")
-    .env_remove("VAULT_TOKEN")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    ]);
+    if durable {
+        cmd.arg(format!("-dev-data-dir={}", data_dir.display()));
+    }
+    cmd.env("HOME", home.path())
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let spawned = Instant::now();
     let mut child = cmd
         .spawn()
@@ -342,10 +347,10 @@ fn start_floor() -> Res<Server> {
     })
 }
 
-fn start(kind: Kind, bins: &Bins) -> Res<Server> {
+fn start(kind: Kind, bins: &Bins, durable: bool) -> Res<Server> {
     match kind {
         Kind::Floor => start_floor(),
-        Kind::Vaultrs => start_vaultrs(&bins.vaultrs),
+        Kind::Vaultrs => start_vaultrs(&bins.vaultrs, durable),
         Kind::Bao => start_bao(bins.bao.as_deref().ok_or("no bao binary")?),
     }
 }
@@ -839,7 +844,7 @@ fn measure_startup(kind: Kind, bins: &Bins) -> Res<Startup> {
         rss_kib: Vec::new(),
     };
     for _ in 0..STARTS {
-        let mut server = start(kind, bins)?;
+        let mut server = start(kind, bins, false)?;
         let healthy = server.healthy_after.ok_or("no health check")?;
         out.healthy_ms.push(healthy.as_secs_f64() * 1e3);
         std::thread::sleep(Duration::from_millis(500));
@@ -869,7 +874,7 @@ fn bench_target(bench: &Bench, kind: Kind, bins: &Bins) -> Res<TargetResult> {
     } else {
         Some(measure_startup(kind, bins)?)
     };
-    let mut server = start(kind, bins)?;
+    let mut server = start(kind, bins, true)?;
     let mut phases = Vec::new();
     let warmup = (bench.secs / 5.0).clamp(0.2, 1.0);
     if kind == Kind::Floor {
