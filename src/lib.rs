@@ -4,6 +4,7 @@ pub mod config;
 pub mod core;
 pub mod engines;
 pub mod error;
+pub mod fields;
 pub mod http;
 pub mod logical;
 pub mod policy;

@@ -52,59 +52,22 @@ impl Request {
 
     /// A string field, accepting numbers and booleans as their text (as Vault does).
     pub fn str_field(&self, name: &str) -> Option<String> {
-        match self.data.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
+        crate::fields::string(&self.data, name)
     }
 
     /// An integer field given as a number or a numeric string.
     pub fn int_field(&self, name: &str) -> Result<Option<i64>> {
-        match self.data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| Error::invalid(format!("{name} must be an integer"))),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => s
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::invalid(format!("{name} must be an integer"))),
-            Some(_) => Err(Error::invalid(format!("{name} must be an integer"))),
-        }
+        crate::fields::integer(&self.data, name)
     }
 
-    /// A boolean field given as a bool or as "true"/"false".
+    /// A boolean field given as a bool, a number or a string.
     pub fn bool_field(&self, name: &str) -> Result<Option<bool>> {
-        match self.data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.as_str() {
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" | "" => Ok(Some(false)),
-                _ => Err(Error::invalid(format!("{name} must be a boolean"))),
-            },
-            Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
-            Some(_) => Err(Error::invalid(format!("{name} must be a boolean"))),
-        }
+        crate::fields::boolean(&self.data, name)
     }
 
     /// A duration field: seconds as a number, or a Go-style string (`"90s"`, `"1h30m"`).
     pub fn duration_field(&self, name: &str) -> Result<Option<Duration>> {
-        match self.data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .map(|s| Some(Duration::from_secs(s)))
-                .ok_or_else(|| Error::invalid(format!("{name} must be a non-negative duration"))),
-            Some(Value::String(s)) => parse_duration(s)
-                .map(Some)
-                .ok_or_else(|| Error::invalid(format!("{name}: invalid duration {s:?}"))),
-            Some(_) => Err(Error::invalid(format!("{name} must be a duration"))),
-        }
+        crate::fields::duration(&self.data, name)
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::mounts::{MountEntry, Route, Table};
 use super::{Active, Caller, Core, Request, Response};
 use crate::error::{Error, Result};
+use crate::fields;
 use crate::logical::{parse_duration, Operation};
 use crate::util::rfc3339;
 
@@ -274,25 +275,11 @@ pub(super) async fn handle(
 }
 
 fn str_field(data: &Map<String, Value>, name: &str) -> Option<String> {
-    match data.get(name)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+    fields::string(data, name)
 }
 
 fn bool_field(data: &Map<String, Value>, name: &str) -> Result<bool> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) => match s.as_str() {
-            "true" | "1" => Ok(true),
-            "false" | "0" | "" => Ok(false),
-            _ => Err(Error::invalid(format!("{name} must be a boolean"))),
-        },
-        Some(_) => Err(Error::invalid(format!("{name} must be a boolean"))),
-    }
+    Ok(fields::boolean(data, name)?.unwrap_or(false))
 }
 
 /// A TTL in a mount config: seconds, a duration string, or ""/"system" (inherit = 0).
@@ -309,26 +296,6 @@ fn ttl_field(value: Option<&Value>, name: &str) -> Result<Option<u64>> {
             .map(|d| Some(d.as_secs()))
             .ok_or_else(|| Error::invalid(format!("unable to parse {name}: {s:?}"))),
         Some(_) => Err(Error::invalid(format!("invalid {name}"))),
-    }
-}
-
-fn string_list(value: Option<&Value>, name: &str) -> Result<Option<Vec<String>>> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        )),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .map(Some)
-            .ok_or_else(|| Error::invalid(format!("{name} must be a list of strings"))),
-        Some(_) => Err(Error::invalid(format!("{name} must be a list of strings"))),
     }
 }
 
@@ -538,7 +505,7 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, table: Tabl
             &mut entry.config.allowed_response_headers,
         ),
     ] {
-        if let Some(list) = string_list(config.get(name), name)? {
+        if let Some(list) = fields::string_list(config, name)? {
             *slot = list;
         }
     }

@@ -8,64 +8,10 @@ use serde_json::{Map, Value};
 use super::tokens::{NewToken, TokenEntry};
 use super::{Active, Auth, Caller, Core, Request, Response};
 use crate::error::{Error, Result};
-use crate::logical::{parse_duration, Operation};
+use crate::fields;
+use crate::logical::Operation;
 use crate::policy::Policy;
 use crate::util::{rfc3339_secs, unix_now};
-
-fn field_str(data: &Map<String, Value>, name: &str) -> Option<String> {
-    match data.get(name)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn field_bool(data: &Map<String, Value>, name: &str) -> Result<Option<bool>> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.as_str() {
-            "true" | "1" => Ok(Some(true)),
-            "false" | "0" | "" => Ok(Some(false)),
-            _ => Err(Error::invalid(format!("{name} must be a boolean"))),
-        },
-        Some(_) => Err(Error::invalid(format!("{name} must be a boolean"))),
-    }
-}
-
-fn field_duration(data: &Map<String, Value>, name: &str) -> Result<Option<Duration>> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(|s| Some(Duration::from_secs(s)))
-            .ok_or_else(|| Error::invalid(format!("{name} must be a non-negative duration"))),
-        Some(Value::String(s)) => parse_duration(s)
-            .map(Some)
-            .ok_or_else(|| Error::invalid(format!("invalid {name}: {s:?}"))),
-        Some(_) => Err(Error::invalid(format!("{name} must be a duration"))),
-    }
-}
-
-fn field_list(data: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        )),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(|s| s.trim().to_owned()))
-            .collect::<Option<Vec<_>>>()
-            .map(Some)
-            .ok_or_else(|| Error::invalid(format!("{name} must be a list of strings"))),
-        Some(_) => Err(Error::invalid(format!("{name} must be a list of strings"))),
-    }
-}
 
 /// Serves `auth/token/<rel>` for an authenticated caller.
 pub(super) async fn handle(
@@ -86,7 +32,7 @@ pub(super) async fn handle(
             Ok(lookup_response(&caller.entry, &caller.token))
         }
         ("lookup", Read) | ("lookup", Update) => {
-            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token ID"))?;
+            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token ID"))?;
             let (_, entry) = active
                 .tokens
                 .lookup(&token)
@@ -95,7 +41,7 @@ pub(super) async fn handle(
             Ok(lookup_response(&entry, &token))
         }
         ("lookup-accessor", _) if write => {
-            let accessor = field_str(data, "accessor")
+            let accessor = fields::non_empty(data, "accessor")
                 .ok_or_else(|| Error::invalid("missing accessor"))?;
             let (_, entry) = active
                 .tokens
@@ -108,7 +54,7 @@ pub(super) async fn handle(
             renew(core, active, &caller.hash, &caller.entry, &caller.token, data).await
         }
         ("renew", _) if write => {
-            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             let (hash, entry) = active
                 .tokens
                 .lookup(&token)
@@ -117,7 +63,7 @@ pub(super) async fn handle(
             renew(core, active, &hash, &entry, &token, data).await
         }
         ("renew-accessor", _) if write => {
-            let accessor = field_str(data, "accessor")
+            let accessor = fields::non_empty(data, "accessor")
                 .ok_or_else(|| Error::invalid("missing accessor"))?;
             let (hash, entry) = active
                 .tokens
@@ -135,14 +81,14 @@ pub(super) async fn handle(
             Ok(Response::empty())
         }
         ("revoke", _) if write => {
-            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             if let Some((hash, _)) = active.tokens.lookup(&token).await? {
                 core.revoke_tree(active, &hash).await?;
             }
             Ok(Response::empty())
         }
         ("revoke-orphan", _) if write => {
-            let token = field_str(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             if let Some((hash, _)) = active.tokens.lookup(&token).await? {
                 let revoked = active.tokens.revoke_orphan(&hash).await?;
                 core.purge_cubbyholes(active, &revoked).await;
@@ -150,7 +96,7 @@ pub(super) async fn handle(
             Ok(Response::empty())
         }
         ("revoke-accessor", _) if write => {
-            let accessor = field_str(data, "accessor")
+            let accessor = fields::non_empty(data, "accessor")
                 .ok_or_else(|| Error::invalid("missing accessor"))?;
             if let Some((hash, _)) = active.tokens.lookup_accessor(&accessor).await? {
                 core.revoke_tree(active, &hash).await?;
@@ -212,20 +158,20 @@ async fn create(
             "restricted use token cannot generate child tokens",
         ));
     }
-    let id = field_str(data, "id");
+    let id = fields::non_empty(data, "id");
     if id.is_some() && !sudo {
         return Err(Error::invalid(
             "root or sudo privileges required to specify token id",
         ));
     }
-    let no_parent = field_bool(data, "no_parent")?.unwrap_or(false);
+    let no_parent = fields::boolean(data, "no_parent")?.unwrap_or(false);
     if no_parent && !orphan_endpoint && !sudo {
         return Err(Error::invalid(
             "root or sudo privileges required to create orphan token",
         ));
     }
     let orphan = orphan_endpoint || no_parent;
-    if let Some(kind) = field_str(data, "type") {
+    if let Some(kind) = fields::non_empty(data, "type") {
         if kind != "service" {
             return Err(Error::invalid(format!("unsupported token type {kind:?}")));
         }
@@ -245,7 +191,7 @@ async fn create(
     };
 
     // Policies: default to the parent's; a non-root parent grants only a subset.
-    let requested = field_list(data, "policies")?;
+    let requested = fields::string_list(data, "policies")?;
     if let Some(list) = &requested {
         // Only the exact name `root` names the root policy; `ROOT`, ` Root ` and the like
         // are refused rather than quietly turned into it.
@@ -287,7 +233,7 @@ async fn create(
             "root tokens may only be created by a root token",
         ));
     }
-    let no_default = field_bool(data, "no_default_policy")?.unwrap_or(false);
+    let no_default = fields::boolean(data, "no_default_policy")?.unwrap_or(false);
     let is_root = policies.iter().any(|p| p == "root");
     if !no_default && !is_root && !policies.iter().any(|p| p == "default") {
         policies.push("default".into());
@@ -300,16 +246,16 @@ async fn create(
     }
     let policies = sorted_policies(policies);
 
-    let explicit_max = field_duration(data, "explicit_max_ttl")?.unwrap_or_default();
-    let period = field_duration(data, "period")?.unwrap_or_default();
+    let explicit_max = fields::duration(data, "explicit_max_ttl")?.unwrap_or_default();
+    let period = fields::duration(data, "period")?.unwrap_or_default();
     if !period.is_zero() && !sudo {
         return Err(Error::invalid(
             "root or sudo privileges required to create periodic token",
         ));
     }
-    let mut ttl = match field_duration(data, "ttl")? {
+    let mut ttl = match fields::duration(data, "ttl")? {
         Some(t) => t,
-        None => field_duration(data, "lease")?.unwrap_or_default(),
+        None => fields::duration(data, "lease")?.unwrap_or_default(),
     };
     if ttl.is_zero() && period.is_zero() {
         // Only root may hold a token that never expires, and only under a root parent
@@ -340,7 +286,7 @@ async fn create(
         ),
         Some(_) => return Err(Error::invalid("meta must be a map of strings")),
     };
-    let display_name = match field_str(data, "display_name") {
+    let display_name = match fields::non_empty(data, "display_name") {
         Some(name) => format!("token-{}", name.trim()),
         None => "token".to_owned(),
     };
@@ -361,7 +307,7 @@ async fn create(
             ttl,
             explicit_max_ttl: explicit_max,
             period,
-            renewable: field_bool(data, "renewable")?.unwrap_or(true),
+            renewable: fields::boolean(data, "renewable")?.unwrap_or(true),
             wrapping: None,
         })
         .await?;
@@ -400,7 +346,7 @@ async fn renew(
     data: &Map<String, Value>,
 ) -> Result<Response> {
     // Vault reads an increment of 0 as "none": renew by the token's own TTL.
-    let increment = field_duration(data, "increment")?.filter(|d| !d.is_zero());
+    let increment = fields::duration(data, "increment")?.filter(|d| !d.is_zero());
     let renewed = active
         .tokens
         .renew(hash, entry, increment, core.config.max_lease_ttl)
