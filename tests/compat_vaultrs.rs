@@ -21,13 +21,17 @@ use vault_client::error::ClientError;
 use vault_client::sys::ServerStatus;
 use vault_client::{kv1, kv2, sys, token};
 
-use crate::harness::TestServer;
+use crate::harness::{ConfigServer, TestServer};
 
 /// A client for `server` using `token` (the environment is not consulted for either).
 fn client(server: &TestServer, token: &str) -> VaultClient {
+    client_at(&server.addr, token)
+}
+
+fn client_at(addr: &str, token: &str) -> VaultClient {
     VaultClient::new(
         VaultClientSettingsBuilder::default()
-            .address(&server.addr)
+            .address(addr)
             .token(token)
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build()
@@ -821,8 +825,8 @@ async fn response_wrapping_wrap_lookup_unwrap() {
 
 #[tokio::test]
 async fn init_unseal_seal_on_a_config_server() {
-    let server = TestServer::with_config("");
-    let mut c = client(&server, "");
+    let server = ConfigServer::start("");
+    let mut c = client_at(&server.addr, "");
 
     assert!(matches!(
         sys::status(&c).await.unwrap(),

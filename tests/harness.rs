@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -53,31 +53,6 @@ impl TestServer {
         Self::spawn(cmd, "root".into(), data_dir.to_path_buf(), home, dir)
     }
 
-    /// `vaultrs server -config=FILE` with file storage in a temp dir and a TCP listener on
-    /// a free port (no TLS). `extra_listener` is added inside the listener block.
-    pub fn with_config(extra_listener: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("data");
-        let port = free_port();
-        let config = dir.path().join("vaultrs.hcl");
-        std::fs::write(
-            &config,
-            format!(
-                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n",
-                data_dir.display()
-            ),
-        )
-        .unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(bin());
-        cmd.args(["server", &format!("-config={}", config.display())])
-            .env("HOME", home.path());
-        let mut server = Self::spawn(cmd, String::new(), data_dir, home, Some(dir));
-        server.addr = format!("http://127.0.0.1:{port}");
-        server.wait_healthy();
-        server
-    }
-
     fn spawn(
         mut cmd: Command,
         token: String,
@@ -107,9 +82,7 @@ impl TestServer {
             _dir: dir,
             stderr: rx,
         };
-        if server.token == "root" {
-            server.addr = server.wait_for_banner_addr();
-        }
+        server.addr = server.wait_for_banner_addr();
         server
     }
 
@@ -156,23 +129,6 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-
-    /// Polls `sys/health` (any status) until the listener answers.
-    pub fn wait_healthy(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let addr = self.addr.trim_start_matches("http://").to_owned();
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let lines: Vec<String> = self.stderr.try_iter().collect();
-                panic!("vaultrs exited with {status}: {}", lines.join("\n"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("vaultrs did not listen on {addr} within 30 s");
-    }
 }
 
 impl Drop for TestServer {
@@ -197,4 +153,113 @@ pub fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// `vaultrs server -config=FILE` whose directory and config outlive a stop, so the same
+/// server can be started again on the same data.
+pub struct ConfigServer {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    home: tempfile::TempDir,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl ConfigServer {
+    pub fn start(extra_listener: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let port = free_port();
+        let config = dir.path().join("vaultrs.hcl");
+        std::fs::write(
+            &config,
+            format!(
+                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n",
+                data_dir.display()
+            ),
+        )
+        .unwrap();
+        let mut server = Self {
+            addr: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            config,
+            log: dir.path().join("server.log"),
+            home: tempfile::tempdir().unwrap(),
+            child: None,
+            _dir: dir,
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts the process (again) with the same config and waits until it listens.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(bin())
+            .args(["server", &format!("-config={}", self.config.display())])
+            .env("HOME", self.home.path())
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start vaultrs");
+        self.child = Some(child);
+        let addr = self.addr.trim_start_matches("http://").to_owned();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.as_mut().unwrap().try_wait() {
+                panic!("vaultrs exited with {status}: {}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "vaultrs did not listen on {addr} within 30 s: {}",
+            self.log_text()
+        );
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("not running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("vaultrs did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ConfigServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

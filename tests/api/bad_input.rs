@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::common::*;
-use crate::harness::TestServer;
+use crate::harness::{ConfigServer, TestServer};
 
 /// The server still answers normal requests and the data dir holds only expected files
 /// and keys; `before` keys may only have gained `core/` bookkeeping.
@@ -276,8 +276,7 @@ async fn tokens_mounts_methods_and_content_types() {
 
 #[tokio::test]
 async fn request_bodies_over_max_request_size_are_413() {
-    let mut srv = TestServer::with_config("max_request_size = 1024");
-    srv.wait_healthy();
+    let srv = ConfigServer::start("max_request_size = 1024");
     let anon = V::at(&srv.addr, None);
     let (keys, _, root) = init(&anon, 1, 1).await;
     let status = unseal(&anon, &keys[0]).await;

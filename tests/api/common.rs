@@ -5,8 +5,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -793,117 +792,6 @@ pub async fn unseal(v: &V, key: &str) -> Value {
         .put("sys/unseal", json!({ "key": key }))
         .await
         .json_at(200)
-}
-
-// ---- a restartable config-file server ------------------------------------------------------
-
-/// `vaultrs server -config=FILE` whose directory and config outlive a stop, so the same
-/// server can be started again on the same data.
-pub struct ConfigServer {
-    pub addr: String,
-    pub data_dir: PathBuf,
-    config: PathBuf,
-    log: PathBuf,
-    home: tempfile::TempDir,
-    child: Option<Child>,
-    _dir: tempfile::TempDir,
-}
-
-impl ConfigServer {
-    pub fn start(extra_listener: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("data");
-        let port = harness::free_port();
-        let config = dir.path().join("vaultrs.hcl");
-        std::fs::write(
-            &config,
-            format!(
-                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n",
-                data_dir.display()
-            ),
-        )
-        .unwrap();
-        let mut server = Self {
-            addr: format!("http://127.0.0.1:{port}"),
-            data_dir,
-            config,
-            log: dir.path().join("server.log"),
-            home: tempfile::tempdir().unwrap(),
-            child: None,
-            _dir: dir,
-        };
-        server.restart();
-        server
-    }
-
-    /// Starts the process (again) with the same config and waits until it listens.
-    pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(harness::bin())
-            .args(["server", &format!("-config={}", self.config.display())])
-            .env("HOME", self.home.path())
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start vaultrs");
-        self.child = Some(child);
-        let addr = self.addr.trim_start_matches("http://").to_owned();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.as_mut().unwrap().try_wait() {
-                panic!("vaultrs exited with {status}: {}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "vaultrs did not listen on {addr} within 30 s: {}",
-            self.log_text()
-        );
-    }
-
-    /// SIGTERM and wait for the exit.
-    pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("not running");
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("vaultrs did not stop within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ConfigServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 // ---- the data directory --------------------------------------------------------------------

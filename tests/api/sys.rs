@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::common::*;
-use crate::harness::TestServer;
+use crate::harness::{ConfigServer, TestServer};
 
 const SEAL_STATUS_KEYS: &[&str] = &[
     "type",
@@ -318,8 +318,7 @@ async fn sealing_makes_everything_503_until_unsealed() {
 
 #[tokio::test]
 async fn init_validation_and_uninitialized_health() {
-    let mut srv = TestServer::with_config("");
-    srv.wait_healthy();
+    let srv = ConfigServer::start("");
     let v = V::at(&srv.addr, None);
     assert_eq!(
         v.get("sys/init").await.json_at(200),
