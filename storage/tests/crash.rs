@@ -1247,3 +1247,64 @@ async fn crash_failed_apply_is_all_or_nothing_after_reopen() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A damaged record in a segment the checkpoint already covers does not stop the directory
+/// from opening (its batches are in the tree), and the change feed's tail restarts after
+/// it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_damage_before_the_checkpoint_is_tolerated() {
+    let tmp = scratch();
+    let dir = tmp.path().join("data");
+    let options = || FileOptions {
+        // Keep every segment so the damaged one is still there.
+        tail_batches: 1_000,
+        checkpoint_interval: Duration::from_secs(3600),
+        checkpoint_bytes: u64::MAX,
+        ..FileOptions::default()
+    };
+    let b = FileBackend::open(&dir, options()).await.unwrap();
+    for i in 0..5u8 {
+        b.put(&format!("k{i}"), vec![i; 16]).await.unwrap();
+    }
+    b.checkpoint().await.unwrap(); // segment with 1..=5 is now behind the checkpoint
+    for i in 5..8u8 {
+        b.put(&format!("k{i}"), vec![i; 16]).await.unwrap();
+    }
+    b.close().await.unwrap();
+    drop(b);
+
+    let mut segments: Vec<PathBuf> = fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segments.sort();
+    let first = segments
+        .iter()
+        .find(|p| fs::metadata(p).unwrap().len() > 8)
+        .unwrap()
+        .clone();
+    // Flip a byte in the middle of the first (pre-checkpoint) segment's records.
+    let mut bytes = fs::read(&first).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0xff;
+    fs::write(&first, &bytes).unwrap();
+
+    let b = FileBackend::open(&dir, options()).await.unwrap();
+    for i in 0..8u8 {
+        assert_eq!(
+            b.get(&format!("k{i}")).await.unwrap(),
+            Some(vec![i; 16]),
+            "k{i}"
+        );
+    }
+    let tail: Vec<u64> = b.log_tail().await.unwrap().iter().map(|c| c.seq).collect();
+    assert!(
+        tail.windows(2).all(|w| w[1] == w[0] + 1) && tail.last() == Some(&8),
+        "the tail restarts after the damage and stays contiguous: {tail:?}"
+    );
+    assert!(
+        !tail.contains(&1),
+        "batches before the damage are not served: {tail:?}"
+    );
+    b.close().await.unwrap();
+}
