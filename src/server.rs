@@ -374,6 +374,8 @@ async fn serve(
             core.clone(),
             HttpOptions {
                 max_request_size: listener.max_request_size,
+                disable_unauthed_generate_root_endpoints: listener
+                    .disable_unauthed_generate_root_endpoints,
             },
         );
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -27,15 +27,16 @@ pub fn uuid() -> String {
     rand::thread_rng().fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
@@ -57,7 +58,9 @@ pub fn rfc3339_secs(secs: u64) -> String {
     rfc3339_parts(secs, 0)
 }
 
-fn rfc3339_parts(secs: u64, nanos: u32) -> String {
+/// [`rfc3339`] from Unix seconds and the nanoseconds within the second (`nanos` < 10⁹).
+/// Built digit by digit: it runs on every KV v2 read.
+pub(crate) fn rfc3339_parts(secs: u64, nanos: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
@@ -72,14 +75,48 @@ fn rfc3339_parts(secs: u64, nanos: u32) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if mo <= 2 { y + 1 } else { y };
-    let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}");
-    if nanos > 0 {
-        let frac = format!("{nanos:09}");
+    let mut out = String::with_capacity(32);
+    // Days since 1970 from a u64 of seconds: the year is never negative.
+    push_padded(&mut out, y.unsigned_abs(), 4);
+    out.push('-');
+    push_padded(&mut out, mo.unsigned_abs(), 2);
+    out.push('-');
+    push_padded(&mut out, d.unsigned_abs(), 2);
+    out.push('T');
+    push_padded(&mut out, h, 2);
+    out.push(':');
+    push_padded(&mut out, m, 2);
+    out.push(':');
+    push_padded(&mut out, s, 2);
+    let mut frac = nanos % 1_000_000_000;
+    if frac > 0 {
+        let mut width = 9;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            width -= 1;
+        }
         out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+        push_padded(&mut out, u64::from(frac), width);
     }
     out.push('Z');
     out
+}
+
+/// `v` in decimal, zero-padded to at least `width` digits (≤ 20).
+fn push_padded(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i.min(buf.len() - width.min(buf.len()))..] {
+        out.push(char::from(b));
+    }
 }
 
 /// Constant-time equality of two byte strings (length may leak).
@@ -101,6 +138,52 @@ mod tests {
             "2023-11-14T22:13:20.12Z"
         );
         assert_eq!(rfc3339_secs(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339_parts(0, 1), "1970-01-01T00:00:00.000000001Z");
+        assert_eq!(
+            rfc3339_parts(0, 999_999_999),
+            "1970-01-01T00:00:00.999999999Z"
+        );
+        assert_eq!(rfc3339_parts(59, 500_000_000), "1970-01-01T00:00:59.5Z");
+        // Past year 9999 the year just grows, as Go prints it.
+        assert_eq!(rfc3339_secs(253_402_300_800), "10000-01-01T00:00:00Z");
+        // Against the obvious formatting, over a spread of instants.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (secs, nanos) = (x % 4_102_444_800, (x >> 32) as u32 % 1_000_000_000);
+            let nanos = if x.is_multiple_of(3) {
+                nanos / 1_000_000 * 1_000_000
+            } else {
+                nanos
+            };
+            assert_eq!(rfc3339_parts(secs, nanos), slow_rfc3339(secs, nanos));
+        }
+    }
+
+    fn slow_rfc3339(secs: u64, nanos: u32) -> String {
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let y = yoe + era * 400;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = if mo <= 2 { y + 1 } else { y };
+        let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}");
+        if nanos > 0 {
+            let frac = format!("{nanos:09}");
+            out.push('.');
+            out.push_str(frac.trim_end_matches('0'));
+        }
+        out.push('Z');
+        out
     }
 
     #[test]
@@ -108,6 +191,13 @@ mod tests {
         let u = uuid();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
+        assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"), "{u}");
+        let dashes: Vec<usize> = u.match_indices('-').map(|(i, _)| i).collect();
+        assert_eq!(dashes, [8, 13, 18, 23]);
+        assert!(u
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)));
+        assert_ne!(uuid(), uuid());
         assert_eq!(random_base62(24).len(), 24);
         assert_ne!(random_base62(24), random_base62(24));
         assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd") && !ct_eq(b"a", b"ab"));

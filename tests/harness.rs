@@ -111,6 +111,23 @@ impl TestServer {
         panic!("no dev banner within 30 s: {}", seen.join("\n"));
     }
 
+    /// The dev banner's `Unseal Key: ...` value (printed after the address line).
+    pub fn dev_unseal_key(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let Some(key) = line.strip_prefix("Unseal Key: ") {
+                        return key.trim().to_owned();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no \"Unseal Key: \" line in the dev banner");
+    }
+
     /// The process id (for signals).
     pub fn pid(&self) -> u32 {
         self.child.id()

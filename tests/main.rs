@@ -6,4 +6,5 @@ mod harness;
 mod api;
 mod cli;
 mod compat_vaultrs;
+mod generate_root;
 mod server;

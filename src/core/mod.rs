@@ -7,6 +7,7 @@
 //! `consume_use` → `dispatch` (engine with a storage view; or the system backend; or the
 //! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
 
+pub mod generate_root;
 pub mod mounts;
 pub mod policy_store;
 pub mod request;
@@ -25,7 +26,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::logical::{Backend, Ctx, Operation, StorageView};
 use crate::policy::Acl;
-use mounts::{Handler, MountEntry, Route, Router, StoredTable, Table};
+use mounts::{Handler, MountEntry, Resolved, Route, Router, StoredTable, Table};
 use policy_store::PolicyStore;
 pub use request::{Auth, Request, Response};
 use tokens::{NewToken, TokenEntry, TokenStore, TokenUse};
@@ -77,7 +78,7 @@ impl Active {
 pub(crate) struct Caller {
     pub token: String,
     pub hash: String,
-    pub entry: TokenEntry,
+    pub entry: Arc<TokenEntry>,
     pub acl: Arc<Acl>,
 }
 
@@ -105,6 +106,8 @@ pub struct Core {
     active: RwLock<Option<Arc<Active>>>,
     /// Serializes seal and unseal transitions.
     transition: tokio::sync::Mutex<()>,
+    /// The root generation attempt, if any (in memory only).
+    generate_root: generate_root::GenerateRoot,
 }
 
 /// Paths that need `sudo` on top of the operation's capability (Vault's root paths).
@@ -119,6 +122,8 @@ const SUDO_PATHS: &[&str] = &[
     "sys/raw/*",
     "sys/leases/revoke-prefix/*",
     "sys/leases/revoke-force/*",
+    "sys/generate-root-token/attempt",
+    "sys/generate-root-token/update",
     "auth/token/accessors",
     "auth/token/revoke-orphan",
 ];
@@ -137,6 +142,7 @@ impl Core {
             config,
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
+            generate_root: generate_root::GenerateRoot::default(),
         })
     }
 
@@ -224,6 +230,7 @@ impl Core {
 
     async fn deactivate(&self) {
         *self.active.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.generate_root.discard();
         self.barrier.seal().await;
     }
 
@@ -232,7 +239,8 @@ impl Core {
         let tokens = TokenStore::load(StorageView::new(self.barrier.clone(), "sys/token/")).await?;
         let policies =
             PolicyStore::load(StorageView::new(self.barrier.clone(), "sys/policy/")).await?;
-        let mut router = Router::new();
+        let mut router =
+            Router::with_system_ttls(self.config.default_lease_ttl, self.config.max_lease_ttl);
         for table in [Table::Mounts, Table::Auth] {
             for entry in self.load_table(table).await? {
                 match self.handler_for(&entry) {
@@ -401,14 +409,11 @@ impl Core {
             return Ok(resp);
         }
         let mut caller = self.authenticate(&active, req.token.as_deref()).await?;
-        let (route, relative) = match active.router().matching(&req.path) {
-            Some((route, rel)) => (Some(route.clone()), rel),
-            None => (None, String::new()),
-        };
-        let operation = self.operation_for_acl(&route, &relative, &req).await?;
+        let mount = active.router().resolve(&req.path);
+        let operation = self.operation_for_acl(mount.as_ref(), &req).await?;
         self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl)?;
         self.audit_request(&caller, operation, &req.path)?;
-        let Some(route) = route else {
+        let Some(mount) = mount else {
             return Err(Error::UnsupportedPath(format!(
                 "no handler for route {:?}. route entry not found.",
                 req.path
@@ -417,7 +422,7 @@ impl Core {
         let last_use = self.consume_use(&active, &mut caller).await?;
         let result = async {
             let response = self
-                .dispatch(&active, &caller, &route, &relative, operation, &req)
+                .dispatch(&active, &caller, &mount, operation, &req)
                 .await?;
             self.maybe_wrap(&active, response, &req).await
         }
@@ -433,11 +438,13 @@ impl Core {
         let token = token.ok_or(Error::PermissionDenied)?;
         let (hash, entry) = active
             .tokens
-            .lookup(token)
+            .lookup_shared(token)
             .await?
             .ok_or(Error::PermissionDenied)?;
         let acl = if entry.is_root() {
-            Arc::new(Acl::root())
+            static ROOT: std::sync::LazyLock<Arc<Acl>> =
+                std::sync::LazyLock::new(|| Arc::new(Acl::root()));
+            ROOT.clone()
         } else {
             active.policies.acl(&entry.policies).await?
         };
@@ -452,23 +459,22 @@ impl Core {
     /// `Update` becomes `Create` when the engine says the target does not exist yet.
     async fn operation_for_acl(
         &self,
-        route: &Option<Route>,
-        relative: &str,
+        mount: Option<&Resolved>,
         req: &Request,
     ) -> Result<Operation> {
         if req.operation != Operation::Update {
             return Ok(req.operation);
         }
-        let Some(route) = route else {
+        let Some(mount) = mount else {
             return Ok(req.operation);
         };
-        let backend: &Arc<dyn Backend> = match &route.handler {
+        let backend: &Arc<dyn Backend> = match &mount.route.handler {
             Handler::Engine(b) | Handler::PerToken(b) => b,
             _ => return Ok(req.operation),
         };
-        let ctx = self.engine_ctx(route, None);
-        let lreq =
-            crate::logical::Request::new(Operation::Update, relative).with_data(req.data.clone());
+        let ctx = self.engine_ctx(mount, None);
+        let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str())
+            .with_data(req.data.clone());
         Ok(match backend.exists(&ctx, &lreq).await {
             Ok(Some(false)) => Operation::Create,
             _ => Operation::Update,
@@ -502,29 +508,33 @@ impl Core {
         match active.tokens.use_token(&caller.hash, &caller.entry).await? {
             TokenUse::Unlimited => Ok(false),
             TokenUse::Counted(entry) => {
-                caller.entry = entry;
+                caller.entry = Arc::new(entry);
                 Ok(false)
             }
             TokenUse::Last(entry) => {
-                caller.entry = entry;
+                caller.entry = Arc::new(entry);
                 Ok(true)
             }
         }
     }
 
-    fn engine_ctx(&self, route: &Route, token_hash: Option<&str>) -> Ctx {
-        let mut prefix = route.entry.storage_prefix();
-        if let (Handler::PerToken(_), Some(hash)) = (&route.handler, token_hash) {
-            prefix.push_str(hash);
-            prefix.push('/');
-        }
+    /// An engine's context: the mount's facts as the router derived them, and its storage
+    /// (for per-token engines, scoped to the calling token).
+    fn engine_ctx(&self, mount: &Resolved, token_hash: Option<&str>) -> Ctx {
+        let facts = &mount.facts;
+        let prefix = match (&mount.route.handler, token_hash) {
+            (Handler::PerToken(_), Some(hash)) => {
+                let mut prefix = String::with_capacity(facts.storage_prefix.len() + hash.len() + 1);
+                prefix.push_str(&facts.storage_prefix);
+                prefix.push_str(hash);
+                prefix.push('/');
+                prefix
+            }
+            _ => facts.storage_prefix.clone(),
+        };
         Ctx {
             storage: StorageView::new(self.barrier.clone(), prefix),
-            mount: Arc::new(
-                route
-                    .entry
-                    .info(self.config.default_lease_ttl, self.config.max_lease_ttl),
-            ),
+            mount: facts.info.clone(),
         }
     }
 
@@ -532,14 +542,14 @@ impl Core {
         &self,
         active: &Active,
         caller: &Caller,
-        route: &Route,
-        relative: &str,
+        mount: &Resolved,
         operation: Operation,
         req: &Request,
     ) -> Result<Response> {
-        match &route.handler {
+        let relative = mount.relative.as_str();
+        match &mount.route.handler {
             Handler::Engine(backend) | Handler::PerToken(backend) => {
-                let ctx = self.engine_ctx(route, Some(&caller.hash));
+                let ctx = self.engine_ctx(mount, Some(&caller.hash));
                 let lreq =
                     crate::logical::Request::new(operation, relative).with_data(req.data.clone());
                 Ok(backend.handle(&ctx, &lreq).await?.into())

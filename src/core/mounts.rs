@@ -257,11 +257,37 @@ pub struct Route {
     pub handler: Handler,
 }
 
+/// What the router derives once per mount, when it is inserted, for the engines it serves.
+#[derive(Clone)]
+pub struct MountFacts {
+    /// The facts handed to the engine ([`MountEntry::info`]).
+    pub info: Arc<MountInfo>,
+    /// [`MountEntry::storage_prefix`].
+    pub storage_prefix: String,
+}
+
+/// A mount that serves a request path (see [`Router::resolve`]).
+pub struct Resolved {
+    pub route: Route,
+    pub facts: MountFacts,
+    /// The request path relative to the mount.
+    pub relative: String,
+}
+
+#[derive(Clone)]
+struct Slot {
+    key: String,
+    route: Route,
+    facts: MountFacts,
+}
+
 /// Longest-prefix routing over every mount of both tables.
 #[derive(Clone, Default)]
 pub struct Router {
     /// Sorted by route, longest first on lookup.
-    routes: Vec<(String, Route)>,
+    routes: Vec<Slot>,
+    /// The system default and maximum lease TTLs (what a mount's zero TTLs mean).
+    system_ttls: (Duration, Duration),
 }
 
 impl Router {
@@ -269,44 +295,71 @@ impl Router {
         Self::default()
     }
 
+    /// A router whose mounts' zero TTLs mean `default` and `max`.
+    pub fn with_system_ttls(default: Duration, max: Duration) -> Self {
+        Self {
+            routes: Vec::new(),
+            system_ttls: (default, max),
+        }
+    }
+
     pub fn insert(&mut self, route: Route) {
         let key = route.entry.route();
-        self.routes.retain(|(k, _)| *k != key);
-        self.routes.push((key, route));
+        let facts = MountFacts {
+            info: Arc::new(route.entry.info(self.system_ttls.0, self.system_ttls.1)),
+            storage_prefix: route.entry.storage_prefix(),
+        };
+        self.routes.retain(|slot| slot.key != key);
+        self.routes.push(Slot { key, route, facts });
         // Longest first, so the first prefix that matches is the longest.
         self.routes
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+            .sort_by(|a, b| b.key.len().cmp(&a.key.len()).then(a.key.cmp(&b.key)));
     }
 
     pub fn remove(&mut self, route_key: &str) -> Option<Route> {
-        let i = self.routes.iter().position(|(k, _)| k == route_key)?;
-        Some(self.routes.remove(i).1)
+        let i = self.routes.iter().position(|slot| slot.key == route_key)?;
+        Some(self.routes.remove(i).route)
+    }
+
+    /// The slot serving `path` and the path relative to it. `secret` matches `secret/`.
+    fn slot_for<'a, 'p>(&'a self, path: &'p str) -> Option<(&'a Slot, &'p str)> {
+        for slot in &self.routes {
+            if let Some(rest) = path.strip_prefix(slot.key.as_str()) {
+                return Some((slot, rest));
+            }
+            if slot.key.strip_suffix('/') == Some(path) {
+                return Some((slot, ""));
+            }
+        }
+        None
     }
 
     /// The mount serving `path` and the path relative to it. `secret` matches `secret/`.
     pub fn matching(&self, path: &str) -> Option<(&Route, String)> {
-        for (key, route) in &self.routes {
-            if let Some(rest) = path.strip_prefix(key.as_str()) {
-                return Some((route, rest.to_owned()));
-            }
-            if key.strip_suffix('/') == Some(path) {
-                return Some((route, String::new()));
-            }
-        }
-        None
+        self.slot_for(path)
+            .map(|(slot, rest)| (&slot.route, rest.to_owned()))
+    }
+
+    /// [`Router::matching`] with the mount's derived facts, owned (to outlive the lock).
+    pub fn resolve(&self, path: &str) -> Option<Resolved> {
+        self.slot_for(path).map(|(slot, rest)| Resolved {
+            route: slot.route.clone(),
+            facts: slot.facts.clone(),
+            relative: rest.to_owned(),
+        })
     }
 
     /// The route whose key equals `route_key`.
     pub fn get(&self, route_key: &str) -> Option<&Route> {
         self.routes
             .iter()
-            .find(|(k, _)| k == route_key)
-            .map(|(_, r)| r)
+            .find(|slot| slot.key == route_key)
+            .map(|slot| &slot.route)
     }
 
     /// Every route, sorted by key.
     pub fn routes(&self) -> Vec<&Route> {
-        let mut out: Vec<&Route> = self.routes.iter().map(|(_, r)| r).collect();
+        let mut out: Vec<&Route> = self.routes.iter().map(|slot| &slot.route).collect();
         out.sort_by_key(|a| a.entry.route());
         out
     }
@@ -315,7 +368,7 @@ impl Router {
     pub fn conflict(&self, route_key: &str) -> Option<String> {
         self.routes
             .iter()
-            .map(|(k, _)| k)
+            .map(|slot| &slot.key)
             .find(|k| k.starts_with(route_key) || route_key.starts_with(k.as_str()))
             .cloned()
     }
@@ -357,6 +410,44 @@ mod tests {
         );
         assert_eq!(r.conflict("sec/"), None);
         assert_eq!(r.conflict("auth/").as_deref(), Some("auth/token/"));
+    }
+
+    #[test]
+    fn resolve_derives_the_mount_facts_once() {
+        let day = Duration::from_secs(86_400);
+        let mut r = Router::with_system_ttls(day, 2 * day);
+        let mut entry = MountEntry::new(Table::Mounts, "secret/", "kv", "", false);
+        entry.config.max_lease_ttl = 60;
+        entry.options = Some(BTreeMap::from([("version".into(), "2".into())]));
+        r.insert(Route {
+            entry: Arc::new(entry.clone()),
+            handler: Handler::System,
+        });
+        let a = r.resolve("secret/data/x").unwrap();
+        assert_eq!(a.relative, "data/x");
+        assert_eq!(a.facts.storage_prefix, entry.storage_prefix());
+        let info = &a.facts.info;
+        assert_eq!(
+            (info.path.as_str(), info.uuid.as_str()),
+            ("secret/", entry.uuid.as_str())
+        );
+        assert_eq!(info.default_lease_ttl, day);
+        assert_eq!(info.max_lease_ttl, Duration::from_secs(60));
+        assert_eq!(info.options["version"], "2");
+        let b = r.resolve("secret").unwrap();
+        assert!(Arc::ptr_eq(&a.facts.info, &b.facts.info));
+        assert_eq!(b.relative, "");
+        assert!(r.resolve("other/x").is_none());
+        // Re-inserting (a tune) derives the facts again.
+        entry.config.max_lease_ttl = 0;
+        r.insert(Route {
+            entry: Arc::new(entry),
+            handler: Handler::System,
+        });
+        assert_eq!(
+            r.resolve("secret/x").unwrap().facts.info.max_lease_ttl,
+            2 * day
+        );
     }
 
     #[test]

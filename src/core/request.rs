@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::logical::Operation;
@@ -111,7 +112,7 @@ impl Response {
             && self.raw_body.is_none()
     }
 
-    /// The standard envelope (without `request_id`, which the HTTP layer assigns).
+    /// The standard envelope with `request_id` (which the HTTP layer assigns), as a value.
     pub fn envelope(&self, request_id: &str) -> Value {
         let mut body = serde_json::json!({
             "request_id": request_id,
@@ -132,6 +133,46 @@ impl Response {
         }
         body
     }
+
+    /// [`Response::envelope`], serialized straight from the response (no copy of `data`).
+    /// Serializes to the same bytes.
+    pub fn envelope_ref<'a>(&'a self, request_id: &'a str) -> EnvelopeRef<'a> {
+        if self.inject_top_level {
+            return EnvelopeRef::Value(self.envelope(request_id));
+        }
+        EnvelopeRef::Fields(Envelope {
+            auth: self.auth.as_ref().map(Auth::to_json),
+            data: self.data.as_ref(),
+            lease_duration: self.lease_duration,
+            lease_id: &self.lease_id,
+            renewable: self.renewable,
+            request_id,
+            warnings: (!self.warnings.is_empty()).then_some(self.warnings.as_slice()),
+            wrap_info: self.wrap_info.as_ref(),
+        })
+    }
+}
+
+/// The envelope of a [`Response`] ready to serialize (see [`Response::envelope_ref`]).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum EnvelopeRef<'a> {
+    Fields(Envelope<'a>),
+    /// With `data`'s keys copied to the top level.
+    Value(Value),
+}
+
+/// The envelope's fields, borrowed; in key order, as a `serde_json` object sorts them.
+#[derive(Serialize)]
+pub struct Envelope<'a> {
+    auth: Option<Value>,
+    data: Option<&'a Map<String, Value>>,
+    lease_duration: u64,
+    lease_id: &'a str,
+    renewable: bool,
+    request_id: &'a str,
+    warnings: Option<&'a [String]>,
+    wrap_info: Option<&'a Value>,
 }
 
 impl From<crate::logical::Response> for Response {
@@ -143,5 +184,56 @@ impl From<crate::logical::Response> for Response {
             not_found_with_data: r.not_found_with_data,
             ..Self::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn same_bytes(r: &Response) {
+        let want = serde_json::to_vec(&r.envelope("rid")).unwrap();
+        let got = serde_json::to_vec(&r.envelope_ref("rid")).unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_borrowed_envelope_serializes_like_the_value() {
+        let data = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        same_bytes(&Response::default());
+        same_bytes(&Response::data(data(
+            json!({"data": {"b": 1, "a": [true, null]}, "metadata": {"version": 3}}),
+        )));
+        same_bytes(&Response {
+            data: Some(data(json!({"x": "y"}))),
+            warnings: vec!["w1".into(), "w2".into()],
+            lease_id: "lease".into(),
+            lease_duration: 60,
+            renewable: true,
+            not_found_with_data: true,
+            ..Response::default()
+        });
+        same_bytes(&Response {
+            auth: Some(Auth {
+                client_token: "hvs.x".into(),
+                policies: vec!["default".into()],
+                metadata: Some(data(json!({"k": "v"}))),
+                ..Auth::default()
+            }),
+            wrap_info: Some(json!({"token": "t", "ttl": 60})),
+            ..Response::default()
+        });
+        same_bytes(&Response {
+            data: Some(data(json!({"sealed": false, "lease_id": "kept", "zz": 1}))),
+            inject_top_level: true,
+            ..Response::default()
+        });
     }
 }

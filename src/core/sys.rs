@@ -33,6 +33,10 @@ enum Endpoint {
     Seal,
     Wrap,
     Rewrap,
+    /// OpenBao's authenticated twin of the raw `sys/generate-root/attempt`.
+    GenerateRootAttempt,
+    GenerateRootUpdate,
+    DecodeToken,
     Unknown,
 }
 
@@ -55,6 +59,9 @@ fn parse_endpoint(rel: &str) -> Endpoint {
         "seal" => Endpoint::Seal,
         "wrapping/wrap" => Endpoint::Wrap,
         "wrapping/rewrap" => Endpoint::Rewrap,
+        "generate-root-token/attempt" => Endpoint::GenerateRootAttempt,
+        "generate-root-token/update" => Endpoint::GenerateRootUpdate,
+        "decode-token" => Endpoint::DecodeToken,
         _ => {
             if let Some(rest) = rel.strip_prefix("mounts/") {
                 mount(Table::Mounts, rest)
@@ -253,6 +260,44 @@ pub(super) async fn handle(
             let token =
                 str_field(&req.data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             core.rewrap(active, &token).await
+        }
+        (Endpoint::GenerateRootAttempt, Read) => {
+            Ok(Response::data(core.generate_root_status().await?.to_json()))
+        }
+        (Endpoint::GenerateRootAttempt, _) if write => {
+            let otp = str_field(&req.data, "otp");
+            let pgp_key = str_field(&req.data, "pgp_key");
+            let status = core
+                .generate_root_init(otp.as_deref(), pgp_key.as_deref())
+                .await?;
+            Ok(Response::data(status.to_json()))
+        }
+        (Endpoint::GenerateRootAttempt, Delete) => {
+            core.generate_root_cancel()?;
+            Ok(Response::empty())
+        }
+        (Endpoint::GenerateRootUpdate, _) if write => {
+            let nonce = str_field(&req.data, "nonce")
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Error::invalid("nonce is required"))?;
+            let key = str_field(&req.data, "key")
+                .filter(|k| !k.is_empty())
+                .map(zeroize::Zeroizing::new)
+                .ok_or_else(|| Error::invalid("key is required"))?;
+            let share = super::generate_root::decode_key(&key)?;
+            let status = core.generate_root_update(&share, &nonce).await?;
+            Ok(Response::data(status.to_json()))
+        }
+        (Endpoint::DecodeToken, _) if write => {
+            let encoded = str_field(&req.data, "encoded_token").unwrap_or_default();
+            let otp = zeroize::Zeroizing::new(str_field(&req.data, "otp").unwrap_or_default());
+            if encoded.is_empty() || otp.is_empty() {
+                return Err(Error::invalid("provided 'encoded_token' or 'otp' is empty"));
+            }
+            let token = super::generate_root::decode_token(&encoded, &otp)?;
+            let mut data = Map::new();
+            data.insert("token".into(), token.as_str().into());
+            Ok(Response::data(data))
         }
         (Endpoint::Unknown, _) => Err(Error::UnsupportedPath(format!(
             "unsupported path sys/{rel}"
@@ -742,6 +787,15 @@ mod tests {
             parse_endpoint("policies/acl/x"),
             Endpoint::Policy("x".into())
         );
+        assert_eq!(
+            parse_endpoint("generate-root-token/attempt"),
+            Endpoint::GenerateRootAttempt
+        );
+        assert_eq!(
+            parse_endpoint("generate-root-token/update/"),
+            Endpoint::GenerateRootUpdate
+        );
+        assert_eq!(parse_endpoint("generate-root/attempt"), Endpoint::Unknown);
         assert_eq!(parse_endpoint("nope"), Endpoint::Unknown);
     }
 

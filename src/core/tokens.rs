@@ -9,8 +9,17 @@
 //!
 //! A lookup is a storage fetch keyed by a digest of the presented token, so no
 //! byte-by-byte comparison with a stored secret ever happens.
+//!
+//! Decoded entries are kept in a bounded in-memory cache keyed by the same digest
+//! ([`EntryCache`]), so a request does not decrypt and decode its token again. Expiry is
+//! still checked against the clock on every lookup. Every change to an `id/` entry goes
+//! through [`TokenStore::commit_tokens`], which drops the touched entries from the cache
+//! before the storage commit and again after it, and keeps lookups that raced with the
+//! change from putting what they read back in: a revoked, renewed or used token is never
+//! served from the cache in its old state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -126,11 +135,114 @@ fn stripe_of(hash: &str) -> usize {
     usize::from_str_radix(hash.get(..4).unwrap_or("0"), 16).unwrap_or(0) % USE_LOCK_STRIPES
 }
 
+/// Entries the cache holds at most (over all shards).
+const CACHE_CAPACITY: usize = 4096;
+const CACHE_SHARDS: usize = 16;
+
+fn shard_of(hash: &str) -> usize {
+    stripe_of(hash) % CACHE_SHARDS
+}
+
+#[derive(Default)]
+struct CacheShard {
+    entries: HashMap<String, Arc<TokenEntry>>,
+    /// Bumped on every change (start and end) to a token of this shard.
+    generation: u64,
+    /// Changes to tokens of this shard that have started and not yet ended.
+    writers: usize,
+}
+
+/// Decoded token entries by hash. A lookup that misses takes a [`CacheTicket`] before it
+/// reads storage and may fill the cache only if no change to a token of its shard started
+/// or ended in between, so nothing read before a change lands in the cache after it.
+struct EntryCache {
+    shards: Vec<Mutex<CacheShard>>,
+}
+
+/// The shard generation a cache miss saw before reading storage.
+#[derive(Clone, Copy)]
+struct CacheTicket(u64);
+
+impl EntryCache {
+    fn new() -> Self {
+        Self {
+            shards: (0..CACHE_SHARDS)
+                .map(|_| Mutex::new(CacheShard::default()))
+                .collect(),
+        }
+    }
+
+    fn shard(&self, hash: &str) -> std::sync::MutexGuard<'_, CacheShard> {
+        self.shards[shard_of(hash)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached entry of `hash`, or a ticket to fill it with.
+    fn get(&self, hash: &str) -> Result<Arc<TokenEntry>, CacheTicket> {
+        let shard = self.shard(hash);
+        match shard.entries.get(hash) {
+            Some(entry) => Ok(entry.clone()),
+            None => Err(CacheTicket(shard.generation)),
+        }
+    }
+
+    /// Caches `entry` as read from storage, unless a change raced with the read.
+    fn fill(&self, hash: &str, ticket: CacheTicket, entry: &Arc<TokenEntry>) {
+        let mut shard = self.shard(hash);
+        if shard.generation != ticket.0 || shard.writers > 0 {
+            return;
+        }
+        if shard.entries.len() >= CACHE_CAPACITY / CACHE_SHARDS {
+            // Bounded: evict an arbitrary entry (tokens are uniformly spread by the HMAC).
+            if let Some(victim) = shard.entries.keys().next().cloned() {
+                shard.entries.remove(&victim);
+            }
+        }
+        shard.entries.insert(hash.to_owned(), entry.clone());
+    }
+
+    /// Marks the change of `hashes` as started: their entries leave the cache and no miss
+    /// can fill their shards until the returned guard is dropped (which ends the change,
+    /// however the commit went).
+    fn begin_change(self: &Arc<Self>, hashes: Vec<String>) -> ChangeGuard {
+        for hash in &hashes {
+            let mut shard = self.shard(hash);
+            shard.entries.remove(hash);
+            shard.generation += 1;
+            shard.writers += 1;
+        }
+        ChangeGuard {
+            cache: self.clone(),
+            hashes,
+        }
+    }
+}
+
+/// An in-flight change to some tokens' stored entries (see [`EntryCache::begin_change`]).
+struct ChangeGuard {
+    cache: Arc<EntryCache>,
+    hashes: Vec<String>,
+}
+
+impl Drop for ChangeGuard {
+    fn drop(&mut self) {
+        for hash in &self.hashes {
+            let mut shard = self.cache.shard(hash);
+            shard.entries.remove(hash);
+            shard.generation += 1;
+            shard.writers -= 1;
+        }
+    }
+}
+
 /// The token store over its (local) storage view.
 pub struct TokenStore {
     view: StorageView,
-    salt: Zeroizing<Vec<u8>>,
+    /// The HMAC keyed with the salt (cloned per hash).
+    mac: Hmac<Sha256>,
     use_locks: Vec<tokio::sync::Mutex<()>>,
+    cache: Arc<EntryCache>,
 }
 
 impl TokenStore {
@@ -146,22 +258,43 @@ impl TokenStore {
                 salt
             }
         };
+        let salt = Zeroizing::new(salt);
+        // HMAC accepts keys of any length; 32 bytes here.
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&salt)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         Ok(Self {
             view,
-            salt: Zeroizing::new(salt),
+            mac,
             use_locks: (0..USE_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
+            cache: Arc::new(EntryCache::new()),
         })
     }
 
     /// The keyed hash a token (or accessor) is stored under.
     pub fn hash(&self, secret: &str) -> String {
-        // HMAC accepts keys of any length; 32 bytes here.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.salt)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = self.mac.clone();
         mac.update(secret.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Commits `batch`, which changes the stored entries of `hashes` (and nothing else
+    /// under `id/`), keeping the entry cache from serving them in their old state.
+    ///
+    /// The commit runs in its own task, which holds the change open until the commit has
+    /// finished: if the request is dropped halfway (its client went away), a commit already
+    /// handed to storage may still land, and no lookup may cache what it read before that.
+    async fn commit_tokens(&self, hashes: Vec<String>, batch: ViewBatch) -> Result<()> {
+        let change = self.cache.begin_change(hashes);
+        let view = self.view.clone();
+        tokio::spawn(async move {
+            let result = view.commit(batch).await;
+            drop(change);
+            result
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("token store commit: {e}")))?
     }
 
     /// Creates a token; returns the token and its entry.
@@ -223,27 +356,50 @@ impl TokenStore {
         if let Some(parent) = &entry.parent {
             batch.put(format!("parent/{parent}/{hash}"), Vec::new());
         }
-        self.view.commit(batch).await?;
+        self.commit_tokens(vec![hash], batch).await?;
         Ok((token, entry))
     }
 
     /// The live entry of `token` (expired tokens are revoked and reported absent).
     pub async fn lookup(&self, token: &str) -> Result<Option<(String, TokenEntry)>> {
+        Ok(self
+            .lookup_shared(token)
+            .await?
+            .map(|(hash, entry)| (hash, TokenEntry::clone(&entry))))
+    }
+
+    /// [`TokenStore::lookup`] without copying the entry out of the cache.
+    pub async fn lookup_shared(&self, token: &str) -> Result<Option<(String, Arc<TokenEntry>)>> {
         if token.is_empty() || token.len() > 1024 {
             return Ok(None);
         }
         let hash = self.hash(token);
-        Ok(self.lookup_hash(&hash).await?.map(|e| (hash, e)))
+        Ok(self.lookup_hash_shared(&hash).await?.map(|e| (hash, e)))
     }
 
     /// The live entry stored under `hash`.
     pub async fn lookup_hash(&self, hash: &str) -> Result<Option<TokenEntry>> {
-        let Some(entry) = self
-            .view
-            .get_json::<TokenEntry>(&format!("id/{hash}"))
+        Ok(self
+            .lookup_hash_shared(hash)
             .await?
-        else {
-            return Ok(None);
+            .map(|e| TokenEntry::clone(&e)))
+    }
+
+    async fn lookup_hash_shared(&self, hash: &str) -> Result<Option<Arc<TokenEntry>>> {
+        let entry = match self.cache.get(hash) {
+            Ok(entry) => entry,
+            Err(ticket) => {
+                let Some(entry) = self
+                    .view
+                    .get_json::<TokenEntry>(&format!("id/{hash}"))
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let entry = Arc::new(entry);
+                self.cache.fill(hash, ticket, &entry);
+                entry
+            }
         };
         if entry.expired(unix_now()) {
             self.revoke_tree(hash).await?;
@@ -290,7 +446,9 @@ impl TokenStore {
         }
         let last = current.num_uses == 1;
         current.num_uses = if last { -1 } else { current.num_uses - 1 };
-        self.view.put_json(&key, &current).await?;
+        let mut batch = ViewBatch::new();
+        batch.put_json(key, &current)?;
+        self.commit_tokens(vec![hash.to_owned()], batch).await?;
         if last {
             current.num_uses = 0;
             Ok(TokenUse::Last(current))
@@ -342,7 +500,7 @@ impl TokenStore {
             revoked.push(current);
         }
         if !batch.is_empty() {
-            self.view.commit(batch).await?;
+            self.commit_tokens(revoked.clone(), batch).await?;
         }
         Ok(revoked)
     }
@@ -350,6 +508,7 @@ impl TokenStore {
     /// Revokes only this token; its children become orphans.
     pub async fn revoke_orphan(&self, hash: &str) -> Result<Vec<String>> {
         let mut batch = ViewBatch::new();
+        let mut changed = vec![hash.to_owned()];
         for child in self.children(hash).await? {
             batch.delete(format!("parent/{hash}/{child}"));
             if let Some(mut entry) = self
@@ -360,9 +519,10 @@ impl TokenStore {
                 entry.parent = None;
                 batch.put_json(format!("id/{child}"), &entry)?;
             }
+            changed.push(child);
         }
         self.delete_entry(hash, &mut batch).await?;
-        self.view.commit(batch).await?;
+        self.commit_tokens(changed, batch).await?;
         Ok(vec![hash.to_owned()])
     }
 
@@ -410,7 +570,280 @@ impl TokenStore {
         let mut next = entry.clone();
         next.expire_time = Some(expire);
         next.last_renewal = Some(now);
-        self.view.put_json(&format!("id/{hash}"), &next).await?;
+        let mut batch = ViewBatch::new();
+        batch.put_json(format!("id/{hash}"), &next)?;
+        self.commit_tokens(vec![hash.to_owned()], batch).await?;
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logical::test_support::unsealed_barrier;
+
+    async fn store() -> Arc<TokenStore> {
+        let view = StorageView::new(unsealed_barrier().await, "sys/token/");
+        Arc::new(TokenStore::load(view).await.unwrap())
+    }
+
+    async fn new_token(store: &TokenStore, new: NewToken) -> (String, String) {
+        let (token, _) = store
+            .create(NewToken {
+                policies: vec!["default".into()],
+                path: "auth/token/create".into(),
+                ..new
+            })
+            .await
+            .unwrap();
+        let hash = store.hash(&token);
+        (token, hash)
+    }
+
+    fn cached(store: &TokenStore, hash: &str) -> Option<Arc<TokenEntry>> {
+        store.cache.get(hash).ok()
+    }
+
+    #[tokio::test]
+    async fn lookups_are_cached_and_shared() {
+        let s = store().await;
+        let (token, hash) = new_token(&s, NewToken::default()).await;
+        let (h, first) = s.lookup_shared(&token).await.unwrap().unwrap();
+        assert_eq!(h, hash);
+        let (_, second) = s.lookup_shared(&token).await.unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "the second lookup is a cache hit"
+        );
+        assert!(cached(&s, &hash).is_some());
+        assert!(s.lookup("hvs.unknown").await.unwrap().is_none());
+        assert!(s.lookup("").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn revoked_tokens_are_never_served() {
+        let s = store().await;
+        let (parent, parent_hash) = new_token(&s, NewToken::default()).await;
+        let (child, child_hash) = new_token(
+            &s,
+            NewToken {
+                parent: Some(parent_hash.clone()),
+                ..NewToken::default()
+            },
+        )
+        .await;
+        assert!(s.lookup(&parent).await.unwrap().is_some());
+        assert!(s.lookup(&child).await.unwrap().is_some());
+        assert!(cached(&s, &child_hash).is_some());
+        let revoked = s.revoke_tree(&parent_hash).await.unwrap();
+        assert_eq!(revoked.len(), 2);
+        assert!(cached(&s, &parent_hash).is_none());
+        assert!(cached(&s, &child_hash).is_none());
+        assert!(s.lookup(&parent).await.unwrap().is_none());
+        assert!(s.lookup(&child).await.unwrap().is_none());
+        assert!(s.lookup_hash(&child_hash).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn revoke_orphan_updates_the_children() {
+        let s = store().await;
+        let (parent, parent_hash) = new_token(&s, NewToken::default()).await;
+        let (child, _) = new_token(
+            &s,
+            NewToken {
+                parent: Some(parent_hash.clone()),
+                ..NewToken::default()
+            },
+        )
+        .await;
+        let (_, entry) = s.lookup(&child).await.unwrap().unwrap();
+        assert_eq!(entry.parent.as_deref(), Some(parent_hash.as_str()));
+        s.revoke_orphan(&parent_hash).await.unwrap();
+        assert!(s.lookup(&parent).await.unwrap().is_none());
+        let (_, entry) = s.lookup(&child).await.unwrap().unwrap();
+        assert!(entry.orphan(), "the cached child entry was replaced");
+    }
+
+    #[tokio::test]
+    async fn expiry_is_checked_on_every_hit() {
+        let s = store().await;
+        let (token, hash) = new_token(
+            &s,
+            NewToken {
+                ttl: Duration::from_secs(1),
+                ..NewToken::default()
+            },
+        )
+        .await;
+        assert!(s.lookup(&token).await.unwrap().is_some());
+        assert!(cached(&s, &hash).is_some());
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(
+            cached(&s, &hash).is_some(),
+            "still cached; the hit must check the clock"
+        );
+        assert!(s.lookup(&token).await.unwrap().is_none());
+        assert!(cached(&s, &hash).is_none());
+        assert!(
+            s.view.get(&format!("id/{hash}")).await.unwrap().is_none(),
+            "revoked on expiry"
+        );
+    }
+
+    #[tokio::test]
+    async fn renewals_replace_the_cached_entry() {
+        let s = store().await;
+        let (token, hash) = new_token(
+            &s,
+            NewToken {
+                ttl: Duration::from_secs(60),
+                renewable: true,
+                ..NewToken::default()
+            },
+        )
+        .await;
+        let (_, before) = s.lookup(&token).await.unwrap().unwrap();
+        let renewed = s
+            .renew(
+                &hash,
+                &before,
+                Some(Duration::from_secs(3600)),
+                Duration::from_secs(7200),
+            )
+            .await
+            .unwrap();
+        assert!(renewed.expire_time > before.expire_time);
+        let (_, after) = s.lookup(&token).await.unwrap().unwrap();
+        assert_eq!(after.expire_time, renewed.expire_time);
+        assert_eq!(after.last_renewal, renewed.last_renewal);
+    }
+
+    #[tokio::test]
+    async fn used_up_tokens_are_never_served() {
+        let s = store().await;
+        let (token, hash) = new_token(
+            &s,
+            NewToken {
+                num_uses: 2,
+                ..NewToken::default()
+            },
+        )
+        .await;
+        let (_, entry) = s.lookup(&token).await.unwrap().unwrap();
+        assert_eq!(entry.num_uses, 2);
+        match s.use_token(&hash, &entry).await.unwrap() {
+            TokenUse::Counted(e) => assert_eq!(e.num_uses, 1),
+            other => panic!("{other:?}"),
+        }
+        let (_, entry) = s.lookup(&token).await.unwrap().unwrap();
+        assert_eq!(entry.num_uses, 1, "not the stale cached count");
+        assert!(matches!(
+            s.use_token(&hash, &entry).await.unwrap(),
+            TokenUse::Last(_)
+        ));
+        assert!(
+            s.lookup(&token).await.unwrap().is_none(),
+            "spent while its last use runs"
+        );
+        assert!(s.use_token(&hash, &entry).await.is_err());
+        s.revoke_tree(&hash).await.unwrap();
+        assert!(s.lookup(&token).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_miss_that_raced_with_a_change_does_not_fill() {
+        let s = store().await;
+        let (_, hash) = new_token(&s, NewToken::default()).await;
+        let stale = Arc::new(s.lookup_hash(&hash).await.unwrap().unwrap());
+        // Empties the cache for `hash` (a change that started and ended).
+        drop(s.cache.begin_change(vec![hash.clone()]));
+        // A miss that took its ticket before a change ended.
+        let ticket = s.cache.get(&hash).unwrap_err();
+        drop(s.cache.begin_change(vec![hash.clone()]));
+        s.cache.fill(&hash, ticket, &stale);
+        assert!(cached(&s, &hash).is_none());
+        // A miss during a change.
+        let change = s.cache.begin_change(vec![hash.clone()]);
+        let ticket = s.cache.get(&hash).unwrap_err();
+        s.cache.fill(&hash, ticket, &stale);
+        assert!(cached(&s, &hash).is_none());
+        drop(change);
+        // An undisturbed miss fills.
+        let ticket = s.cache.get(&hash).unwrap_err();
+        s.cache.fill(&hash, ticket, &stale);
+        assert!(cached(&s, &hash).is_some());
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_bounded() {
+        let s = store().await;
+        let entry = Arc::new(
+            s.lookup_hash(&new_token(&s, NewToken::default()).await.1)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+        for i in 0..CACHE_CAPACITY * 2 {
+            let hash = s.hash(&format!("t{i}"));
+            let ticket = s.cache.get(&hash).unwrap_err();
+            s.cache.fill(&hash, ticket, &entry);
+        }
+        let total: usize = s
+            .cache
+            .shards
+            .iter()
+            .map(|m| m.lock().unwrap().entries.len())
+            .sum();
+        assert!(total <= CACHE_CAPACITY, "{total}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_change_still_keeps_the_cache_coherent() {
+        let s = store().await;
+        let (token, hash) = new_token(&s, NewToken::default()).await;
+        assert!(s.lookup(&token).await.unwrap().is_some());
+        let mut batch = ViewBatch::new();
+        batch.delete(format!("id/{hash}"));
+        // The request is dropped after its first poll, with the commit handed over.
+        {
+            let mut commit = std::pin::pin!(s.commit_tokens(vec![hash.clone()], batch));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(std::future::Future::poll(commit.as_mut(), &mut cx).is_pending());
+        }
+        for _ in 0..100 {
+            s.lookup(&token).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(s.lookup(&token).await.unwrap().is_none());
+        assert!(cached(&s, &hash).is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_lookups_never_resurrect_a_revoked_token() {
+        let s = store().await;
+        for _ in 0..50 {
+            let (token, hash) = new_token(&s, NewToken::default()).await;
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let looper = {
+                let (s, token, stop) = (s.clone(), token.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        s.lookup(&token).await.unwrap();
+                        tokio::task::yield_now().await;
+                    }
+                })
+            };
+            tokio::task::yield_now().await;
+            s.revoke_tree(&hash).await.unwrap();
+            for _ in 0..20 {
+                assert!(s.lookup(&token).await.unwrap().is_none());
+                tokio::task::yield_now().await;
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            looper.await.unwrap();
+            assert!(s.lookup(&token).await.unwrap().is_none());
+            assert!(cached(&s, &hash).is_none());
+        }
     }
 }

@@ -23,12 +23,16 @@ use crate::logical::{parse_duration, Operation};
 pub struct HttpOptions {
     /// Largest request body accepted (Vault's `max_request_size`, 32 MiB by default).
     pub max_request_size: usize,
+    /// Turns off the unauthenticated `sys/generate-root/*` endpoints (Vault's listener
+    /// option of the same name; false by default, as Vault).
+    pub disable_unauthed_generate_root_endpoints: bool,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
             max_request_size: 32 << 20,
+            disable_unauthed_generate_root_endpoints: false,
         }
     }
 }
@@ -47,16 +51,27 @@ pub fn router(core: Arc<Core>, options: HttpOptions) -> axum::Router {
 }
 
 /// A JSON response with Vault's headers.
-pub(crate) fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let mut bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+pub(crate) fn json_response<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> HttpResponse {
+    // Most bodies (a KV read's envelope) fit without growing the buffer.
+    let mut bytes = Vec::with_capacity(512);
+    if serde_json::to_writer(&mut bytes, body).is_err() {
+        bytes.clear();
+        bytes.extend_from_slice(b"{}");
+    }
     bytes.push(b'\n');
-    let mut resp = (status, bytes).into_response();
-    let headers = resp.headers_mut();
+    let mut resp = HttpResponse::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    // Sized for these two and a few the server adds (the default table is 16 times larger).
+    let mut headers = HeaderMap::with_capacity(6);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    *resp.headers_mut() = headers;
     resp
 }
 
@@ -228,7 +243,10 @@ async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResp
     let headers = &parts.headers;
 
     // The raw, unauthenticated sys endpoints answer bare objects, not the envelope.
-    let is_raw = sys_raw::is_raw(&path);
+    let is_raw = sys_raw::is_raw(
+        &path,
+        !state.options.disable_unauthed_generate_root_endpoints,
+    );
     let body = read_body(body, headers, state.options.max_request_size).await?;
     if is_raw {
         let data = parse_body(&body, headers)?;
@@ -312,10 +330,8 @@ fn render(
         return json_response(StatusCode::OK, body);
     }
     if response.not_found_with_data {
-        return json_response(
-            StatusCode::NOT_FOUND,
-            &response.envelope(&crate::util::uuid()),
-        );
+        let request_id = crate::util::uuid();
+        return json_response(StatusCode::NOT_FOUND, &response.envelope_ref(&request_id));
     }
     if response.is_empty() {
         return match operation {
@@ -333,7 +349,7 @@ fn render(
     } else {
         crate::util::uuid()
     };
-    json_response(StatusCode::OK, &response.envelope(&request_id))
+    json_response(StatusCode::OK, &response.envelope_ref(&request_id))
 }
 
 #[cfg(test)]

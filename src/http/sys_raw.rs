@@ -1,23 +1,28 @@
 //! The unauthenticated `sys/` endpoints that answer bare JSON objects: `init`,
-//! `seal-status`, `unseal`, `health`, `leader`.
+//! `seal-status`, `unseal`, `health`, `leader`, and `generate-root/attempt|update` (unless
+//! the listener turns them off).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response as HttpResponse;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use super::json_response;
+use super::{empty_response, json_response};
+use crate::core::generate_root::decode_key;
 use crate::core::Core;
 use crate::error::Error;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Whether `path` is one of the raw endpoints.
-pub fn is_raw(path: &str) -> bool {
-    matches!(
-        path.trim_end_matches('/'),
-        "sys/init" | "sys/seal-status" | "sys/unseal" | "sys/health" | "sys/leader"
-    )
+/// Whether `path` is one of the raw endpoints. With `generate_root` false (the listener's
+/// `disable_unauthed_generate_root_endpoints`) the generate-root family is not: as in
+/// OpenBao, it then goes through the authenticated pipeline, which has no such path.
+pub fn is_raw(path: &str, generate_root: bool) -> bool {
+    match path.trim_end_matches('/') {
+        "sys/init" | "sys/seal-status" | "sys/unseal" | "sys/health" | "sys/leader" => true,
+        "sys/generate-root/attempt" | "sys/generate-root/update" => generate_root,
+        _ => false,
+    }
 }
 
 fn method_not_allowed() -> HttpResponse {
@@ -63,6 +68,16 @@ pub async fn serve(
             Ok(json_response(StatusCode::OK, &seal_status(core).await?))
         }
         "sys/unseal" if is_write => unseal(core, &data).await,
+        "sys/generate-root/attempt" if is_read => Ok(json_response(
+            StatusCode::OK,
+            &core.generate_root_status().await?.to_json(),
+        )),
+        "sys/generate-root/attempt" if is_write => generate_root_init(core, &data).await,
+        "sys/generate-root/attempt" if *method == Method::DELETE => {
+            core.generate_root_cancel()?;
+            Ok(empty_response(StatusCode::NO_CONTENT))
+        }
+        "sys/generate-root/update" if is_write => generate_root_update(core, &data).await,
         "sys/health" if is_read => health(core, query, *method == Method::HEAD).await,
         "sys/leader" if is_read => Ok(json_response(
             StatusCode::OK,
@@ -154,18 +169,38 @@ async fn seal_status(core: &Core) -> Result<Value, Error> {
     Ok(body)
 }
 
-/// Decodes an unseal key: hex first, then standard base64; both within key-length bounds.
-pub fn decode_key(key: &str) -> Result<Vec<u8>, Error> {
-    let in_bounds = |k: &Vec<u8>| (16..=64).contains(&k.len());
-    if let Ok(k) = hex::decode(key) {
-        if in_bounds(&k) {
-            return Ok(k);
+/// A string field by case-insensitive name; JSON null and absent are `None`.
+fn str_field<'a>(data: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Error> {
+    match field(data, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::invalid(format!("'{name}' must be a string"))),
+    }
+}
+
+async fn generate_root_init(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, Error> {
+    let otp = str_field(data, "otp")?;
+    let pgp_key = str_field(data, "pgp_key")?;
+    let status = core.generate_root_init(otp, pgp_key).await?;
+    Ok(json_response(StatusCode::OK, &status.to_json()))
+}
+
+async fn generate_root_update(
+    core: &Core,
+    data: &Map<String, Value>,
+) -> Result<HttpResponse, Error> {
+    let key = match str_field(data, "key")? {
+        Some(k) if !k.is_empty() => k,
+        _ => {
+            return Err(Error::invalid(
+                "'key' must be specified in request body as JSON",
+            ))
         }
-    }
-    match base64::engine::general_purpose::STANDARD.decode(key) {
-        Ok(k) if in_bounds(&k) => Ok(k),
-        _ => Err(Error::invalid("'key' must be a valid hex or base64 string")),
-    }
+    };
+    let share = decode_key(key)?;
+    let nonce = str_field(data, "nonce")?.unwrap_or_default();
+    let status = core.generate_root_update(&share, nonce).await?;
+    Ok(json_response(StatusCode::OK, &status.to_json()))
 }
 
 async fn unseal(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, Error> {
@@ -188,7 +223,7 @@ async fn unseal(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, 
     if !core.barrier().is_initialized().await? {
         return Err(Error::NotInitialized);
     }
-    let key = zeroize::Zeroizing::new(decode_key(&key)?);
+    let key = decode_key(&key)?;
     if core.is_sealed() {
         core.unseal(&key).await?;
     }
@@ -294,20 +329,4 @@ async fn health(
         return Ok(resp);
     }
     Ok(json_response(status, &body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_decode_hex_then_base64() {
-        let raw = [7u8; 33];
-        assert_eq!(decode_key(&hex::encode(raw)).unwrap(), raw);
-        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
-        assert_eq!(decode_key(&b64).unwrap(), raw);
-        // 32 hex digits decode to 16 bytes; valid hex of the right length wins.
-        assert!(decode_key("zz").is_err());
-        assert!(decode_key("").is_err());
-    }
 }

@@ -63,38 +63,11 @@ pub fn now_nanos() -> u64 {
         .unwrap_or(0)
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11]
-    let d = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
-    let m = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
-    let y = if m <= 2 { y + 1 } else { y };
-    (y, m as u32, d as u32)
-}
-
 /// Go's `time.RFC3339Nano` in UTC: `2018-03-22T02:24:06.945319214Z`, trailing zeros of the
 /// fraction dropped (and the dot too when the fraction is zero), as Vault prints it.
 pub fn rfc3339_nano(nanos: u64) -> String {
-    let secs = nanos / 1_000_000_000;
-    let frac = nanos % 1_000_000_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, mo, d) = civil_from_days(days);
-    let (h, mi, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
-    if frac > 0 {
-        let digits = format!("{frac:09}");
-        out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
+    // The remainder is below 10⁹, so it fits a u32.
+    crate::util::rfc3339_parts(nanos / 1_000_000_000, (nanos % 1_000_000_000) as u32)
 }
 
 /// Go's `time.Duration.String()` for whole seconds: `0s`, `45s`, `1m30s`, `1h0m0s`, `-1s`.

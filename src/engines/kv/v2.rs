@@ -93,16 +93,29 @@ struct KeyMeta {
 }
 
 fn meta_key(path: &str) -> String {
-    format!("meta/{path}")
+    let mut key = String::with_capacity(5 + path.len());
+    key.push_str("meta/");
+    key.push_str(path);
+    key
 }
 
 fn version_key(path: &str, version: u64) -> String {
-    format!("ver/{path}/{version}")
+    use std::fmt::Write;
+    let mut key = String::with_capacity(4 + path.len() + 1 + 20);
+    key.push_str("ver/");
+    key.push_str(path);
+    key.push('/');
+    let _ = write!(key, "{version}");
+    key
 }
 
 fn custom_metadata_json(meta: &KeyMeta) -> Value {
     match &meta.custom_metadata {
-        Some(m) if !m.is_empty() => json!(m),
+        Some(m) if !m.is_empty() => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        ),
         _ => Value::Null,
     }
 }
@@ -112,14 +125,28 @@ fn time_json(t: Option<u64>) -> Value {
 }
 
 /// `{created_time, custom_metadata, deletion_time, destroyed, version}` of one version.
+/// Built field by field (not with `json!`, which would copy every value once more): it
+/// runs on every read.
 fn version_json(meta: &KeyMeta, version: u64, vm: &VersionMeta) -> Value {
-    json!({
-        "created_time": rfc3339_nano(vm.created_time),
-        "custom_metadata": custom_metadata_json(meta),
-        "deletion_time": time_json(vm.deletion_time),
-        "destroyed": vm.destroyed,
-        "version": version,
-    })
+    let mut m = Map::new();
+    m.insert(
+        "created_time".into(),
+        Value::String(rfc3339_nano(vm.created_time)),
+    );
+    m.insert("custom_metadata".into(), custom_metadata_json(meta));
+    m.insert("deletion_time".into(), time_json(vm.deletion_time));
+    m.insert("destroyed".into(), Value::Bool(vm.destroyed));
+    m.insert("version".into(), Value::from(version));
+    Value::Object(m)
+}
+
+/// The body of a version read: `{<name>: null, metadata: <version_json>}`; the caller
+/// fills `<name>` when the version is live.
+fn version_body(name: &str, meta: &KeyMeta, version: u64, vm: &VersionMeta) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert(name.into(), Value::Null);
+    body.insert("metadata".into(), version_json(meta, version, vm));
+    body
 }
 
 fn not_found_with(data: Map<String, Value>) -> Response {
@@ -329,7 +356,7 @@ async fn data_read(store: &Store, path: &str, req: &Request) -> Result<Response>
     let _guard = store.lock(path).await;
     let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
     let (n, vm) = pick_version(&meta, req)?;
-    let mut body = obj(json!({"data": null, "metadata": version_json(&meta, n, vm)}));
+    let mut body = version_body("data", &meta, n, vm);
     if vm.destroyed || vm.is_deleted(now_nanos()) {
         return Ok(not_found_with(body));
     }
@@ -902,7 +929,7 @@ async fn subkeys_read(store: &Store, path: &str, req: &Request) -> Result<Respon
     let _guard = store.lock(path).await;
     let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
     let (n, vm) = pick_version(&meta, req)?;
-    let mut body = obj(json!({"subkeys": null, "metadata": version_json(&meta, n, vm)}));
+    let mut body = version_body("subkeys", &meta, n, vm);
     if vm.destroyed || vm.is_deleted(now_nanos()) {
         return Ok(not_found_with(body));
     }
