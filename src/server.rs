@@ -246,18 +246,19 @@ async fn dev_setup(
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e: std::io::Error| Error::Internal(format!("writing {}: {e}", path.display()));
     let temp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(true)
         .write(true)
         .mode(0o600)
         .open(&temp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()).map(|_| f))
-        .map_err(|e| Error::Internal(format!("writing {}: {e}", path.display())))?;
-    let _ = f.flush();
-    std::fs::rename(&temp, path)
-        .map_err(|e| Error::Internal(format!("writing {}: {e}", path.display())))
+        .map_err(failed)?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(failed)?;
+    std::fs::rename(&temp, path).map_err(failed)
 }
 
 /// Writes `~/.vault-token` as Vault's token helper does: 0600, no trailing newline.

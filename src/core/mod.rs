@@ -410,7 +410,9 @@ impl Core {
         }
         let mut caller = self.authenticate(&active, req.token.as_deref()).await?;
         let mount = active.router().resolve(&req.path);
-        let operation = self.operation_for_acl(mount.as_ref(), &req).await?;
+        let operation = self
+            .operation_for_acl(&caller, mount.as_ref(), &req)
+            .await?;
         self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl)?;
         self.audit_request(&caller, operation, &req.path)?;
         let Some(mount) = mount else {
@@ -456,9 +458,11 @@ impl Core {
         })
     }
 
-    /// `Update` becomes `Create` when the engine says the target does not exist yet.
+    /// `Update` becomes `Create` when the engine says the target does not exist yet. The
+    /// engine looks where the request itself will run (a cubbyhole: the caller's own).
     async fn operation_for_acl(
         &self,
+        caller: &Caller,
         mount: Option<&Resolved>,
         req: &Request,
     ) -> Result<Operation> {
@@ -472,7 +476,7 @@ impl Core {
             Handler::Engine(b) | Handler::PerToken(b) => b,
             _ => return Ok(req.operation),
         };
-        let ctx = self.engine_ctx(mount, None);
+        let ctx = self.engine_ctx(mount, &caller.hash);
         let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str())
             .with_data(req.data.clone());
         Ok(match backend.exists(&ctx, &lreq).await {
@@ -520,10 +524,13 @@ impl Core {
 
     /// An engine's context: the mount's facts as the router derived them, and its storage
     /// (for per-token engines, scoped to the calling token).
-    fn engine_ctx(&self, mount: &Resolved, token_hash: Option<&str>) -> Ctx {
+    /// The engine's view: its mount's storage, scoped to the caller's token for per-token
+    /// mounts (cubbyhole).
+    fn engine_ctx(&self, mount: &Resolved, token_hash: &str) -> Ctx {
         let facts = &mount.facts;
-        let prefix = match (&mount.route.handler, token_hash) {
-            (Handler::PerToken(_), Some(hash)) => {
+        let prefix = match &mount.route.handler {
+            Handler::PerToken(_) => {
+                let hash = token_hash;
                 let mut prefix = String::with_capacity(facts.storage_prefix.len() + hash.len() + 1);
                 prefix.push_str(&facts.storage_prefix);
                 prefix.push_str(hash);
@@ -549,7 +556,7 @@ impl Core {
         let relative = mount.relative.as_str();
         match &mount.route.handler {
             Handler::Engine(backend) | Handler::PerToken(backend) => {
-                let ctx = self.engine_ctx(mount, Some(&caller.hash));
+                let ctx = self.engine_ctx(mount, &caller.hash);
                 let lreq =
                     crate::logical::Request::new(operation, relative).with_data(req.data.clone());
                 Ok(backend.handle(&ctx, &lreq).await?.into())

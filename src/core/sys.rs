@@ -208,7 +208,7 @@ pub(super) async fn handle(
         (Endpoint::LegacyPolicy(name), Read) => read_policy(active, name, "rules").await,
         (Endpoint::CapabilitiesSelf, _) if write => capabilities(&caller.acl, &req.data),
         (Endpoint::Capabilities, _) if write => {
-            let token = str_field(&req.data, "token").unwrap_or_default();
+            let token = fields::string(&req.data, "token").unwrap_or_default();
             let other = core
                 .authenticate(active, Some(&token))
                 .await
@@ -216,7 +216,7 @@ pub(super) async fn handle(
             capabilities(&other.acl, &req.data)
         }
         (Endpoint::CapabilitiesAccessor, _) if write => {
-            let accessor = str_field(&req.data, "accessor").unwrap_or_default();
+            let accessor = fields::string(&req.data, "accessor").unwrap_or_default();
             let (_, entry) = active
                 .tokens
                 .lookup_accessor(&accessor)
@@ -257,16 +257,16 @@ pub(super) async fn handle(
             Ok(Response::data(req.data.clone()))
         }
         (Endpoint::Rewrap, _) if write => {
-            let token =
-                str_field(&req.data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token = fields::string(&req.data, "token")
+                .ok_or_else(|| Error::invalid("missing token"))?;
             core.rewrap(active, &token).await
         }
         (Endpoint::GenerateRootAttempt, Read) => {
             Ok(Response::data(core.generate_root_status().await?.to_json()))
         }
         (Endpoint::GenerateRootAttempt, _) if write => {
-            let otp = str_field(&req.data, "otp");
-            let pgp_key = str_field(&req.data, "pgp_key");
+            let otp = fields::string(&req.data, "otp");
+            let pgp_key = fields::string(&req.data, "pgp_key");
             let status = core
                 .generate_root_init(otp.as_deref(), pgp_key.as_deref())
                 .await?;
@@ -277,10 +277,10 @@ pub(super) async fn handle(
             Ok(Response::empty())
         }
         (Endpoint::GenerateRootUpdate, _) if write => {
-            let nonce = str_field(&req.data, "nonce")
+            let nonce = fields::string(&req.data, "nonce")
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| Error::invalid("nonce is required"))?;
-            let key = str_field(&req.data, "key")
+            let key = fields::string(&req.data, "key")
                 .filter(|k| !k.is_empty())
                 .map(zeroize::Zeroizing::new)
                 .ok_or_else(|| Error::invalid("key is required"))?;
@@ -289,8 +289,8 @@ pub(super) async fn handle(
             Ok(Response::data(status.to_json()))
         }
         (Endpoint::DecodeToken, _) if write => {
-            let encoded = str_field(&req.data, "encoded_token").unwrap_or_default();
-            let otp = zeroize::Zeroizing::new(str_field(&req.data, "otp").unwrap_or_default());
+            let encoded = fields::string(&req.data, "encoded_token").unwrap_or_default();
+            let otp = zeroize::Zeroizing::new(fields::string(&req.data, "otp").unwrap_or_default());
             if encoded.is_empty() || otp.is_empty() {
                 return Err(Error::invalid("provided 'encoded_token' or 'otp' is empty"));
             }
@@ -317,10 +317,6 @@ pub(super) async fn handle(
             | Endpoint::Rotate
     );
     Ok(resp)
-}
-
-fn str_field(data: &Map<String, Value>, name: &str) -> Option<String> {
-    fields::string(data, name)
 }
 
 fn bool_field(data: &Map<String, Value>, name: &str) -> Result<bool> {
@@ -456,7 +452,7 @@ async fn enable_mount(
         table,
         &path,
         &kind,
-        &str_field(data, "description").unwrap_or_default(),
+        &fields::string(data, "description").unwrap_or_default(),
         local,
     );
     entry.seal_wrap = bool_field(data, "seal_wrap")?;
@@ -514,13 +510,13 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, table: Tabl
     if config.contains_key("force_no_cache") {
         entry.config.force_no_cache = bool_field(config, "force_no_cache")?;
     }
-    if let Some(v) = str_field(config, "listing_visibility") {
+    if let Some(v) = fields::string(config, "listing_visibility") {
         if !matches!(v.as_str(), "" | "unauth" | "hidden") {
             return Err(Error::invalid(format!("invalid listing_visibility {v:?}")));
         }
         entry.config.listing_visibility = v;
     }
-    if let Some(v) = str_field(config, "token_type") {
+    if let Some(v) = fields::string(config, "token_type") {
         if table != Table::Auth {
             return Err(Error::invalid("token_type can only be set on auth mounts"));
         }
@@ -648,7 +644,7 @@ async fn tune_mount(
     })?;
     let mut entry = (*route.entry).clone();
     apply_config(&mut entry, data, table)?;
-    if let Some(description) = str_field(data, "description") {
+    if let Some(description) = fields::string(data, "description") {
         entry.description = description;
     }
     if let Some(Value::Object(options)) = data.get("options") {
@@ -717,8 +713,8 @@ async fn read_policy(active: &Active, name: &str, field: &str) -> Result<Respons
 }
 
 async fn write_policy(active: &Active, name: &str, data: &Map<String, Value>) -> Result<Response> {
-    let text = str_field(data, "policy")
-        .or_else(|| str_field(data, "rules"))
+    let text = fields::string(data, "policy")
+        .or_else(|| fields::string(data, "rules"))
         .ok_or_else(|| Error::invalid("'policy' parameter not supplied or empty"))?;
     // Vault accepts the policy base64-encoded too.
     let text = match base64_decode(&text) {

@@ -103,7 +103,9 @@ pub(super) async fn handle(
             }
             Ok(Response::empty())
         }
-        ("accessors", List | Read) => Response::from_keys(active.tokens.accessors().await?),
+        ("accessors", List | Read) => {
+            Ok(crate::logical::Response::list(active.tokens.accessors().await?)?.into())
+        }
         ("roles", List) => Err(Error::NotFound),
         ("tidy", _) if write => Ok(Response {
             // Nothing to tidy: expired tokens are removed when they are looked up.
@@ -119,17 +121,6 @@ pub(super) async fn handle(
             "unsupported operation on auth/token/{rel}"
         ))),
         _ => Err(Error::UnsupportedPath(format!("unsupported path auth/token/{rel}"))),
-    }
-}
-
-impl Response {
-    fn from_keys(keys: Vec<String>) -> Result<Self> {
-        if keys.is_empty() {
-            return Err(Error::NotFound);
-        }
-        let mut data = Map::new();
-        data.insert("keys".into(), keys.into());
-        Ok(Response::data(data))
     }
 }
 

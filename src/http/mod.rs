@@ -98,8 +98,8 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
     }
 }
 
-/// Percent-decodes and checks a request path (relative to `/v1/`).
-fn decode_path(raw: &str) -> Result<String, Error> {
+/// Percent-decodes `raw` into UTF-8; `what` names it in the error.
+fn percent_decode(raw: &str, what: &str) -> Result<String, Error> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -109,7 +109,7 @@ fn decode_path(raw: &str) -> Result<String, Error> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::invalid("invalid percent-encoding in path"))?;
+                .ok_or_else(|| Error::invalid(format!("invalid percent-encoding in {what}")))?;
             out.push(hex);
             i += 3;
         } else {
@@ -117,7 +117,12 @@ fn decode_path(raw: &str) -> Result<String, Error> {
             i += 1;
         }
     }
-    let path = String::from_utf8(out).map_err(|_| Error::invalid("path is not valid UTF-8"))?;
+    String::from_utf8(out).map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
+}
+
+/// Percent-decodes and checks a request path (relative to `/v1/`).
+fn decode_path(raw: &str) -> Result<String, Error> {
+    let path = percent_decode(raw, "path")?;
     if path.chars().any(|c| c.is_control() || c == '\\') {
         return Err(Error::invalid("invalid characters in path"));
     }
@@ -138,8 +143,8 @@ fn parse_query(query: &str) -> Result<Map<String, Value>, Error> {
     let mut out = Map::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode =
-            |s: &str| decode_path(&s.replace('+', " ")).or_else(|_| Ok::<_, Error>(s.to_owned()));
+        // Query values are data, not paths: decoded only, no path checks.
+        let decode = |s: &str| percent_decode(&s.replace('+', " "), "query");
         let (k, v) = (decode(k)?, decode(v)?);
         match out.get_mut(&k) {
             Some(Value::Array(items)) => items.push(v.into()),
@@ -373,5 +378,10 @@ mod tests {
         assert_eq!(q["list"], "true");
         assert_eq!(q["k"], serde_json::json!(["a", "b"]));
         assert_eq!(q["x"], "A");
+        // Values are data: a path-looking value is decoded, not refused or left encoded.
+        let q = parse_query("token=a%2F..%2Fb&v=x+y%2B").unwrap();
+        assert_eq!(q["token"], "a/../b");
+        assert_eq!(q["v"], "x y+");
+        assert!(parse_query("bad=%zz").is_err());
     }
 }

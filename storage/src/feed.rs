@@ -50,6 +50,16 @@ struct State {
     published: Seq,
 }
 
+impl State {
+    /// The oldest sequence a subscriber can resume after: just before the ring's first
+    /// batch, or the last published one when the ring is empty.
+    fn oldest_resumable(&self) -> Seq {
+        self.ring
+            .front()
+            .map_or(self.published, |c| c.seq.saturating_sub(1))
+    }
+}
+
 /// A [`Physical`] decorator that publishes every committed batch. See the module docs.
 pub struct ChangeFeed<P> {
     inner: P,
@@ -115,11 +125,7 @@ impl<P: Physical> ChangeFeed<P> {
     /// The oldest sequence a subscriber can still resume after, i.e. `subscribe(after)`
     /// succeeds for every `after >= oldest_resumable()`.
     pub fn oldest_resumable(&self) -> Seq {
-        let state = self.lock();
-        state
-            .ring
-            .front()
-            .map_or(state.published, |c| c.seq.saturating_sub(1))
+        self.lock().oldest_resumable()
     }
 
     /// The last published sequence.
@@ -131,10 +137,7 @@ impl<P: Physical> ChangeFeed<P> {
     /// ones, without gaps or repeats. [`Error::TooOld`] when `after` has left the ring.
     pub fn subscribe(&self, after: Seq) -> Result<Subscription> {
         let state = self.lock();
-        let oldest = state
-            .ring
-            .front()
-            .map_or(state.published, |c| c.seq.saturating_sub(1));
+        let oldest = state.oldest_resumable();
         if after < oldest || after > state.published {
             return Err(Error::TooOld {
                 requested: after,

@@ -270,6 +270,27 @@ async fn create_and_update_are_distinct_capabilities() {
             .data()["version"],
         2
     );
+
+    // In a cubbyhole the existence check looks in the caller's own cubbyhole: a token that
+    // may only create can write a key once, not overwrite it.
+    v.put_policy(
+        "cubby-create",
+        r#"path "cubbyhole/*" { capabilities = ["create", "read"] }"#,
+    )
+    .await;
+    let (token, _, _) = v
+        .create_token(json!({"policies": ["cubby-create"], "no_default_policy": true}))
+        .await;
+    let cubby = v.with_token(&token);
+    cubby
+        .put("cubbyhole/note", json!({"v": "1"}))
+        .await
+        .no_content();
+    cubby
+        .put("cubbyhole/note", json!({"v": "2"}))
+        .await
+        .denied();
+    assert_eq!(cubby.get("cubbyhole/note").await.data(), json!({"v": "1"}));
 }
 
 #[tokio::test]
