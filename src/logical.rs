@@ -34,6 +34,8 @@ pub struct Request {
     pub path: String,
     /// The JSON body's fields; for reads and lists, the query parameters.
     pub data: Map<String, Value>,
+    /// The client's address, when the request came over the network (CIDR bindings).
+    pub remote_addr: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -42,7 +44,13 @@ impl Request {
             operation,
             path: path.into(),
             data: Map::new(),
+            remote_addr: None,
         }
+    }
+
+    pub fn with_remote_addr(mut self, addr: Option<std::net::IpAddr>) -> Self {
+        self.remote_addr = addr;
+        self
     }
 
     pub fn with_data(mut self, data: Map<String, Value>) -> Self {
@@ -124,6 +132,34 @@ pub struct Response {
     pub lease_duration: Option<Duration>,
     /// Answer 404 but still send `data` (KV v2 reads of deleted or destroyed versions).
     pub not_found_with_data: bool,
+    /// A successful login: the core issues a token (and its lease) from it.
+    pub auth: Option<LoginAuth>,
+}
+
+/// What an auth method grants on a successful login. The core turns it into a service
+/// token: it adds the `default` policy (unless `no_default_policy`), picks the TTLs against
+/// the mount's, names the token `<mount type>-<display_name>`, registers its lease and
+/// answers with Vault's `auth` block. Engines never create tokens themselves.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoginAuth {
+    /// The token's policies as the method configures them (without `default`).
+    pub policies: Vec<String>,
+    pub no_default_policy: bool,
+    /// Shown as the token's `meta` and the login's `auth.metadata` (e.g. `username`).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Who logged in, e.g. the username or role name.
+    pub display_name: String,
+    /// Zero: the mount's default lease TTL.
+    pub ttl: Duration,
+    /// Zero: the mount's max lease TTL. Renewals never go past it.
+    pub max_ttl: Duration,
+    /// Zero: none. A hard cap on the token's life, renewals included.
+    pub explicit_max_ttl: Duration,
+    /// Non-zero: a periodic token renewed by this much each time.
+    pub period: Duration,
+    /// Zero: unlimited.
+    pub num_uses: i64,
+    pub renewable: bool,
 }
 
 impl Response {
@@ -138,6 +174,14 @@ impl Response {
     /// A response with no body (HTTP 204).
     pub fn empty() -> Self {
         Self::default()
+    }
+
+    /// A login answer (no `data`).
+    pub fn login(auth: LoginAuth) -> Self {
+        Self {
+            auth: Some(auth),
+            ..Self::default()
+        }
     }
 
     /// A LIST answer: `{"keys": [...]}`; an empty list is Vault's 404.
@@ -169,7 +213,11 @@ pub struct MountInfo {
 /// What a request runs against: the mount's storage and facts.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The mount's storage; replicated unless the mount is local.
     pub storage: StorageView,
+    /// Storage that always stays on this cluster, whatever the mount (approle secret ids).
+    /// Its keys start with `local/`, which replication never ships.
+    pub local: StorageView,
     pub mount: Arc<MountInfo>,
 }
 
@@ -183,6 +231,13 @@ pub trait Backend: Send + Sync + 'static {
     /// for ACLs. `None`: the distinction does not apply (checked as `Update`).
     async fn exists(&self, _ctx: &Ctx, _req: &Request) -> Result<Option<bool>> {
         Ok(None)
+    }
+
+    /// Whether `path` (relative to the mount) is served without a token: an auth
+    /// method's login endpoints. The request then reaches [`Backend::handle`] with no ACL
+    /// check, and a [`Response::auth`] it returns becomes a token.
+    fn is_login_path(&self, _path: &str) -> bool {
+        false
     }
 }
 
@@ -297,14 +352,26 @@ impl StorageView {
 
     /// Commits `batch` atomically (every key under this view).
     pub async fn commit(&self, batch: ViewBatch) -> Result<()> {
+        Self::commit_views(vec![(self, batch)]).await
+    }
+
+    /// Commits several views' batches as one atomic change (the views share a barrier).
+    pub async fn commit_views(parts: Vec<(&StorageView, ViewBatch)>) -> Result<()> {
+        let Some((first, _)) = parts.first() else {
+            return Ok(());
+        };
+        let barrier = first.barrier.clone();
         let mut full = Batch::new();
-        for (key, value) in batch.changes {
-            full = match value {
-                Some(v) => full.put(self.full(&key), v),
-                None => full.delete(self.full(&key)),
-            };
+        for (view, batch) in parts {
+            debug_assert!(Arc::ptr_eq(&view.barrier, &barrier));
+            for (key, value) in batch.changes {
+                full = match value {
+                    Some(v) => full.put(view.full(&key), v),
+                    None => full.delete(view.full(&key)),
+                };
+            }
         }
-        self.barrier.commit(full).await?;
+        barrier.commit(full).await?;
         Ok(())
     }
 
@@ -343,7 +410,8 @@ pub(crate) mod test_support {
     pub async fn ctx(kind: &str, options: Map<String, Value>) -> Ctx {
         let barrier = unsealed_barrier().await;
         Ctx {
-            storage: StorageView::new(barrier, "logical/test-uuid/"),
+            storage: StorageView::new(barrier.clone(), "logical/test-uuid/"),
+            local: StorageView::new(barrier, "local/logical/test-uuid/"),
             mount: Arc::new(MountInfo {
                 path: "test/".into(),
                 kind: kind.into(),

@@ -7,6 +7,7 @@
 //! `consume_use` → `dispatch` (engine with a storage view; or the system backend; or the
 //! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
 
+mod expiration;
 pub mod generate_root;
 pub mod mounts;
 pub mod policy_store;
@@ -62,6 +63,8 @@ pub(crate) struct Active {
     policies: PolicyStore,
     /// Serializes mount table changes.
     table_lock: tokio::sync::Mutex<()>,
+    /// Background work of this unsealed period (the expiration manager), stopped on seal.
+    tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Active {
@@ -101,6 +104,8 @@ pub struct SealStatus {
 
 /// The server core. Cheap to share behind an `Arc`.
 pub struct Core {
+    /// This core, for the background tasks it starts.
+    me: std::sync::Weak<Core>,
     barrier: Arc<Barrier>,
     config: CoreConfig,
     active: RwLock<Option<Arc<Active>>>,
@@ -122,6 +127,9 @@ const SUDO_PATHS: &[&str] = &[
     "sys/raw/*",
     "sys/leases/revoke-prefix/*",
     "sys/leases/revoke-force/*",
+    "sys/leases/lookup/*",
+    "sys/revoke-prefix/*",
+    "sys/revoke-force/*",
     "sys/generate-root-token/attempt",
     "sys/generate-root-token/update",
     "auth/token/accessors",
@@ -137,7 +145,8 @@ fn needs_sudo(path: &str) -> bool {
 
 impl Core {
     pub fn new(barrier: Arc<Barrier>, config: CoreConfig) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             barrier,
             config,
             active: RwLock::new(None),
@@ -229,14 +238,32 @@ impl Core {
     }
 
     async fn deactivate(&self) {
-        *self.active.write().unwrap_or_else(|p| p.into_inner()) = None;
+        let active = self
+            .active
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(active) = active {
+            for task in active
+                .tasks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain(..)
+            {
+                task.abort();
+            }
+        }
         self.generate_root.discard();
         self.barrier.seal().await;
     }
 
     /// Loads (or on first unseal creates) the mount tables, tokens and policies.
     async fn activate(&self) -> Result<Arc<Active>> {
-        let tokens = TokenStore::load(StorageView::new(self.barrier.clone(), "sys/token/")).await?;
+        let tokens = TokenStore::load(
+            StorageView::new(self.barrier.clone(), "sys/token/"),
+            StorageView::new(self.barrier.clone(), "sys/expire/id/"),
+        )
+        .await?;
         let policies =
             PolicyStore::load(StorageView::new(self.barrier.clone(), "sys/policy/")).await?;
         let mut router =
@@ -259,7 +286,14 @@ impl Core {
             tokens,
             policies,
             table_lock: tokio::sync::Mutex::new(()),
+            tasks: std::sync::Mutex::new(Vec::new()),
         });
+        let expiry = tokio::spawn(expiration::run(self.me.clone(), Arc::downgrade(&active)));
+        active
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(expiry);
         *self.active.write().unwrap_or_else(|p| p.into_inner()) = Some(active.clone());
         Ok(active)
     }
@@ -408,8 +442,15 @@ impl Core {
         if let Some(resp) = sys::handle_unauthenticated(self, &active, &req).await? {
             return Ok(resp);
         }
-        let mut caller = self.authenticate(&active, req.token.as_deref()).await?;
         let mount = active.router().resolve(&req.path);
+        if let Some(mount) = &mount {
+            if let Handler::Engine(backend) = &mount.route.handler {
+                if backend.is_login_path(&mount.relative) {
+                    return self.login(&active, mount, backend, &req).await;
+                }
+            }
+        }
+        let mut caller = self.authenticate(&active, req.token.as_deref()).await?;
         let operation = self
             .operation_for_acl(&caller, mount.as_ref(), &req)
             .await?;
@@ -434,6 +475,83 @@ impl Core {
             self.revoke_tree(&active, &caller.hash).await?;
         }
         result
+    }
+
+    /// A login: no token and no ACL; the auth method checks the credentials, and what it
+    /// grants becomes a token with a lease.
+    async fn login(
+        &self,
+        active: &Active,
+        mount: &Resolved,
+        backend: &Arc<dyn Backend>,
+        req: &Request,
+    ) -> Result<Response> {
+        let ctx = self.engine_ctx(mount, "");
+        let lreq = crate::logical::Request::new(req.operation, mount.relative.as_str())
+            .with_data(req.data.clone())
+            .with_remote_addr(req.remote_addr.map(|a| a.ip()));
+        let mut answer = backend.handle(&ctx, &lreq).await?;
+        let grant = answer.auth.take();
+        let mut response: Response = answer.into();
+        if let Some(grant) = grant {
+            response.auth = Some(
+                self.issue_login_token(active, mount, &req.path, grant)
+                    .await?,
+            );
+        }
+        self.maybe_wrap(active, response, req).await
+    }
+
+    /// Turns what an auth method granted into a service token (Vault's `RegisterAuth`).
+    async fn issue_login_token(
+        &self,
+        active: &Active,
+        mount: &Resolved,
+        path: &str,
+        grant: crate::logical::LoginAuth,
+    ) -> Result<Auth> {
+        let info = &mount.facts.info;
+        let mut policies = crate::engines::token_params::normalize_policies(grant.policies);
+        if policies.iter().any(|p| p == "root") {
+            return Err(Error::invalid("auth methods cannot create root tokens"));
+        }
+        if !grant.no_default_policy && !policies.iter().any(|p| p == "default") {
+            policies.push("default".into());
+            policies.sort();
+        }
+        let max = match grant.max_ttl {
+            d if d.is_zero() => info.max_lease_ttl,
+            d => d.min(info.max_lease_ttl),
+        };
+        let ttl = match grant.ttl {
+            d if d.is_zero() => info.default_lease_ttl,
+            d => d,
+        }
+        .min(max);
+        let source = info.path.trim_end_matches('/');
+        let display_name = if grant.display_name.is_empty() {
+            source.to_owned()
+        } else {
+            format!("{source}-{}", grant.display_name)
+        };
+        let (token, entry) = active
+            .tokens
+            .create(NewToken {
+                policies,
+                meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+                display_name,
+                num_uses: grant.num_uses,
+                parent: None,
+                path: path.trim_end_matches('/').to_owned(),
+                ttl,
+                explicit_max_ttl: grant.explicit_max_ttl,
+                period: grant.period,
+                renewable: grant.renewable,
+                max_ttl: max,
+                ..NewToken::default()
+            })
+            .await?;
+        Ok(token_backend::auth_for(&token, &entry))
     }
 
     async fn authenticate(&self, active: &Active, token: Option<&str>) -> Result<Caller> {
@@ -541,6 +659,7 @@ impl Core {
         };
         Ctx {
             storage: StorageView::new(self.barrier.clone(), prefix),
+            local: StorageView::new(self.barrier.clone(), facts.local_prefix.clone()),
             mount: facts.info.clone(),
         }
     }

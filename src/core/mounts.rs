@@ -19,6 +19,9 @@ use crate::util::{random_hex, uuid};
 
 const FORMAT_VERSION: u32 = 1;
 
+/// Where engines keep data that stays on its cluster (replication never ships it).
+pub const LOCAL_STORAGE_PREFIX: &str = "local/";
+
 /// Which table an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -124,6 +127,12 @@ impl MountEntry {
     /// The storage prefix of this mount's data.
     pub fn storage_prefix(&self) -> String {
         format!("{}{}/", self.table.storage_prefix(), self.uuid)
+    }
+
+    /// The storage prefix of this mount's cluster-local data (`local/<storage prefix>`):
+    /// never replicated, whether or not the mount is local.
+    pub fn local_storage_prefix(&self) -> String {
+        format!("{LOCAL_STORAGE_PREFIX}{}", self.storage_prefix())
     }
 
     /// The mount object as `sys/mounts` and `sys/auth` report it.
@@ -264,6 +273,8 @@ pub struct MountFacts {
     pub info: Arc<MountInfo>,
     /// [`MountEntry::storage_prefix`].
     pub storage_prefix: String,
+    /// [`MountEntry::local_storage_prefix`].
+    pub local_prefix: String,
 }
 
 /// A mount that serves a request path (see [`Router::resolve`]).
@@ -308,6 +319,7 @@ impl Router {
         let facts = MountFacts {
             info: Arc::new(route.entry.info(self.system_ttls.0, self.system_ttls.1)),
             storage_prefix: route.entry.storage_prefix(),
+            local_prefix: route.entry.local_storage_prefix(),
         };
         self.routes.retain(|slot| slot.key != key);
         self.routes.push(Slot { key, route, facts });

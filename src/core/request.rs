@@ -16,6 +16,10 @@ pub struct Request {
     pub token: Option<String>,
     /// `X-Vault-Wrap-TTL`.
     pub wrap_ttl: Option<Duration>,
+    /// The request id: in the response envelope and in the audit log.
+    pub id: String,
+    /// The client's address (audit, CIDR-bound logins).
+    pub remote_addr: Option<std::net::SocketAddr>,
 }
 
 impl Request {
@@ -26,6 +30,8 @@ impl Request {
             data: Map::new(),
             token: None,
             wrap_ttl: None,
+            id: crate::util::uuid(),
+            remote_addr: None,
         }
     }
 

@@ -171,6 +171,9 @@ pub(super) async fn handle(
     req: &Request,
 ) -> Result<Response> {
     use Operation::*;
+    if let Some(result) = super::expiration::handle(core, active, op, rel, req).await {
+        return result;
+    }
     let endpoint = parse_endpoint(rel);
     let write = matches!(op, Create | Update);
     let mut resp = match (&endpoint, op) {
@@ -570,17 +573,27 @@ async fn disable_mount(core: &Core, active: &Active, table: Table, path: &str) -
         .into_iter()
         .filter(|e| e.uuid != route.entry.uuid)
         .collect();
+    if table == Table::Auth {
+        // As Vault does: every token the method issued goes with it (force: a token that
+        // cannot be revoked must not keep the mount alive).
+        super::expiration::revoke_prefix(core, active, &key, true).await?;
+    }
     core.store_table(table, &entries).await?;
     active.router_mut().remove(&key);
-    // The data is unreachable now; remove it.
-    let view = crate::logical::StorageView::new(core.barrier.clone(), route.entry.storage_prefix());
-    let keys = view.keys().await?;
-    for chunk in keys.chunks(512) {
-        let mut batch = crate::logical::ViewBatch::new();
-        for k in chunk {
-            batch.delete(k.clone());
+    // The data is unreachable now; remove it, cluster-local data included.
+    for prefix in [
+        route.entry.storage_prefix(),
+        route.entry.local_storage_prefix(),
+    ] {
+        let view = crate::logical::StorageView::new(core.barrier.clone(), prefix);
+        let keys = view.keys().await?;
+        for chunk in keys.chunks(512) {
+            let mut batch = crate::logical::ViewBatch::new();
+            for k in chunk {
+                batch.delete(k.clone());
+            }
+            view.commit(batch).await?;
         }
-        view.commit(batch).await?;
     }
     Ok(Response::empty())
 }

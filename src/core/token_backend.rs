@@ -297,6 +297,7 @@ async fn create(
             },
             ttl,
             explicit_max_ttl: explicit_max,
+            max_ttl: core.config.max_lease_ttl,
             period,
             renewable: fields::boolean(data, "renewable")?.unwrap_or(true),
             wrapping: None,
@@ -309,7 +310,7 @@ async fn create(
     })
 }
 
-fn auth_for(token: &str, entry: &TokenEntry) -> Auth {
+pub(super) fn auth_for(token: &str, entry: &TokenEntry) -> Auth {
     let metadata = entry.meta.as_ref().map(|m| {
         m.iter()
             .map(|(k, v)| (k.clone(), Value::from(v.clone())))

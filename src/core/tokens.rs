@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
 use crate::util::{random_base62, unix_now};
@@ -59,6 +60,10 @@ pub struct TokenEntry {
     /// Unix seconds; `None` never expires.
     pub expire_time: Option<u64>,
     pub last_renewal: Option<u64>,
+    /// Seconds after creation that renewals never go past (0: the system max). Periodic
+    /// tokens are bounded by `explicit_max_ttl` only.
+    #[serde(default)]
+    pub max_ttl: u64,
     /// Set on response-wrapping tokens: the wrapped request's path.
     #[serde(default)]
     pub wrapping: Option<WrapInfo>,
@@ -108,6 +113,9 @@ pub struct NewToken {
     pub explicit_max_ttl: Duration,
     pub period: Duration,
     pub renewable: bool,
+    /// How long renewals may keep the token alive, from its creation (zero: the
+    /// renewing caller's system max).
+    pub max_ttl: Duration,
     pub wrapping: Option<WrapInfo>,
 }
 
@@ -239,6 +247,9 @@ impl Drop for ChangeGuard {
 /// The token store over its (local) storage view.
 pub struct TokenStore {
     view: StorageView,
+    /// Lease records (`sys/expire/id/`), committed together with the entries.
+    leases: StorageView,
+    expiry: Arc<ExpiryQueue>,
     /// The HMAC keyed with the salt (cloned per hash).
     mac: Hmac<Sha256>,
     use_locks: Vec<tokio::sync::Mutex<()>>,
@@ -246,8 +257,14 @@ pub struct TokenStore {
 }
 
 impl TokenStore {
-    /// Loads the store, creating its salt on first use.
-    pub async fn load(view: StorageView) -> Result<Self> {
+    /// Loads the store, creating its salt on first use, and queues every lease in `leases`.
+    pub async fn load(view: StorageView, leases: StorageView) -> Result<Self> {
+        let expiry = Arc::new(ExpiryQueue::default());
+        for key in leases.keys().await? {
+            if let Some(lease) = leases.get_json::<LeaseEntry>(&key).await? {
+                expiry.schedule(&lease.token_hash, lease.expire_time);
+            }
+        }
         let salt = match view.get("salt").await? {
             Some(salt) if salt.len() == 32 => salt,
             Some(_) => return Err(Error::Internal("token salt has the wrong length".into())),
@@ -264,6 +281,8 @@ impl TokenStore {
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         Ok(Self {
             view,
+            leases,
+            expiry,
             mac,
             use_locks: (0..USE_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
@@ -285,16 +304,89 @@ impl TokenStore {
     /// The commit runs in its own task, which holds the change open until the commit has
     /// finished: if the request is dropped halfway (its client went away), a commit already
     /// handed to storage may still land, and no lookup may cache what it read before that.
-    async fn commit_tokens(&self, hashes: Vec<String>, batch: ViewBatch) -> Result<()> {
+    async fn commit_tokens(
+        &self,
+        hashes: Vec<String>,
+        batch: ViewBatch,
+        leases: ViewBatch,
+    ) -> Result<()> {
         let change = self.cache.begin_change(hashes);
         let view = self.view.clone();
+        let lease_view = self.leases.clone();
         tokio::spawn(async move {
-            let result = view.commit(batch).await;
+            let result =
+                StorageView::commit_views(vec![(&view, batch), (&lease_view, leases)]).await;
             drop(change);
             result
         })
         .await
         .map_err(|e| Error::Internal(format!("token store commit: {e}")))?
+    }
+
+    /// The expiry queue of this store's leases.
+    pub fn expiry(&self) -> Arc<ExpiryQueue> {
+        self.expiry.clone()
+    }
+
+    /// The lease record of a token, if it expires.
+    fn lease_for(hash: &str, entry: &TokenEntry) -> Option<LeaseEntry> {
+        Some(LeaseEntry {
+            version: super::expiration::FORMAT_VERSION,
+            lease_id: lease_id(&entry.path, hash),
+            token_hash: hash.to_owned(),
+            issue_time: entry.creation_time,
+            expire_time: entry.expire_time?,
+            last_renewal: entry.last_renewal,
+            renewable: entry.renewable,
+        })
+    }
+
+    /// The lease `id`, if it exists.
+    pub async fn lease(&self, id: &str) -> Result<Option<LeaseEntry>> {
+        self.leases.get_json(id).await
+    }
+
+    /// Lease ids and folders directly under `prefix` (empty or ending in `/`).
+    pub async fn list_leases(&self, prefix: &str) -> Result<Vec<String>> {
+        self.leases.list(prefix).await
+    }
+
+    /// Every lease under `folder` (ending in `/`), recursively.
+    pub async fn leases_under(&self, folder: &str) -> Result<Vec<LeaseEntry>> {
+        let view = self.leases.sub(folder);
+        let mut out = Vec::new();
+        for key in view.keys().await? {
+            if let Some(lease) = view.get_json::<LeaseEntry>(&key).await? {
+                out.push(lease);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes a lease record whose token could not be revoked (`revoke-force`).
+    pub async fn drop_lease(&self, lease: &LeaseEntry) -> Result<()> {
+        let mut batch = ViewBatch::new();
+        batch.delete(lease.lease_id.clone());
+        self.leases.commit(batch).await?;
+        self.expiry.forget(&lease.token_hash);
+        Ok(())
+    }
+
+    /// Removes lease records whose token is gone; returns how many.
+    pub async fn tidy_leases(&self) -> Result<usize> {
+        let mut removed = 0;
+        for lease in self.leases_under("").await? {
+            let live = self
+                .view
+                .get(&format!("id/{}", lease.token_hash))
+                .await?
+                .is_some();
+            if !live {
+                self.drop_lease(&lease).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Creates a token; returns the token and its entry.
@@ -341,6 +433,7 @@ impl TokenStore {
             renewable: new.renewable,
             expire_time: (ttl > 0).then_some(now + ttl),
             last_renewal: None,
+            max_ttl: new.max_ttl.as_secs(),
             wrapping: new.wrapping,
         };
         let hash = self.hash(&token);
@@ -356,7 +449,16 @@ impl TokenStore {
         if let Some(parent) = &entry.parent {
             batch.put(format!("parent/{parent}/{hash}"), Vec::new());
         }
-        self.commit_tokens(vec![hash], batch).await?;
+        let mut leases = ViewBatch::new();
+        let lease = Self::lease_for(&hash, &entry);
+        if let Some(lease) = &lease {
+            leases.put_json(lease.lease_id.clone(), lease)?;
+        }
+        self.commit_tokens(vec![hash.clone()], batch, leases)
+            .await?;
+        if let Some(lease) = lease {
+            self.expiry.schedule(&hash, lease.expire_time);
+        }
         Ok((token, entry))
     }
 
@@ -402,7 +504,8 @@ impl TokenStore {
             }
         };
         if entry.expired(unix_now()) {
-            self.revoke_tree(hash).await?;
+            // The expiration manager revokes it (with its children and cubbyhole) within
+            // a second; until then it is simply not valid.
             return Ok(None);
         }
         if entry.num_uses < 0 {
@@ -448,7 +551,8 @@ impl TokenStore {
         current.num_uses = if last { -1 } else { current.num_uses - 1 };
         let mut batch = ViewBatch::new();
         batch.put_json(key, &current)?;
-        self.commit_tokens(vec![hash.to_owned()], batch).await?;
+        self.commit_tokens(vec![hash.to_owned()], batch, ViewBatch::new())
+            .await?;
         if last {
             current.num_uses = 0;
             Ok(TokenUse::Last(current))
@@ -488,6 +592,7 @@ impl TokenStore {
         let mut revoked = Vec::new();
         let mut stack = vec![(hash.to_owned(), 0usize)];
         let mut batch = ViewBatch::new();
+        let mut leases = ViewBatch::new();
         while let Some((current, depth)) = stack.pop() {
             if depth > MAX_TREE_DEPTH || revoked.contains(&current) {
                 continue;
@@ -496,11 +601,14 @@ impl TokenStore {
                 batch.delete(format!("parent/{current}/{child}"));
                 stack.push((child, depth + 1));
             }
-            self.delete_entry(&current, &mut batch).await?;
+            self.delete_entry(&current, &mut batch, &mut leases).await?;
             revoked.push(current);
         }
         if !batch.is_empty() {
-            self.commit_tokens(revoked.clone(), batch).await?;
+            self.commit_tokens(revoked.clone(), batch, leases).await?;
+        }
+        for hash in &revoked {
+            self.expiry.forget(hash);
         }
         Ok(revoked)
     }
@@ -521,17 +629,27 @@ impl TokenStore {
             }
             changed.push(child);
         }
-        self.delete_entry(hash, &mut batch).await?;
-        self.commit_tokens(changed, batch).await?;
+        let mut leases = ViewBatch::new();
+        self.delete_entry(hash, &mut batch, &mut leases).await?;
+        self.commit_tokens(changed, batch, leases).await?;
+        self.expiry.forget(hash);
         Ok(vec![hash.to_owned()])
     }
 
-    async fn delete_entry(&self, hash: &str, batch: &mut ViewBatch) -> Result<()> {
+    async fn delete_entry(
+        &self,
+        hash: &str,
+        batch: &mut ViewBatch,
+        leases: &mut ViewBatch,
+    ) -> Result<()> {
         if let Some(entry) = self
             .view
             .get_json::<TokenEntry>(&format!("id/{hash}"))
             .await?
         {
+            if entry.expire_time.is_some() {
+                leases.delete(lease_id(&entry.path, hash));
+            }
             batch.delete(format!("accessor/{}", self.hash(&entry.accessor)));
             if let Some(parent) = &entry.parent {
                 batch.delete(format!("parent/{parent}/{hash}"));
@@ -541,8 +659,10 @@ impl TokenStore {
         Ok(())
     }
 
-    /// Renews a token by `increment` (or its original TTL), capped by its explicit max TTL
-    /// and `max_ttl`. Returns the updated entry.
+    /// Renews a token by `increment` (or its original TTL; a periodic token by its
+    /// period). Like Vault, the new expiry never passes the token's creation time plus its
+    /// max TTL (`max_ttl` when the token has none of its own) or its explicit max TTL.
+    /// Returns the updated entry.
     pub async fn renew(
         &self,
         hash: &str,
@@ -557,13 +677,17 @@ impl TokenStore {
             return Err(Error::invalid("lease is not renewable"));
         }
         let now = unix_now();
-        let mut ttl = if entry.period > 0 {
-            entry.period
+        let mut expire = if entry.period > 0 {
+            now + entry.period
         } else {
-            increment.map_or(entry.ttl, |d| d.as_secs()).max(1)
+            let ttl = increment.map_or(entry.ttl, |d| d.as_secs()).max(1);
+            let max = if entry.max_ttl > 0 {
+                entry.max_ttl
+            } else {
+                max_ttl.as_secs()
+            };
+            (now + ttl).min(entry.creation_time + max.max(1))
         };
-        ttl = ttl.min(max_ttl.as_secs().max(1));
-        let mut expire = now + ttl;
         if entry.explicit_max_ttl > 0 {
             expire = expire.min(entry.creation_time + entry.explicit_max_ttl);
         }
@@ -572,7 +696,16 @@ impl TokenStore {
         next.last_renewal = Some(now);
         let mut batch = ViewBatch::new();
         batch.put_json(format!("id/{hash}"), &next)?;
-        self.commit_tokens(vec![hash.to_owned()], batch).await?;
+        let mut leases = ViewBatch::new();
+        let lease = Self::lease_for(hash, &next);
+        if let Some(lease) = &lease {
+            leases.put_json(lease.lease_id.clone(), lease)?;
+        }
+        self.commit_tokens(vec![hash.to_owned()], batch, leases)
+            .await?;
+        if let Some(lease) = lease {
+            self.expiry.schedule(hash, lease.expire_time);
+        }
         Ok(next)
     }
 }
@@ -583,8 +716,10 @@ mod tests {
     use crate::logical::test_support::unsealed_barrier;
 
     async fn store() -> Arc<TokenStore> {
-        let view = StorageView::new(unsealed_barrier().await, "sys/token/");
-        Arc::new(TokenStore::load(view).await.unwrap())
+        let barrier = unsealed_barrier().await;
+        let view = StorageView::new(barrier.clone(), "sys/token/");
+        let leases = StorageView::new(barrier, "sys/expire/id/");
+        Arc::new(TokenStore::load(view, leases).await.unwrap())
     }
 
     async fn new_token(store: &TokenStore, new: NewToken) -> (String, String) {

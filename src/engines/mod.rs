@@ -1,4 +1,5 @@
-//! Secrets engines. Each implements [`crate::logical::Backend`] and sees only its
-//! [`crate::logical::Ctx`].
+//! Secrets engines and auth methods. Each implements [`crate::logical::Backend`] and sees
+//! only its [`crate::logical::Ctx`].
 
 pub mod kv;
+pub mod token_params;

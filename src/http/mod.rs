@@ -310,22 +310,29 @@ async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResp
         }
         _ => parse_body(&body, headers)?,
     };
+    let request_id = crate::util::uuid();
     let request = Request {
         operation,
         path,
         data,
         token: token_from(headers)?,
         wrap_ttl: wrap_ttl_from(headers)?,
+        id: request_id.clone(),
+        remote_addr: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0),
     };
     let is_head = parts.method == Method::HEAD;
     let response = state.core.handle(request).await;
-    Ok(render(operation, response, is_head))
+    Ok(render(operation, response, is_head, request_id))
 }
 
 fn render(
     operation: Operation,
     response: Result<crate::core::Response, Error>,
     is_head: bool,
+    request_id: String,
 ) -> HttpResponse {
     let response = match response {
         Ok(r) => r,
@@ -335,7 +342,6 @@ fn render(
         return json_response(StatusCode::OK, body);
     }
     if response.not_found_with_data {
-        let request_id = crate::util::uuid();
         return json_response(StatusCode::NOT_FOUND, &response.envelope_ref(&request_id));
     }
     if response.is_empty() {
@@ -352,7 +358,7 @@ fn render(
     let request_id = if response.wrap_info.is_some() {
         String::new()
     } else {
-        crate::util::uuid()
+        request_id
     };
     json_response(StatusCode::OK, &response.envelope_ref(&request_id))
 }

@@ -923,16 +923,20 @@ pub fn clean_tree_keys(dir: &Path) -> BTreeSet<String> {
     panic!("the data dir did not settle: temp files {:?}", scan(dir).1);
 }
 
-/// Asserts every storage key lies under a prefix the server owns: the core's, the token
-/// and policy stores', or a live mount's data.
+/// Asserts every storage key lies under a prefix the server owns: the core's, the token,
+/// lease, policy and audit stores', or a live mount's data (replicated or cluster-local).
 #[track_caller]
 pub fn assert_keys_expected(keys: &BTreeSet<String>, mount_uuids: &[String]) {
     for k in keys {
         let ok = k.starts_with("core/")
             || k.starts_with("sys/token/")
             || k.starts_with("sys/policy/")
+            || k.starts_with("sys/expire/id/")
+            || k.starts_with("audit/")
             || mount_uuids.iter().any(|u| {
-                k.starts_with(&format!("logical/{u}/")) || k.starts_with(&format!("auth/{u}/"))
+                ["logical", "auth", "local/logical", "local/auth"]
+                    .iter()
+                    .any(|p| k.starts_with(&format!("{p}/{u}/")))
             });
         assert!(ok, "unexpected storage key {k:?}");
     }

@@ -7,6 +7,7 @@ mod common;
 mod bad_input;
 mod envelope;
 mod kv;
+mod leases;
 mod mounts;
 mod policies;
 mod sys;
