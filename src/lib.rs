@@ -1,5 +1,6 @@
 //! The vaultrs server library. See README.md's Architecture section for the codemap.
 
+pub mod audit;
 pub mod config;
 pub mod core;
 pub mod engines;

@@ -400,7 +400,21 @@ async fn serve(
             }
         }
     }
+    // SIGHUP: audit devices reopen their files (log rotation), as Vault's do.
+    let reload = tokio::spawn({
+        let core = core.clone();
+        async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                core.reopen_audit_devices();
+            }
+        }
+    });
     shutdown_signal().await;
+    reload.abort();
     tracing::info!("shutting down: finishing in-flight requests");
     handle.graceful_shutdown(Some(Duration::from_secs(30)));
     for task in tasks {

@@ -7,6 +7,7 @@
 //! `consume_use` → `dispatch` (engine with a storage view; or the system backend; or the
 //! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
 
+mod auditing;
 mod expiration;
 pub mod generate_root;
 pub mod mounts;
@@ -63,6 +64,9 @@ pub(crate) struct Active {
     policies: PolicyStore,
     /// Serializes mount table changes.
     table_lock: tokio::sync::Mutex<()>,
+    /// The enabled audit devices, and the table they were enabled from.
+    audit: crate::audit::Broker,
+    audit_table: std::sync::Mutex<Vec<MountEntry>>,
     /// Background work of this unsealed period (the expiration manager), stopped on seal.
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -280,7 +284,12 @@ impl Core {
             }
         }
         let cluster = self.cluster_info().await?;
+        let audit = crate::audit::Broker::new();
+        self.load_audit(&audit).await?;
+        let audit_table = self.load_table(Table::Audit).await?;
         let active = Arc::new(Active {
+            audit,
+            audit_table: std::sync::Mutex::new(audit_table),
             cluster,
             router: RwLock::new(router),
             tokens,
@@ -360,6 +369,8 @@ impl Core {
                     "token based credentials",
                     false,
                 )],
+                // Nothing to store until a device is enabled.
+                Table::Audit => return Ok(Vec::new()),
             };
             self.store_table(table, &defaults).await?;
             return Ok(defaults);
@@ -373,6 +384,16 @@ impl Core {
 
     /// Writes both halves of a table in one commit.
     async fn store_table(&self, table: Table, entries: &[MountEntry]) -> Result<()> {
+        self.store_table_with(table, entries, None).await
+    }
+
+    /// [`Core::store_table`], with one more key written in the same commit.
+    async fn store_table_with(
+        &self,
+        table: Table,
+        entries: &[MountEntry],
+        extra: Option<(String, Vec<u8>)>,
+    ) -> Result<()> {
         let (shared_key, local_key) = table.keys();
         let (local, shared): (Vec<_>, Vec<_>) = entries.iter().cloned().partition(|e| e.local);
         let encode =
@@ -380,6 +401,10 @@ impl Core {
         let batch = vaultrs_storage::Batch::new()
             .put(shared_key, encode(StoredTable::new(shared))?)
             .put(local_key, encode(StoredTable::new(local))?);
+        let batch = match extra {
+            Some((key, value)) => batch.put(key, value),
+            None => batch,
+        };
         self.barrier.commit(batch).await?;
         Ok(())
     }
@@ -397,6 +422,12 @@ impl Core {
             (Table::Auth, "token") => Handler::Token,
             (Table::Mounts, "cubbyhole") => Handler::PerToken(Arc::new(crate::engines::kv::KvV1)),
             (Table::Mounts, "kv") => Handler::Engine(crate::engines::kv::kv_backend(&options)?),
+            (Table::Auth, "userpass") => {
+                Handler::Engine(Arc::new(crate::engines::userpass::Userpass::new()))
+            }
+            (Table::Auth, "approle") => {
+                Handler::Engine(Arc::new(crate::engines::approle::AppRole::new()))
+            }
             (_, other) => {
                 return Err(Error::invalid(format!(
                     "plugin not found in the catalog: {other}"
@@ -436,43 +467,74 @@ impl Core {
         Ok(self.active()?.tokens.lookup(token).await?.is_some())
     }
 
-    /// Runs one request through the pipeline.
+    /// Runs one request through the pipeline; with audit devices enabled, leaves its
+    /// trail in them (and refuses it when none can record it).
     pub async fn handle(&self, req: Request) -> Result<Response> {
         let active = self.active()?;
-        if let Some(resp) = sys::handle_unauthenticated(self, &active, &req).await? {
-            return Ok(resp);
+        if active.audit.is_empty() {
+            return self.run(&active, &req, None).await;
+        }
+        let mut trail = auditing::Trail::new(&req);
+        let result = self.run(&active, &req, Some(&mut trail)).await;
+        trail.finish(&active.audit, result).await
+    }
+
+    async fn run(
+        &self,
+        active: &Active,
+        req: &Request,
+        mut trail: Option<&mut auditing::Trail>,
+    ) -> Result<Response> {
+        if sys::is_unauthenticated(&req.path) {
+            if let Some(t) = trail.as_deref_mut() {
+                t.log_request(&active.audit).await?;
+            }
+            if let Some(resp) = sys::handle_unauthenticated(self, active, req).await? {
+                return Ok(resp);
+            }
         }
         let mount = active.router().resolve(&req.path);
+        if let (Some(t), Some(m)) = (trail.as_deref_mut(), &mount) {
+            t.mount(m);
+        }
         if let Some(mount) = &mount {
             if let Handler::Engine(backend) = &mount.route.handler {
                 if backend.is_login_path(&mount.relative) {
-                    return self.login(&active, mount, backend, &req).await;
+                    if let Some(t) = trail.as_deref_mut() {
+                        t.log_request(&active.audit).await?;
+                    }
+                    return self.login(active, mount, backend, req).await;
                 }
             }
         }
-        let mut caller = self.authenticate(&active, req.token.as_deref()).await?;
-        let operation = self
-            .operation_for_acl(&caller, mount.as_ref(), &req)
-            .await?;
-        self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl)?;
-        self.audit_request(&caller, operation, &req.path)?;
+        let mut caller = self.authenticate(active, req.token.as_deref()).await?;
+        let operation = self.operation_for_acl(&caller, mount.as_ref(), req).await?;
+        let authorized = self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl);
+        if let Some(t) = trail.as_deref_mut() {
+            t.operation(operation);
+            t.caller(&caller, authorized.is_ok());
+        }
+        authorized?;
         let Some(mount) = mount else {
             return Err(Error::UnsupportedPath(format!(
                 "no handler for route {:?}. route entry not found.",
                 req.path
             )));
         };
-        let last_use = self.consume_use(&active, &mut caller).await?;
+        if let Some(t) = trail {
+            t.log_request(&active.audit).await?;
+        }
+        let last_use = self.consume_use(active, &mut caller).await?;
         let result = async {
             let response = self
-                .dispatch(&active, &caller, &mount, operation, &req)
+                .dispatch(active, &caller, &mount, operation, req)
                 .await?;
-            self.maybe_wrap(&active, response, &req).await
+            self.maybe_wrap(active, response, req).await
         }
         .await;
         if last_use {
             // As in Vault, the last use runs in full; the token goes once it is done.
-            self.revoke_tree(&active, &caller.hash).await?;
+            self.revoke_tree(active, &caller.hash).await?;
         }
         result
     }
@@ -615,12 +677,6 @@ impl Core {
         if !decision.allowed || (needs_sudo(path) && !decision.sudo) {
             return Err(Error::PermissionDenied);
         }
-        Ok(())
-    }
-
-    /// The audit step: where audit devices will record the request before it runs (and
-    /// refuse it when none can). No device exists yet, so there is nothing to record.
-    fn audit_request(&self, _caller: &Caller, _operation: Operation, _path: &str) -> Result<()> {
         Ok(())
     }
 

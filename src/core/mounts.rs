@@ -28,6 +28,8 @@ pub const LOCAL_STORAGE_PREFIX: &str = "local/";
 pub enum Table {
     Mounts,
     Auth,
+    /// Audit devices: stored like mounts, never routed.
+    Audit,
 }
 
 impl Table {
@@ -36,13 +38,14 @@ impl Table {
         match self {
             Table::Mounts => ("core/mounts", "core/local-mounts"),
             Table::Auth => ("core/auth", "core/local-auth"),
+            Table::Audit => ("core/audit", "core/local-audit"),
         }
     }
 
     /// Where request paths for this table's mounts start (`""` or `"auth/"`).
     pub fn route_prefix(self) -> &'static str {
         match self {
-            Table::Mounts => "",
+            Table::Mounts | Table::Audit => "",
             Table::Auth => "auth/",
         }
     }
@@ -52,6 +55,7 @@ impl Table {
         match self {
             Table::Mounts => "logical/",
             Table::Auth => "auth/",
+            Table::Audit => "audit/",
         }
     }
 }
@@ -103,6 +107,7 @@ impl MountEntry {
         let accessor_kind = match table {
             Table::Mounts => kind.to_owned(),
             Table::Auth => format!("auth_{kind}"),
+            Table::Audit => format!("audit_{kind}"),
         };
         Self {
             table,

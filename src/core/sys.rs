@@ -82,6 +82,16 @@ fn unsupported(op: Operation, path: &str) -> Error {
     Error::UnsupportedOperation(format!("unsupported operation {op:?} on sys/{path}"))
 }
 
+/// Whether `path` is served by [`handle_unauthenticated`].
+pub(super) fn is_unauthenticated(path: &str) -> bool {
+    match path.trim_end_matches('/') {
+        "sys/wrapping/lookup" | "sys/wrapping/unwrap" => true,
+        path => path
+            .strip_prefix("sys/internal/ui/mounts")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+    }
+}
+
 /// Endpoints served before (or without) the token check: wrapping lookup/unwrap and the
 /// CLI's mount preflight. `None`: not one of them.
 pub(super) async fn handle_unauthenticated(
@@ -172,6 +182,9 @@ pub(super) async fn handle(
 ) -> Result<Response> {
     use Operation::*;
     if let Some(result) = super::expiration::handle(core, active, op, rel, req).await {
+        return result;
+    }
+    if let Some(result) = super::auditing::handle(core, active, op, rel, req).await {
         return result;
     }
     let endpoint = parse_endpoint(rel);

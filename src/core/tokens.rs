@@ -818,11 +818,22 @@ mod tests {
             "still cached; the hit must check the clock"
         );
         assert!(s.lookup(&token).await.unwrap().is_none());
+        // Revoking is the expiration manager's work (with cubbyholes and children): the
+        // lease is queued for it, and revoking drops the lease with the entry.
+        assert_eq!(s.expiry().len(), 1);
+        let stored: TokenEntry = s
+            .view
+            .get_json(&format!("id/{hash}"))
+            .await
+            .unwrap()
+            .unwrap();
+        let lease = lease_id(&stored.path, &hash);
+        assert!(s.lease(&lease).await.unwrap().is_some());
+        s.revoke_tree(&hash).await.unwrap();
         assert!(cached(&s, &hash).is_none());
-        assert!(
-            s.view.get(&format!("id/{hash}")).await.unwrap().is_none(),
-            "revoked on expiry"
-        );
+        assert!(s.view.get(&format!("id/{hash}")).await.unwrap().is_none());
+        assert!(s.lease(&lease).await.unwrap().is_none());
+        assert!(s.expiry().is_empty());
     }
 
     #[tokio::test]
@@ -941,7 +952,8 @@ mod tests {
         batch.delete(format!("id/{hash}"));
         // The request is dropped after its first poll, with the commit handed over.
         {
-            let mut commit = std::pin::pin!(s.commit_tokens(vec![hash.clone()], batch));
+            let mut commit =
+                std::pin::pin!(s.commit_tokens(vec![hash.clone()], batch, ViewBatch::new()));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             assert!(std::future::Future::poll(commit.as_mut(), &mut cx).is_pending());
         }

@@ -1,0 +1,165 @@
+//! The enabled devices and the fan-out of every entry to them (Vault's `AuditBroker`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::device::Device;
+use super::entry::Entry;
+use super::AuditError;
+
+type Devices = Arc<Vec<(String, Arc<Device>)>>;
+
+/// A snapshot of the enabled devices (see [`Broker::devices`]).
+#[derive(Clone, Default)]
+pub struct DeviceSet(Devices);
+
+/// The audit devices by mount path.
+///
+/// Readers take a snapshot (`Arc` clone under a short read lock, never held across an
+/// await); [`Broker::is_empty`] is one atomic load.
+#[derive(Default)]
+pub struct Broker {
+    /// Sorted by path.
+    devices: RwLock<Devices>,
+    count: AtomicUsize,
+}
+
+impl Broker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether no device is enabled (then nothing is logged and nothing fails).
+    pub fn is_empty(&self) -> bool {
+        self.count.load(Ordering::Acquire) == 0
+    }
+
+    /// Adds `device` at `path`, replacing (and returning) any device already there.
+    pub fn add(&self, path: &str, device: Arc<Device>) -> Option<Arc<Device>> {
+        self.update(
+            |list| match list.binary_search_by(|(p, _)| p.as_str().cmp(path)) {
+                Ok(i) => Some(std::mem::replace(&mut list[i].1, device)),
+                Err(i) => {
+                    list.insert(i, (path.to_owned(), device));
+                    None
+                }
+            },
+        )
+    }
+
+    /// Removes the device at `path`. Its writer thread stops once the last `Arc` is gone.
+    pub fn remove(&self, path: &str) -> Option<Arc<Device>> {
+        self.update(|list| {
+            let i = list.iter().position(|(p, _)| p == path)?;
+            Some(list.remove(i).1)
+        })
+    }
+
+    pub fn get(&self, path: &str) -> Option<Arc<Device>> {
+        self.snapshot()
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, d)| Arc::clone(d))
+    }
+
+    /// The mount paths of the devices, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        self.snapshot().iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// SIGHUP: every device closes its file and reopens it for the next entry.
+    pub fn reopen_all(&self) {
+        for (_, device) in self.snapshot().iter() {
+            device.reopen();
+        }
+    }
+
+    /// Whether every device's last write succeeded (true with no devices).
+    pub fn healthy(&self) -> bool {
+        self.snapshot().iter().all(|(_, d)| d.healthy())
+    }
+
+    /// The paths of the devices whose last write failed.
+    pub fn unhealthy_paths(&self) -> Vec<String> {
+        self.snapshot()
+            .iter()
+            .filter(|(_, d)| !d.healthy())
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// Logs `entry` to every device at once and waits for all of them (each at most its
+    /// `write_timeout`; a stuck device fails at once). Succeeds when there is no device
+    /// or at least one device wrote the entry; otherwise
+    /// [`AuditError::NoneSucceeded`], which the core turns into a 500.
+    pub async fn log(&self, entry: &Entry) -> Result<(), AuditError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        Self::log_to(&self.devices(), entry).await
+    }
+
+    /// The devices enabled now. A request's response entry goes to the devices that
+    /// recorded its request entry, even if one was disabled (or added) in between: the
+    /// request that disables a device is still answered through it.
+    pub fn devices(&self) -> DeviceSet {
+        DeviceSet(self.snapshot())
+    }
+
+    /// [`Broker::log`] to a fixed set of devices.
+    pub async fn log_to(devices: &DeviceSet, entry: &Entry) -> Result<(), AuditError> {
+        let devices = &devices.0;
+        if devices.is_empty() {
+            return Ok(());
+        }
+        let kind = entry.kind.as_str();
+        let mut succeeded = false;
+        // Hand the entry to every device first, then collect the results: each wait
+        // ends at its own deadline, so the devices write concurrently and the total is
+        // bounded by the slowest device's timeout, not their sum.
+        let mut pending = Vec::with_capacity(devices.len());
+        for (path, device) in devices.iter() {
+            match device.submit(entry) {
+                Ok(Some(p)) => pending.push((path, p)),
+                Ok(None) => succeeded = true,
+                Err(e) => warn_failed(path, kind, &e),
+            }
+        }
+        for (path, p) in pending {
+            match p.wait().await {
+                Ok(()) => succeeded = true,
+                Err(e) => warn_failed(path, kind, &e),
+            }
+        }
+        if succeeded {
+            Ok(())
+        } else {
+            Err(AuditError::NoneSucceeded(kind))
+        }
+    }
+
+    fn snapshot(&self) -> Devices {
+        Arc::clone(&self.devices.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn update<T>(&self, change: impl FnOnce(&mut Vec<(String, Arc<Device>)>) -> T) -> T {
+        let mut guard = self.devices.write().unwrap_or_else(PoisonError::into_inner);
+        let mut list = Vec::clone(&guard);
+        let out = change(&mut list);
+        self.count.store(list.len(), Ordering::Release);
+        *guard = Arc::new(list);
+        out
+    }
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("paths", &self.paths())
+            .finish()
+    }
+}
+
+fn warn_failed(path: &str, kind: &str, err: &AuditError) {
+    tracing::warn!(device = %path, entry = kind, error = %err, "audit device failed to log");
+}
