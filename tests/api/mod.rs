@@ -5,6 +5,7 @@
 mod common;
 
 mod audit;
+mod auth_methods;
 mod bad_input;
 mod envelope;
 mod kv;
