@@ -5,6 +5,7 @@ mod harness;
 
 mod api;
 mod cli;
+mod cli_auth;
 mod compat_vaultrs;
 mod generate_root;
 mod server;

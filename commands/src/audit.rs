@@ -8,7 +8,7 @@ use crate::client::Client;
 use crate::logical::{ensure_trailing_slash, sanitize_path};
 use crate::output::{self, go_value, table, Format};
 use crate::ui::Ui;
-use crate::{ctx, data, Exit, HttpArgs};
+use crate::{ctx, data, HttpArgs};
 
 /// Subcommands of `vaultrs audit`.
 #[derive(Debug, Subcommand)]
@@ -97,7 +97,9 @@ pub fn run(cmd: AuditCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
                 return Ok(0);
             }
             if devices.is_empty() {
-                return Err(Exit::server("No audit devices are enabled.").into());
+                // Vault prints this on standard output, with exit code 2.
+                ui.info("No audit devices are enabled.");
+                return Ok(2);
             }
             let s = |v: &Value, k: &str| v.get(k).map(go_value).unwrap_or_default();
             let mut paths: Vec<&String> = devices.keys().collect();
@@ -113,9 +115,7 @@ pub fn run(cmd: AuditCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
                             s(d, "type"),
                             s(d, "description"),
                             if local { "local" } else { "replicated" }.to_string(),
-                            d.get("options")
-                                .map(go_value)
-                                .unwrap_or_else(|| "map[]".into()),
+                            options_column(d.get("options")),
                         ]
                     })
                     .collect();
@@ -137,4 +137,18 @@ pub fn run(cmd: AuditCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// The Options column of `audit list -detailed`: `k=v` pairs, sorted, space-separated (as
+/// Vault prints them).
+fn options_column(options: Option<&Value>) -> String {
+    let Some(Value::Object(map)) = options else {
+        return String::new();
+    };
+    let mut pairs: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{k}={}", go_value(v)))
+        .collect();
+    pairs.sort();
+    pairs.join(" ")
 }

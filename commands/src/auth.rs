@@ -238,6 +238,10 @@ fn token_login(client: &Client, ui: &mut Ui, cfg: &Map<String, Value>, ni: bool)
     })
 }
 
+/// The methods `login -method` knows: Vault's CLI handlers that take key=value pairs, and
+/// approle (which Vault's CLI lacks: it logs in at `auth/<path>/login`).
+const LOGIN_METHODS: &[&str] = &["token", "userpass", "ldap", "radius", "okta", "approle"];
+
 pub fn login(a: LoginArgs, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
     let no_store = a.no_store || a.token_only;
     let field = if a.token_only {
@@ -254,6 +258,14 @@ pub fn login(a: LoginArgs, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
     } else {
         method
     };
+    if !LOGIN_METHODS.contains(&method.as_str()) {
+        return Err(Exit::local(format!(
+            "Unknown auth method: {method}. Use \"vaultrs auth list\" to see the complete list \
+             of auth methods. Additionally, some auth methods are only available via the HTTP \
+             API."
+        ))
+        .into());
+    }
     let mount = sanitize_path(a.path.as_deref().unwrap_or(&method));
 
     let mut args = a.args.clone();
@@ -298,6 +310,8 @@ pub fn login(a: LoginArgs, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
                     s.ok_or_else(|| Exit::server("empty response from credential provider").into())
                 })
         }
+        // Vault's CLI has no approle handler; vaultrs logs in with role_id and secret_id
+        // at `auth/<path>/login` (what `vault write auth/approle/login` does).
         _ => client
             .write(&format!("auth/{mount}/login"), &Value::Object(cfg.clone()))
             .and_then(|s| {
