@@ -134,6 +134,8 @@ pub struct Response {
     pub not_found_with_data: bool,
     /// A successful login: the core issues a token (and its lease) from it.
     pub auth: Option<LoginAuth>,
+    /// Work was started, not finished (tidy endpoints): HTTP 202, as Vault answers.
+    pub accepted: bool,
 }
 
 /// What an auth method grants on a successful login. The core turns it into a service

@@ -46,6 +46,25 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Seconds since the Unix epoch, rounded up: expiry times are whole seconds, and a TTL
+/// counted from here is never cut short by the fraction of the current second.
+pub fn unix_now_ceil() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
+
+/// Whole seconds left until the unix time `at` (0 once it has passed), counted from the
+/// exact current time, so a TTL measured from [`unix_now_ceil`] reads back unchanged.
+pub fn secs_until(at: u64) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    std::time::Duration::from_secs(at)
+        .saturating_sub(now)
+        .as_secs()
+}
+
 /// RFC 3339 in UTC with nanoseconds, as Go's `time.RFC3339Nano` prints it
 /// (`2024-05-01T12:00:00.123456789Z`; trailing zeros of the fraction trimmed).
 pub fn rfc3339(t: SystemTime) -> String {

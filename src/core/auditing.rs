@@ -323,7 +323,6 @@ impl Trail {
     /// The authenticated caller.
     pub fn caller(&mut self, caller: &Caller, allowed: bool) {
         let e = &caller.entry;
-        let now = crate::util::unix_now();
         self.request.client_token_accessor = e.accessor.clone();
         self.auth = audit::Auth {
             client_token: caller.token.clone(),
@@ -338,7 +337,7 @@ impl Trail {
             metadata: e.meta.clone().unwrap_or_default(),
             remaining_uses: e.num_uses,
             token_type: "service".into(),
-            token_ttl: e.remaining_ttl(now) as i64,
+            token_ttl: e.remaining_ttl() as i64,
             token_issue_time: crate::util::rfc3339_secs(e.creation_time),
             ..audit::Auth::default()
         };

@@ -44,7 +44,7 @@ pub struct LeaseEntry {
 
 impl LeaseEntry {
     /// `sys/leases/lookup`'s `data`.
-    fn to_data(&self, now: u64) -> Map<String, Value> {
+    fn to_data(&self) -> Map<String, Value> {
         let mut data = Map::new();
         data.insert("id".into(), self.lease_id.clone().into());
         data.insert("issue_time".into(), rfc3339_secs(self.issue_time).into());
@@ -55,7 +55,10 @@ impl LeaseEntry {
                 .map_or(Value::Null, |t| rfc3339_secs(t).into()),
         );
         data.insert("renewable".into(), self.renewable.into());
-        data.insert("ttl".into(), self.expire_time.saturating_sub(now).into());
+        data.insert(
+            "ttl".into(),
+            crate::util::secs_until(self.expire_time).into(),
+        );
         data
     }
 }
@@ -219,7 +222,7 @@ pub(super) async fn handle(
                 .lease(checked_id(&id)?)
                 .await?
                 .ok_or_else(|| Error::invalid("invalid lease"))?;
-            Ok(Response::data(lease.to_data(unix_now())))
+            Ok(Response::data(lease.to_data()))
         }
         .await,
         ("renew", _) if write => async {
@@ -255,6 +258,7 @@ pub(super) async fn handle(
             tracing::info!(removed, "lease tidy finished");
             Ok(Response {
                 warnings: vec!["Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs.".into()],
+                accepted: true,
                 ..Response::default()
             })
         }

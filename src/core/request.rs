@@ -95,6 +95,8 @@ pub struct Response {
     pub inject_top_level: bool,
     /// Send this body as it is, with 200 (unwrapped responses).
     pub raw_body: Option<Value>,
+    /// Work was started, not finished (tidy endpoints): HTTP 202, as Vault answers.
+    pub accepted: bool,
 }
 
 impl Response {
@@ -188,6 +190,7 @@ impl From<crate::logical::Response> for Response {
             warnings: r.warnings,
             lease_duration: r.lease_duration.map_or(0, |d| d.as_secs()),
             not_found_with_data: r.not_found_with_data,
+            accepted: r.accepted,
             ..Self::default()
         }
     }

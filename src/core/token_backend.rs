@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
 use crate::policy::Policy;
-use crate::util::{rfc3339_secs, unix_now};
+use crate::util::rfc3339_secs;
 
 /// Serves `auth/token/<rel>` for an authenticated caller.
 pub(super) async fn handle(
@@ -32,7 +32,8 @@ pub(super) async fn handle(
             Ok(lookup_response(&caller.entry, &caller.token))
         }
         ("lookup", Read) | ("lookup", Update) => {
-            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token ID"))?;
+            let token = fields::non_empty(data, "token")
+                .ok_or_else(|| Error::invalid("missing token ID"))?;
             let (_, entry) = active
                 .tokens
                 .lookup(&token)
@@ -51,10 +52,19 @@ pub(super) async fn handle(
             Ok(lookup_response(&entry, ""))
         }
         ("renew-self", _) if write => {
-            renew(core, active, &caller.hash, &caller.entry, &caller.token, data).await
+            renew(
+                core,
+                active,
+                &caller.hash,
+                &caller.entry,
+                &caller.token,
+                data,
+            )
+            .await
         }
         ("renew", _) if write => {
-            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token =
+                fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             let (hash, entry) = active
                 .tokens
                 .lookup(&token)
@@ -81,14 +91,16 @@ pub(super) async fn handle(
             Ok(Response::empty())
         }
         ("revoke", _) if write => {
-            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token =
+                fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             if let Some((hash, _)) = active.tokens.lookup(&token).await? {
                 core.revoke_tree(active, &hash).await?;
             }
             Ok(Response::empty())
         }
         ("revoke-orphan", _) if write => {
-            let token = fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
+            let token =
+                fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
             if let Some((hash, _)) = active.tokens.lookup(&token).await? {
                 let revoked = active.tokens.revoke_orphan(&hash).await?;
                 core.purge_cubbyholes(active, &revoked).await;
@@ -107,11 +119,17 @@ pub(super) async fn handle(
             Ok(crate::logical::Response::list(active.tokens.accessors().await?)?.into())
         }
         ("roles", List) => Err(Error::NotFound),
-        ("tidy", _) if write => Ok(Response {
-            // Nothing to tidy: expired tokens are removed when they are looked up.
-            warnings: vec!["Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs.".into()],
-            ..Response::default()
-        }),
+        ("tidy", _) if write => {
+            // Expired tokens are revoked by the expiration manager; what is left to tidy
+            // is lease records whose token is gone.
+            let removed = active.tokens.tidy_leases().await?;
+            tracing::info!(removed, "token tidy finished");
+            Ok(Response {
+                warnings: vec!["Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs.".into()],
+                accepted: true,
+                ..Response::default()
+            })
+        }
         (
             "create" | "create-orphan" | "lookup-self" | "lookup" | "lookup-accessor"
             | "renew-self" | "renew" | "renew-accessor" | "revoke-self" | "revoke"
@@ -120,7 +138,9 @@ pub(super) async fn handle(
         ) => Err(Error::UnsupportedOperation(format!(
             "unsupported operation on auth/token/{rel}"
         ))),
-        _ => Err(Error::UnsupportedPath(format!("unsupported path auth/token/{rel}"))),
+        _ => Err(Error::UnsupportedPath(format!(
+            "unsupported path auth/token/{rel}"
+        ))),
     }
 }
 
@@ -260,7 +280,8 @@ async fn create(
     }
     // A child never outlives its parent.
     if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
-        let left = Duration::from_secs(parent_expiry.saturating_sub(unix_now()));
+        // Counted from the same rounded-up instant the store counts the child's TTL from.
+        let left = Duration::from_secs(parent_expiry.saturating_sub(crate::util::unix_now_ceil()));
         if ttl.is_zero() || ttl > left {
             ttl = left.max(Duration::from_secs(1));
         }
@@ -322,7 +343,7 @@ pub(super) fn auth_for(token: &str, entry: &TokenEntry) -> Auth {
         policies: entry.policies.clone(),
         token_policies: entry.policies.clone(),
         metadata,
-        lease_duration: entry.remaining_ttl(unix_now()),
+        lease_duration: entry.remaining_ttl(),
         renewable: entry.renewable && entry.expire_time.is_some(),
         orphan: entry.orphan(),
         num_uses: entry.num_uses,
@@ -351,7 +372,6 @@ async fn renew(
 
 /// The `data` of a token lookup.
 fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
-    let now = unix_now();
     let mut data = Map::new();
     data.insert("accessor".into(), entry.accessor.clone().into());
     data.insert("creation_time".into(), entry.creation_time.into());
@@ -384,7 +404,7 @@ fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
         "renewable".into(),
         (entry.renewable && entry.expire_time.is_some()).into(),
     );
-    data.insert("ttl".into(), entry.remaining_ttl(now).into());
+    data.insert("ttl".into(), entry.remaining_ttl().into());
     data.insert("type".into(), "service".into());
     if entry.period > 0 {
         data.insert("period".into(), entry.period.into());

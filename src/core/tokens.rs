@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
-use crate::util::{random_base62, unix_now};
+use crate::util::{random_base62, unix_now, unix_now_ceil};
 
 /// Prefix of generated service tokens (Vault ≥ 1.10).
 pub const SERVICE_TOKEN_PREFIX: &str = "hvs.";
@@ -89,8 +89,8 @@ impl TokenEntry {
     }
 
     /// Seconds left before expiry (0 for tokens that never expire).
-    pub fn remaining_ttl(&self, now: u64) -> u64 {
-        self.expire_time.map_or(0, |e| e.saturating_sub(now))
+    pub fn remaining_ttl(&self) -> u64 {
+        self.expire_time.map_or(0, crate::util::secs_until)
     }
 
     pub fn expired(&self, now: u64) -> bool {
@@ -431,7 +431,8 @@ impl TokenStore {
             explicit_max_ttl: max,
             period: new.period.as_secs(),
             renewable: new.renewable,
-            expire_time: (ttl > 0).then_some(now + ttl),
+            // Rounded up: a token lives at least its whole TTL.
+            expire_time: (ttl > 0).then_some(unix_now_ceil() + ttl),
             last_renewal: None,
             max_ttl: new.max_ttl.as_secs(),
             wrapping: new.wrapping,
@@ -677,8 +678,10 @@ impl TokenStore {
             return Err(Error::invalid("lease is not renewable"));
         }
         let now = unix_now();
+        // Whole seconds, rounded up: a renewal never grants less than it says.
+        let base = unix_now_ceil();
         let mut expire = if entry.period > 0 {
-            now + entry.period
+            base + entry.period
         } else {
             let ttl = increment.map_or(entry.ttl, |d| d.as_secs()).max(1);
             let max = if entry.max_ttl > 0 {
@@ -686,7 +689,7 @@ impl TokenStore {
             } else {
                 max_ttl.as_secs()
             };
-            (now + ttl).min(entry.creation_time + max.max(1))
+            (base + ttl).min(entry.creation_time + max.max(1))
         };
         if entry.explicit_max_ttl > 0 {
             expire = expire.min(entry.creation_time + entry.explicit_max_ttl);
@@ -812,7 +815,7 @@ mod tests {
         .await;
         assert!(s.lookup(&token).await.unwrap().is_some());
         assert!(cached(&s, &hash).is_some());
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         assert!(
             cached(&s, &hash).is_some(),
             "still cached; the hit must check the clock"

@@ -27,6 +27,10 @@ pub struct TokenParams {
     pub token_no_default_policy: bool,
     /// `""`, `default`, `service` or `default-service` (batch tokens do not exist here).
     pub token_type: String,
+    /// The policies were last set through the legacy `policies` field: reads echo it
+    /// then, as Vault does (and only then).
+    #[serde(default)]
+    pub legacy_policies: bool,
 }
 
 /// The field names this module reads, for engines that reject unknown fields.
@@ -74,11 +78,12 @@ impl TokenParams {
     pub fn update_from(&mut self, data: &Data) -> Result<()> {
         let mut next = self.clone();
         let policies = match fields::string_list(data, "token_policies")? {
-            Some(p) => Some(p),
-            None => fields::string_list(data, "policies")?,
+            Some(p) => Some((p, false)),
+            None => fields::string_list(data, "policies")?.map(|p| (p, true)),
         };
-        if let Some(p) = policies {
+        if let Some((p, legacy)) = policies {
             next.token_policies = normalize_policies(p);
+            next.legacy_policies = legacy;
         }
         if let Some(v) = secs(data, &["token_ttl", "ttl"])? {
             next.token_ttl = v;
@@ -135,7 +140,9 @@ impl TokenParams {
     /// Adds the fields to a read response, as Vault shows them (legacy aliases included).
     pub fn write_fields(&self, out: &mut Map<String, Value>) {
         out.insert("token_policies".into(), self.token_policies.clone().into());
-        out.insert("policies".into(), self.token_policies.clone().into());
+        if self.legacy_policies && !self.token_policies.is_empty() {
+            out.insert("policies".into(), self.token_policies.clone().into());
+        }
         out.insert("token_ttl".into(), self.token_ttl.into());
         out.insert("token_max_ttl".into(), self.token_max_ttl.into());
         out.insert(
@@ -207,7 +214,12 @@ mod tests {
         let mut out = Map::new();
         p.write_fields(&mut out);
         assert_eq!(out["token_type"], "default");
-        assert_eq!(out["policies"], json!(["x"]));
+        // Set through token_policies: the legacy field is not echoed.
+        assert!(!out.contains_key("policies"));
+        p.update_from(&data(json!({"policies": "y"}))).unwrap();
+        let mut out = Map::new();
+        p.write_fields(&mut out);
+        assert_eq!(out["policies"], json!(["y"]));
     }
 
     #[test]

@@ -360,7 +360,12 @@ fn render(
     } else {
         request_id
     };
-    json_response(StatusCode::OK, &response.envelope_ref(&request_id))
+    let status = if response.accepted {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, &response.envelope_ref(&request_id))
 }
 
 #[cfg(test)]

@@ -432,6 +432,7 @@ impl AppRole {
                             operation will be printed to Vault's server logs."
                     .into(),
             ],
+            accepted: true,
             ..Response::default()
         })
     }
