@@ -91,6 +91,32 @@ pub fn string_list(data: &Data, name: &str) -> Result<Option<Vec<String>>> {
     }
 }
 
+/// A map of string options (`options` of mounts and audit devices): numbers and booleans
+/// count as their text, nulls are dropped; other values are a 400 naming the option.
+pub fn string_map(
+    data: &Data,
+    name: &str,
+) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+    match data.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => {
+            let mut out = std::collections::BTreeMap::new();
+            for (k, v) in map {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Null => continue,
+                    _ => return Err(Error::invalid(format!("option {k:?} must be a string"))),
+                };
+                out.insert(k.clone(), v);
+            }
+            Ok(Some(out))
+        }
+        Some(_) => Err(Error::invalid(format!("{name} must be a map"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +147,18 @@ mod tests {
         assert_eq!(string_list(&d, "la").unwrap().unwrap(), ["x", "y"]);
         assert!(string_list(&d, "bad").is_err());
         assert_eq!(string_list(&d, "missing").unwrap(), None);
+        let m = data(json!({"o": {"a": "x", "n": 1, "b": true, "z": null}, "bad": {"o": [1]}}));
+        let o = string_map(&m, "o").unwrap().unwrap();
+        assert_eq!(
+            o.into_iter().collect::<Vec<_>>(),
+            [
+                ("a".into(), "x".into()),
+                ("b".into(), "true".into()),
+                ("n".into(), "1".into())
+            ]
+        );
+        assert!(string_map(&m, "bad").is_err());
+        assert!(string_map(&d, "s").is_err());
+        assert_eq!(string_map(&m, "missing").unwrap(), None);
     }
 }

@@ -11,7 +11,6 @@
 //! recorded it, and its answer reaches the client only after some device recorded that;
 //! otherwise the client gets 500 `internal error`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -157,22 +156,7 @@ async fn enable(
     let path = normalize(path)?;
     let kind = fields::non_empty(data, "type")
         .ok_or_else(|| Error::invalid("backend type must be specified"))?;
-    let mut options = BTreeMap::new();
-    match data.get("options") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            for (k, v) in map {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    _ => return Err(Error::invalid(format!("option {k:?} must be a string"))),
-                };
-                options.insert(k.clone(), v);
-            }
-        }
-        Some(_) => return Err(Error::invalid("options must be a map of strings")),
-    }
+    let options = fields::string_map(data, "options")?.unwrap_or_default();
     let local = fields::boolean(data, "local")?.unwrap_or(false);
     let mut entry = MountEntry::new(
         Table::Audit,

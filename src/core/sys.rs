@@ -3,7 +3,6 @@
 //! The unauthenticated raw endpoints (`init`, `seal-status`, `unseal`, `health`, `leader`)
 //! live in the HTTP layer; everything here runs through the request pipeline.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -413,23 +412,7 @@ async fn enable_mount(
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         _ => return Err(Error::invalid("backend type must be specified as a string")),
     };
-    let mut options: BTreeMap<String, String> = BTreeMap::new();
-    match data.get("options") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            for (k, v) in map {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    Value::Bool(b) => b.to_string(),
-                    Value::Null => continue,
-                    _ => return Err(Error::invalid(format!("option {k:?} must be a string"))),
-                };
-                options.insert(k.clone(), v);
-            }
-        }
-        Some(_) => return Err(Error::invalid("options must be a map")),
-    }
+    let mut options = fields::string_map(data, "options")?.unwrap_or_default();
     let kind = match raw_type.as_str() {
         "kv-v1" => {
             options.insert("version".into(), "1".into());
