@@ -254,6 +254,16 @@ pub struct TokenStore {
     mac: Hmac<Sha256>,
     use_locks: Vec<tokio::sync::Mutex<()>>,
     cache: Arc<EntryCache>,
+    /// The hash of every stored token, so an unknown token is refused from memory: an
+    /// unknown token and a real one cost the same (no storage read tells them apart).
+    known: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
+}
+
+/// The raw bytes of a hex token hash (`None` for anything else).
+fn hash_bytes(hash: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hash, &mut out).ok()?;
+    Some(out)
 }
 
 impl TokenStore {
@@ -275,6 +285,12 @@ impl TokenStore {
                 salt
             }
         };
+        let mut known = std::collections::HashSet::new();
+        for key in view.list("id/").await? {
+            if let Some(h) = hash_bytes(&key) {
+                known.insert(h);
+            }
+        }
         let salt = Zeroizing::new(salt);
         // HMAC accepts keys of any length; 32 bytes here.
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(&salt)
@@ -288,6 +304,7 @@ impl TokenStore {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             cache: Arc::new(EntryCache::new()),
+            known: std::sync::RwLock::new(known),
         })
     }
 
@@ -321,6 +338,26 @@ impl TokenStore {
         })
         .await
         .map_err(|e| Error::Internal(format!("token store commit: {e}")))?
+    }
+
+    fn is_known(&self, hash: &str) -> bool {
+        hash_bytes(hash).is_some_and(|h| {
+            self.known
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&h)
+        })
+    }
+
+    fn set_known(&self, hashes: &[String], known: bool) {
+        let mut set = self.known.write().unwrap_or_else(|p| p.into_inner());
+        for h in hashes.iter().filter_map(|h| hash_bytes(h)) {
+            if known {
+                set.insert(h);
+            } else {
+                set.remove(&h);
+            }
+        }
     }
 
     /// The expiry queue of this store's leases.
@@ -457,6 +494,7 @@ impl TokenStore {
         }
         self.commit_tokens(vec![hash.clone()], batch, leases)
             .await?;
+        self.set_known(std::slice::from_ref(&hash), true);
         if let Some(lease) = lease {
             self.expiry.schedule(&hash, lease.expire_time);
         }
@@ -489,6 +527,11 @@ impl TokenStore {
     }
 
     async fn lookup_hash_shared(&self, hash: &str) -> Result<Option<Arc<TokenEntry>>> {
+        if !self.is_known(hash) {
+            // The same cache probe a real token makes, then no storage read at all.
+            let _ = self.cache.get(hash);
+            return Ok(None);
+        }
         let entry = match self.cache.get(hash) {
             Ok(entry) => entry,
             Err(ticket) => {
@@ -608,6 +651,7 @@ impl TokenStore {
         if !batch.is_empty() {
             self.commit_tokens(revoked.clone(), batch, leases).await?;
         }
+        self.set_known(&revoked, false);
         for hash in &revoked {
             self.expiry.forget(hash);
         }
@@ -633,6 +677,7 @@ impl TokenStore {
         let mut leases = ViewBatch::new();
         self.delete_entry(hash, &mut batch, &mut leases).await?;
         self.commit_tokens(changed, batch, leases).await?;
+        self.set_known(&[hash.to_owned()], false);
         self.expiry.forget(hash);
         Ok(vec![hash.to_owned()])
     }
@@ -756,6 +801,31 @@ mod tests {
         assert!(cached(&s, &hash).is_some());
         assert!(s.lookup("hvs.unknown").await.unwrap().is_none());
         assert!(s.lookup("").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_known_set_follows_creates_revokes_and_reloads() {
+        let barrier = unsealed_barrier().await;
+        let open = || async {
+            TokenStore::load(
+                StorageView::new(barrier.clone(), "sys/token/"),
+                StorageView::new(barrier.clone(), "sys/expire/id/"),
+            )
+            .await
+            .unwrap()
+        };
+        let s = open().await;
+        let (a, ha) = new_token(&s, NewToken::default()).await;
+        let (_, hb) = new_token(&s, NewToken::default()).await;
+        assert!(s.is_known(&ha) && s.is_known(&hb));
+        assert!(!s.is_known(&s.hash("hvs.unknown")));
+        assert!(!s.is_known("not hex"));
+        s.revoke_tree(&hb).await.unwrap();
+        assert!(!s.is_known(&hb));
+        // A fresh store (an unseal) knows exactly what storage holds.
+        let reopened = open().await;
+        assert!(reopened.is_known(&ha) && !reopened.is_known(&hb));
+        assert!(reopened.lookup(&a).await.unwrap().is_some());
     }
 
     #[tokio::test]
