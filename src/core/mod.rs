@@ -507,8 +507,17 @@ impl Core {
                 }
             }
         }
-        let mut caller = self.authenticate(active, req.token.as_deref()).await?;
-        let operation = self.operation_for_acl(&caller, mount.as_ref(), req).await?;
+        let mut caller = match self.authenticate(active, req.token.as_deref()).await {
+            Ok(caller) => caller,
+            Err(Error::PermissionDenied) => {
+                self.decoy_authorization(active, mount.as_ref(), req).await;
+                return Err(Error::PermissionDenied);
+            }
+            Err(e) => return Err(e),
+        };
+        let operation = self
+            .operation_for_acl(&caller.hash, mount.as_ref(), req)
+            .await?;
         let authorized = self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl);
         if let Some(t) = trail.as_deref_mut() {
             t.operation(operation);
@@ -642,7 +651,7 @@ impl Core {
     /// engine looks where the request itself will run (a cubbyhole: the caller's own).
     async fn operation_for_acl(
         &self,
-        caller: &Caller,
+        token_hash: &str,
         mount: Option<&Resolved>,
         req: &Request,
     ) -> Result<Operation> {
@@ -656,13 +665,31 @@ impl Core {
             Handler::Engine(b) | Handler::PerToken(b) => b,
             _ => return Ok(req.operation),
         };
-        let ctx = self.engine_ctx(mount, &caller.hash);
+        let ctx = self.engine_ctx(mount, token_hash);
         let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str())
             .with_data(req.data.clone());
         Ok(match backend.exists(&ctx, &lreq).await {
             Ok(Some(false)) => Operation::Create,
             _ => Operation::Update,
         })
+    }
+
+    /// For a missing or unknown token: the checks a real token without permission goes
+    /// through (create-vs-update, an ACL of the `default` policy), whose answers are
+    /// thrown away, so that "no such token" and "not allowed" take about the same time
+    /// (RELIABILITY I7).
+    async fn decoy_authorization(&self, active: &Active, mount: Option<&Resolved>, req: &Request) {
+        const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+        let operation = self
+            .operation_for_acl(DECOY_HASH, mount, req)
+            .await
+            .unwrap_or(req.operation);
+        static DEFAULT: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| vec!["default".to_owned()]);
+        if let Ok(acl) = active.policies.acl(&DEFAULT).await {
+            let decision = acl.authorize(operation, &req.path, &req.data, req.wrap_ttl);
+            std::hint::black_box((decision.allowed, needs_sudo(&req.path)));
+        }
     }
 
     fn authorize(

@@ -322,6 +322,11 @@ async fn health(
             body["cluster_name"] = name.into();
             body["cluster_id"] = id.into();
         }
+        // Not in Vault's answer: present only while some audit device's last write failed
+        // (with every device failing, requests are refused until one recovers).
+        if !core.audit_healthy() {
+            body["audit_degraded"] = true.into();
+        }
     }
     if head {
         let mut resp = json_response(status, &Value::Null);

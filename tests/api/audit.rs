@@ -292,13 +292,21 @@ async fn a_failing_only_device_refuses_requests_until_it_recovers() {
     v.get("secret/data/x")
         .await
         .errors(500, &["internal error"]);
-    // Health still answers.
+    // Health still answers, and says auditing is degraded.
     let h = v.anon().get("sys/health").await;
     assert_eq!(h.status, 200, "{}", h.text());
+    assert_eq!(h.json()["audit_degraded"], true);
 
     std::fs::create_dir(&logs).unwrap();
     // The refused write never ran: still version 1.
     let d = v.get("secret/data/x").await.data();
+    assert!(v
+        .anon()
+        .get("sys/health")
+        .await
+        .json()
+        .get("audit_degraded")
+        .is_none());
     assert_eq!(d["data"]["v"], "1");
     assert_eq!(d["metadata"]["version"], 1);
     assert!(log.exists(), "the file was recreated");
