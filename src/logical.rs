@@ -241,6 +241,13 @@ pub trait Backend: Send + Sync + 'static {
     fn is_login_path(&self, _path: &str) -> bool {
         false
     }
+
+    /// A token this auth method issued asks to be renewed. `login` holds what the token
+    /// carries (its policies without `default`, its metadata). An error refuses the
+    /// renewal: the user or role is gone, or no longer grants the same policies.
+    async fn renew_login(&self, _ctx: &Ctx, _login: &LoginAuth) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A prefix-scoped view of barrier storage: an engine's whole world.

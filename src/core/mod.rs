@@ -625,6 +625,28 @@ impl Core {
         Ok(token_backend::auth_for(&token, &entry))
     }
 
+    /// Asks the auth method that issued a token whether it may still be renewed (the user
+    /// or role must still exist and grant the same; Vault's renew callbacks).
+    pub(super) async fn check_renewal(&self, active: &Active, entry: &TokenEntry) -> Result<()> {
+        let Some(mount) = active.router().resolve(&entry.path) else {
+            return Ok(());
+        };
+        let Handler::Engine(backend) = &mount.route.handler else {
+            return Ok(());
+        };
+        if mount.route.entry.table != Table::Auth || !backend.is_login_path(&mount.relative) {
+            return Ok(());
+        }
+        let login = crate::logical::LoginAuth {
+            policies: entry.policies.clone(),
+            metadata: entry.meta.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        backend
+            .renew_login(&self.engine_ctx(&mount, ""), &login)
+            .await
+    }
+
     async fn authenticate(&self, active: &Active, token: Option<&str>) -> Result<Caller> {
         let token = token.ok_or(Error::PermissionDenied)?;
         let (hash, entry) = active

@@ -360,6 +360,9 @@ async fn renew(
 ) -> Result<Response> {
     // Vault reads an increment of 0 as "none": renew by the token's own TTL.
     let increment = fields::duration(data, "increment")?.filter(|d| !d.is_zero());
+    if entry.renewable && entry.expire_time.is_some() {
+        core.check_renewal(active, entry).await?;
+    }
     let renewed = active
         .tokens
         .renew(hash, entry, increment, core.config.max_lease_ttl)

@@ -36,7 +36,7 @@ use zeroize::Zeroizing;
 use super::token_params::TokenParams;
 use crate::error::{Error, Result};
 use crate::fields::Data;
-use crate::logical::{Backend, Ctx, Operation, Request, Response};
+use crate::logical::{Backend, Ctx, LoginAuth, Operation, Request, Response};
 
 /// Longest username accepted, in bytes (after lower-casing). The username is one segment
 /// of the storage key, and the storage layer bounds segments to this length.
@@ -137,6 +137,26 @@ impl Backend for Userpass {
 
     fn is_login_path(&self, path: &str) -> bool {
         path.starts_with("login/")
+    }
+
+    /// As Vault: the user must still exist and still have the token's policies.
+    async fn renew_login(&self, ctx: &Ctx, login: &LoginAuth) -> Result<()> {
+        let name = login.metadata.get("username").map_or("", String::as_str);
+        let Some(user) = (match username(name) {
+            Ok(name) => load(ctx, &name).await?,
+            Err(_) => None,
+        }) else {
+            return Err(Error::invalid("the user no longer exists; not renewing"));
+        };
+        let mut granted =
+            crate::engines::token_params::normalize_policies(user.token.token_policies.clone());
+        granted.retain(|p| p != "default");
+        let mut held = login.policies.clone();
+        held.retain(|p| p != "default");
+        if granted != held {
+            return Err(Error::invalid("policies have changed, not renewing"));
+        }
+        Ok(())
     }
 }
 

@@ -382,3 +382,77 @@ async fn local_auth_mounts_and_audited_logins() {
         .expect("the failed login is recorded with its error");
     assert_eq!(failed["request"]["path"], "auth/up-local/login/dave");
 }
+
+#[tokio::test]
+async fn renewal_asks_the_method_that_issued_the_token() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    enable_auth(&v, "userpass", json!({"type": "userpass"})).await;
+    enable_auth(&v, "approle", json!({"type": "approle"})).await;
+    v.post(
+        "auth/userpass/users/erin",
+        json!({"password": "pw-erin", "token_policies": "a"}),
+    )
+    .await
+    .no_content();
+    let token = login(&v, "erin", "pw-erin").await["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = v.with_token(&token);
+    me.post("auth/token/renew-self", json!({})).await.ok();
+    // Policies changed: Vault refuses to renew (the token keeps working until it expires).
+    v.post(
+        "auth/userpass/users/erin/policies",
+        json!({"token_policies": "a,b"}),
+    )
+    .await
+    .no_content();
+    me.post("auth/token/renew-self", json!({}))
+        .await
+        .errors(400, &["policies have changed, not renewing"]);
+    v.post(
+        "auth/userpass/users/erin/policies",
+        json!({"token_policies": "a"}),
+    )
+    .await
+    .no_content();
+    me.post("auth/token/renew-self", json!({})).await.ok();
+    v.delete("auth/userpass/users/erin").await.no_content();
+    v.post("auth/token/renew", json!({ "token": token }))
+        .await
+        .errors(400, &["the user no longer exists; not renewing"]);
+    me.get("auth/token/lookup-self").await.ok();
+
+    v.post("auth/approle/role/svc", json!({"token_policies": "a"}))
+        .await
+        .no_content();
+    let role_id = v.get("auth/approle/role/svc/role-id").await.data()["role_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret_id = v
+        .post("auth/approle/role/svc/secret-id", json!({}))
+        .await
+        .data()["secret_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = v
+        .anon()
+        .post(
+            "auth/approle/login",
+            json!({"role_id": role_id, "secret_id": secret_id}),
+        )
+        .await
+        .ok()["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = v.with_token(&app);
+    app.post("auth/token/renew-self", json!({})).await.ok();
+    v.delete("auth/approle/role/svc").await.no_content();
+    app.post("auth/token/renew-self", json!({}))
+        .await
+        .errors(400, &["role \"svc\" does not exist during renewal"]);
+}

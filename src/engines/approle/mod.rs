@@ -55,7 +55,7 @@ use tokio::sync::{Mutex, MutexGuard, OnceCell, RwLock};
 
 use crate::error::{Error, Result};
 use crate::fields::Data;
-use crate::logical::{Backend, Ctx, Operation, Request, Response, StorageView};
+use crate::logical::{Backend, Ctx, LoginAuth, Operation, Request, Response, StorageView};
 
 /// Longest role name, in bytes: the name is one segment of a storage key, and the storage
 /// layer bounds segments to this length.
@@ -240,6 +240,21 @@ impl Backend for AppRole {
 
     fn is_login_path(&self, path: &str) -> bool {
         route(path) == Some(Route::Login)
+    }
+
+    /// As Vault: the role the token was issued for must still exist.
+    async fn renew_login(&self, ctx: &Ctx, login: &LoginAuth) -> Result<()> {
+        let name = login.metadata.get("role_name").map_or("", String::as_str);
+        let exists = match role_name(name) {
+            Ok(name) => role::load(ctx, &name).await?.is_some(),
+            Err(_) => false,
+        };
+        if !exists {
+            return Err(Error::invalid(format!(
+                "role {name:?} does not exist during renewal"
+            )));
+        }
+        Ok(())
     }
 }
 
