@@ -25,8 +25,8 @@
 
 #[path = "bench_support.rs"]
 mod bench_support;
-use bench_support::{manifest_dir, vaultrs_bin};
-use std::io::{BufRead, BufReader, Read, Write};
+use bench_support::{drain_lines, find, manifest_dir, vaultrs_bin, wait_line};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -183,52 +183,6 @@ impl Server {
             std::thread::sleep(Duration::from_micros(500));
         }
     }
-}
-
-/// Drains a child's pipe into a channel, line by line, until it closes.
-fn drain_lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn wait_line(
-    rx: &mpsc::Receiver<String>,
-    child: &mut Child,
-    what: &str,
-    mut pick: impl FnMut(&str) -> Option<String>,
-) -> Res<String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => {
-                if let Some(v) = pick(&line) {
-                    return Ok(v);
-                }
-                seen.push(line);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Some(status) = child.try_wait()? {
-                    return Err(format!("{what}: exited with {status}: {}", seen.join("\n")).into());
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what}: output closed: {}", seen.join("\n")).into());
-            }
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(format!("{what}: no answer within 60 s: {}", seen.join("\n")).into())
 }
 
 fn free_port() -> Res<u16> {
@@ -419,10 +373,6 @@ fn rss_kib(pid: u32) -> Res<u64> {
 struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Where a chunked body starting at `start` ends (after the last chunk's CRLF), if complete.

@@ -1,10 +1,12 @@
 //! What the benchmarks share (included by `tests/bench_server.rs` and
 //! `tests/bench_timing.rs` with `#[path]`): finding, and if need be building, the release
-//! server binary.
+//! server binary; reading a child's output; searching bytes.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::SystemTime;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
 
 pub type Res<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -76,4 +78,54 @@ pub fn vaultrs_bin() -> Res<PathBuf> {
         }
     }
     Ok(bin)
+}
+
+/// Drains a child's pipe into a channel, line by line, until it closes.
+pub fn drain_lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+pub fn wait_line(
+    rx: &mpsc::Receiver<String>,
+    child: &mut Child,
+    what: &str,
+    mut pick: impl FnMut(&str) -> Option<String>,
+) -> Res<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(line) => {
+                if let Some(v) = pick(&line) {
+                    return Ok(v);
+                }
+                seen.push(line);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(status) = child.try_wait()? {
+                    return Err(format!("{what}: exited with {status}: {}", seen.join("\n")).into());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what}: output closed: {}", seen.join("\n")).into());
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!("{what}: no answer within 60 s: {}", seen.join("\n")).into())
+}
+
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -58,8 +58,8 @@
 
 #[path = "bench_support.rs"]
 mod bench_support;
-use bench_support::vaultrs_bin;
-use std::io::{BufRead, BufReader, Read, Write};
+use bench_support::{drain_lines, find, vaultrs_bin, wait_line};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -145,7 +145,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("starting {}: {e}", bin.display()))?;
         let lines = drain_lines(child.stderr.take().ok_or("no stderr")?);
-        let url = wait_line(&lines, &mut child, |line| {
+        let url = wait_line(&lines, &mut child, "vaultrs", |line| {
             line.split("export VAULT_ADDR='")
                 .nth(1)
                 .map(|rest| rest.trim_end_matches('\'').to_owned())
@@ -189,48 +189,6 @@ impl Server {
     }
 }
 
-/// Drains a child's pipe into a channel, line by line, until it closes.
-fn drain_lines(pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// The first line `pick` accepts, within 60 s.
-fn wait_line(
-    rx: &mpsc::Receiver<String>,
-    child: &mut Child,
-    mut pick: impl FnMut(&str) -> Option<String>,
-) -> Res<String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => {
-                if let Some(v) = pick(&line) {
-                    return Ok(v);
-                }
-                seen.push(line);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Some(status) = child.try_wait()? {
-                    return Err(format!("vaultrs exited with {status}: {}", seen.join("\n")).into());
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(format!("vaultrs: output closed: {}", seen.join("\n")).into());
-            }
-        }
-    }
-    Err(format!("vaultrs: no address within 60 s: {}", seen.join("\n")).into())
-}
-
 /// One `GET /v1/sys/health` on a fresh connection; the status code.
 fn health_status(addr: SocketAddr) -> Res<u16> {
     let mut client = Client::connect(addr)?;
@@ -251,10 +209,6 @@ struct Client {
     body: Vec<u8>,
     /// Times the connection was lost and opened again.
     reconnects: u64,
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Where a chunked body starting at `pos` ends (after the last chunk's CRLF), if it is
