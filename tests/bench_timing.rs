@@ -7,9 +7,10 @@
 //!   base62 characters), (2) an unknown token sharing a long prefix with a real one, and
 //!   (3) a real token (only the `default` policy) that has no permission on the path.
 //!
-//! The storage cache remembers misses (storage/src/cache.rs), so an unknown token costs a
-//! file-system read the first time it is presented and a memory lookup afterwards. The
-//! token tests therefore come in two sets, so that a cache effect is not mistaken for a
+//! A token store that looked unknown tokens up in storage would pay a file-system read the
+//! first time one is presented and a cache lookup afterwards (the storage cache remembers
+//! misses); vaultrs refuses unknown tokens from an in-memory set of hashes instead. The
+//! token tests come in two sets, so that such a cache effect would not be mistaken for a
 //! prefix or existence effect, or hidden behind one:
 //!
 //! - seen before (steady state): (1) drawn from a pool of 61 random tokens vs (2) the 61
@@ -985,9 +986,8 @@ fn run() -> Res<u64> {
         }
         println!();
         println!(
-            "  note: the storage cache keeps misses as absent (storage/src/cache.rs), so an \
-             unknown token goes to disk the first time it is presented only; the last two \
-             tests show that first-sight cost"
+            "  note: the first-sight tests present tokens never seen before: a store that read \
+             unknown tokens from storage would show a disk read there"
         );
         expect.report();
         mismatches += expect.mismatches;
