@@ -115,27 +115,50 @@ impl Broker {
         let kind = entry.kind.as_str();
         let mut succeeded = false;
         // Hand the entry to every device first, then collect the results: each wait
-        // ends at its own deadline, so the devices write concurrently and the total is
-        // bounded by the slowest device's timeout, not their sum.
+        // ends at its own deadline, so the devices write concurrently.
         let mut pending = Vec::with_capacity(devices.len());
         for (path, device) in devices.iter() {
             match device.submit(entry) {
-                Ok(Some(p)) => pending.push((path, p)),
+                Ok(Some(p)) => pending.push((path.clone(), p)),
                 Ok(None) => succeeded = true,
                 Err(e) => warn_failed(path, kind, &e),
             }
         }
+        if pending.len() == 1 && !succeeded {
+            let (path, p) = pending.remove(0);
+            return match p.wait().await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    warn_failed(&path, kind, &e);
+                    Err(AuditError::NoneSucceeded(kind))
+                }
+            };
+        }
+        // Several devices: the first success answers, so a slow or blocked device does
+        // not hold the request up (RELIABILITY F26). The other waits go on in the
+        // background: a slower healthy device still gets its line (a writer drops lines
+        // whose waiter is gone), and a failing one is still reported.
+        let (tx, mut results) = tokio::sync::mpsc::channel(pending.len().max(1));
         for (path, p) in pending {
-            match p.wait().await {
-                Ok(()) => succeeded = true,
-                Err(e) => warn_failed(path, kind, &e),
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let result = p.wait().await;
+                if let Err(e) = &result {
+                    warn_failed(&path, kind, e);
+                }
+                let _ = tx.send(result.is_ok()).await;
+            });
+        }
+        drop(tx);
+        if succeeded {
+            return Ok(());
+        }
+        while let Some(ok) = results.recv().await {
+            if ok {
+                return Ok(());
             }
         }
-        if succeeded {
-            Ok(())
-        } else {
-            Err(AuditError::NoneSucceeded(kind))
-        }
+        Err(AuditError::NoneSucceeded(kind))
     }
 
     fn snapshot(&self) -> Devices {

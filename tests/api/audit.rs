@@ -321,21 +321,25 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("ok.log");
     enable_file(&v, "file", &log, json!({})).await;
-    let fifo = dir.path().join("audit.fifo");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // No reader has it open: enabling needs skip_test, and every write blocks.
+    let mkfifo = |name: &str| {
+        let fifo = dir.path().join(name);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        fifo
+    };
+    // No reader has it open: enabling needs skip_test, and every write blocks. Its
+    // timeout is long: a request must not wait for it while the file device answers.
+    let slow = mkfifo("slow.fifo");
     enable_file(
         &v,
-        "fifo",
-        &fifo,
-        json!({"skip_test": "true", "write_timeout": "300ms"}),
+        "slow",
+        &slow,
+        json!({"skip_test": "true", "write_timeout": "30s"}),
     )
     .await;
-    // One healthy device is enough, and the blocked one does not stall requests.
     let started = Instant::now();
     for i in 0..5 {
         v.kv2_put("secret/data/x", json!({ "v": i.to_string() }))
@@ -343,12 +347,22 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
     }
     assert!(
         started.elapsed() < Duration::from_secs(20),
-        "requests stalled on a blocked device: {:?}",
+        "requests waited for the blocked device's 30 s timeout: {:?}",
         started.elapsed()
     );
     assert!(entries(&log)
         .iter()
         .any(|e| e["request"]["path"] == "secret/data/x"));
+    v.delete("sys/audit/slow").await.no_content();
+
+    let fifo = mkfifo("audit.fifo");
+    enable_file(
+        &v,
+        "fifo",
+        &fifo,
+        json!({"skip_test": "true", "write_timeout": "300ms"}),
+    )
+    .await;
 
     // Only the blocked device left: requests fail closed, and promptly.
     v.delete("sys/audit/file").await.no_content();
