@@ -20,7 +20,7 @@ use super::{Active, Caller, Core, Request, Response};
 use crate::audit::{self, Device};
 use crate::error::{Error, Result};
 use crate::fields;
-use crate::logical::{Operation, StorageView};
+use crate::logical::Operation;
 
 /// The storage key of a device's salt.
 fn salt_key(entry: &MountEntry) -> String {
@@ -175,20 +175,18 @@ async fn enable(
     {
         return Err(Error::invalid("path already in use"));
     }
-    // Options are checked and the file is probed before anything is stored.
-    let probe_salt = crate::util::uuid();
-    let device = Device::new(&path, &kind, &options, &probe_salt)?;
+    // Options are checked and the file is probed (with a throwaway salt) before anything
+    // is stored.
+    let salt = crate::util::uuid();
+    let device = Device::new(&path, &kind, &options, &salt)?;
     if !device.skip_test() {
         device.probe().await?;
     }
-    drop(device);
-    let salt = crate::util::uuid();
     entries.push(entry.clone());
-    let device = Device::new(&path, &kind, &options, &salt)?;
     core.store_table_with(
         Table::Audit,
         &entries,
-        Some((salt_key(&entry), salt.into_bytes())),
+        Some((salt_key(&entry), Some(salt.into_bytes()))),
     )
     .await?;
     *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = entries;
@@ -205,12 +203,12 @@ async fn disable(core: &Core, active: &Active, path: &str) -> Result<Response> {
         return Ok(Response::empty());
     };
     let entry = entries.remove(i);
-    core.store_table(Table::Audit, &entries).await?;
+    // The salt goes in the same commit: without it the device's hashes cannot be
+    // reproduced, as in Vault.
+    core.store_table_with(Table::Audit, &entries, Some((salt_key(&entry), None)))
+        .await?;
     *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = entries;
     active.audit.remove(&path);
-    // Without its salt the device's hashes cannot be reproduced, as in Vault.
-    let view = StorageView::new(core.barrier.clone(), "");
-    view.delete(&salt_key(&entry)).await?;
     tracing::info!(path = %path, "disabled an audit device");
     Ok(Response::empty())
 }

@@ -387,12 +387,13 @@ impl Core {
         self.store_table_with(table, entries, None).await
     }
 
-    /// [`Core::store_table`], with one more key written in the same commit.
+    /// [`Core::store_table`], with one more key written (`Some`) or deleted (`None`) in
+    /// the same commit.
     async fn store_table_with(
         &self,
         table: Table,
         entries: &[MountEntry],
-        extra: Option<(String, Vec<u8>)>,
+        extra: Option<(String, Option<Vec<u8>>)>,
     ) -> Result<()> {
         let (shared_key, local_key) = table.keys();
         let (local, shared): (Vec<_>, Vec<_>) = entries.iter().cloned().partition(|e| e.local);
@@ -402,7 +403,8 @@ impl Core {
             .put(shared_key, encode(StoredTable::new(shared))?)
             .put(local_key, encode(StoredTable::new(local))?);
         let batch = match extra {
-            Some((key, value)) => batch.put(key, value),
+            Some((key, Some(value))) => batch.put(key, value),
+            Some((key, None)) => batch.delete(key),
             None => batch,
         };
         self.barrier.commit(batch).await?;

@@ -268,9 +268,15 @@ async fn enable_refuses_bad_devices_and_stores_nothing() {
         .errors(400, &["path already in use"]);
     }
     // Disable, and again (idempotent).
+    assert!(clean_tree_keys(&srv.data_dir)
+        .iter()
+        .any(|k| k.starts_with("audit/") && k.ends_with("/salt")));
     v.delete("sys/audit/team/file").await.no_content();
     v.delete("sys/audit/team/file").await.no_content();
     assert_eq!(v.get("sys/audit").await.data(), json!({}));
+    // The salt went with the device.
+    let keys = clean_tree_keys(&srv.data_dir);
+    assert!(!keys.iter().any(|k| k.starts_with("audit/")), "{keys:?}");
 }
 
 #[tokio::test]
