@@ -187,6 +187,44 @@ async fn entries_hash_every_secret_and_match_audit_hash() {
         unwrap["response"]["data"]["w"],
         audit_hash(&v, "file", secrets[2]).await.as_str()
     );
+    // G10: every response entry has a request entry of the same id before it, and
+    // every request that got an answer has its response entry.
+    let mut seen_requests = std::collections::HashSet::new();
+    for e in &all {
+        let id = e["request"]["id"].as_str().unwrap_or_default().to_owned();
+        match e["type"].as_str() {
+            Some("request") => {
+                seen_requests.insert(id);
+            }
+            Some("response") => assert!(
+                seen_requests.contains(&id),
+                "response entry without an earlier request entry: {e}"
+            ),
+            other => panic!("unknown entry type {other:?}"),
+        }
+    }
+    let responses: std::collections::HashSet<&str> = all
+        .iter()
+        .filter(|e| e["type"] == "response")
+        .filter_map(|e| e["request"]["id"].as_str())
+        .collect();
+    for path in [
+        "secret/data/app",
+        "auth/token/create",
+        "sys/wrapping/wrap",
+        "sys/wrapping/unwrap",
+    ] {
+        let ids: Vec<&str> = all
+            .iter()
+            .filter(|e| e["type"] == "request" && e["request"]["path"] == path)
+            .filter_map(|e| e["request"]["id"].as_str())
+            .collect();
+        assert!(!ids.is_empty(), "no request entry for {path}");
+        for id in ids {
+            assert!(responses.contains(id), "{path}: no response entry for {id}");
+        }
+    }
+
     // A denied request is recorded with its error.
     v.anon().get("secret/data/app").await.denied();
     let denied = entries(&log).into_iter().last().unwrap();
