@@ -225,6 +225,21 @@ async fn entries_hash_every_secret_and_match_audit_hash() {
         }
     }
 
+    // The envelope's request_id is the audit entries' request id.
+    let request_id = v.get("secret/data/app").await.ok()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let same: Vec<Value> = entries(&log)
+        .into_iter()
+        .filter(|e| e["request"]["id"] == request_id.as_str())
+        .collect();
+    assert_eq!(
+        same.len(),
+        2,
+        "request and response entries for {request_id}"
+    );
+
     // A denied request is recorded with its error.
     v.anon().get("secret/data/app").await.denied();
     let denied = entries(&log).into_iter().last().unwrap();
