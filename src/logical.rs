@@ -26,6 +26,20 @@ pub enum Operation {
     List,
 }
 
+impl Operation {
+    /// The name Vault logs and shows (`read`, `create`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Read => "read",
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Patch => "patch",
+            Operation::Delete => "delete",
+            Operation::List => "list",
+        }
+    }
+}
+
 /// A request as an engine sees it.
 #[derive(Clone, Debug)]
 pub struct Request {

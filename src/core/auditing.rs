@@ -45,16 +45,19 @@ impl Core {
         Ok(salt)
     }
 
-    /// Opens every device of the audit table into `broker` (on unseal). A device that
-    /// cannot be set up fails the unseal, as in Vault: auditing never silently stops.
-    pub(super) async fn load_audit(&self, broker: &audit::Broker) -> Result<()> {
-        for entry in self.load_table(Table::Audit).await? {
-            let salt = self.audit_salt(&entry).await?;
+    /// Opens every device of the audit table (on unseal); the broker and the table it
+    /// came from. A device that cannot be set up fails the unseal, as in Vault: auditing
+    /// never silently stops.
+    pub(super) async fn load_audit(&self) -> Result<(audit::Broker, Vec<MountEntry>)> {
+        let broker = audit::Broker::new();
+        let table = self.load_table(Table::Audit).await?;
+        for entry in &table {
+            let salt = self.audit_salt(entry).await?;
             let options = entry.options.clone().unwrap_or_default();
             let device = Device::new(&entry.path, &entry.kind, &options, &salt)?;
             broker.add(&entry.path, Arc::new(device));
         }
-        Ok(())
+        Ok((broker, table))
     }
 
     /// SIGHUP: every audit device reopens its file (after log rotation).
@@ -235,22 +238,10 @@ fn hash(active: &Active, path: &str, data: &Map<String, Value>) -> Result<Respon
 pub(super) struct Trail {
     auth: audit::Auth,
     request: audit::Request,
-    response_mount: (String, String, String),
     /// The mount's `audit_non_hmac_response_keys`.
     response_non_hmac: Vec<String>,
     /// The devices that recorded the request entry, once it is written.
     logged: Option<audit::DeviceSet>,
-}
-
-fn operation_name(op: Operation) -> &'static str {
-    match op {
-        Operation::Read => "read",
-        Operation::Create => "create",
-        Operation::Update => "update",
-        Operation::Patch => "patch",
-        Operation::Delete => "delete",
-        Operation::List => "list",
-    }
 }
 
 impl Trail {
@@ -262,7 +253,7 @@ impl Trail {
             auth: audit::Auth::default(),
             request: audit::Request {
                 id: req.id.clone(),
-                operation: operation_name(req.operation).into(),
+                operation: req.operation.as_str().into(),
                 client_token: req.token.clone().unwrap_or_default(),
                 path: req.path.clone(),
                 data: req.data.clone(),
@@ -271,7 +262,6 @@ impl Trail {
                 wrap_ttl: req.wrap_ttl.map_or(0, |d| d.as_secs() as i64),
                 ..audit::Request::default()
             },
-            response_mount: Default::default(),
             response_non_hmac: Vec::new(),
             logged: None,
         }
@@ -279,7 +269,7 @@ impl Trail {
 
     /// The ACL's operation (create vs update).
     pub fn operation(&mut self, op: Operation) {
-        self.request.operation = operation_name(op).into();
+        self.request.operation = op.as_str().into();
     }
 
     /// The mount serving the request.
@@ -295,11 +285,6 @@ impl Trail {
         };
         self.request.non_hmac_keys = entry.config.audit_non_hmac_request_keys.clone();
         self.response_non_hmac = entry.config.audit_non_hmac_response_keys.clone();
-        self.response_mount = (
-            self.request.mount_point.clone(),
-            self.request.mount_type.clone(),
-            self.request.mount_accessor.clone(),
-        );
     }
 
     /// The authenticated caller.
@@ -351,9 +336,9 @@ impl Trail {
             return result;
         };
         let mut response = audit::Response {
-            mount_point: self.response_mount.0.clone(),
-            mount_type: self.response_mount.1.clone(),
-            mount_accessor: self.response_mount.2.clone(),
+            mount_point: self.request.mount_point.clone(),
+            mount_type: self.request.mount_type.clone(),
+            mount_accessor: self.request.mount_accessor.clone(),
             non_hmac_keys: self.response_non_hmac,
             ..audit::Response::default()
         };

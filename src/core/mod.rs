@@ -284,9 +284,7 @@ impl Core {
             }
         }
         let cluster = self.cluster_info().await?;
-        let audit = crate::audit::Broker::new();
-        self.load_audit(&audit).await?;
-        let audit_table = self.load_table(Table::Audit).await?;
+        let (audit, audit_table) = self.load_audit().await?;
         let active = Arc::new(Active {
             audit,
             audit_table: std::sync::Mutex::new(audit_table),
@@ -487,13 +485,11 @@ impl Core {
         req: &Request,
         mut trail: Option<&mut auditing::Trail>,
     ) -> Result<Response> {
-        if sys::is_unauthenticated(&req.path) {
+        if let Some(endpoint) = sys::unauthenticated(&req.path) {
             if let Some(t) = trail.as_deref_mut() {
                 t.log_request(&active.audit).await?;
             }
-            if let Some(resp) = sys::handle_unauthenticated(self, active, req).await? {
-                return Ok(resp);
-            }
+            return sys::handle_unauthenticated(self, active, req, endpoint).await;
         }
         let mount = active.router().resolve(&req.path);
         if let (Some(t), Some(m)) = (trail.as_deref_mut(), &mount) {
@@ -636,7 +632,7 @@ impl Core {
         let Handler::Engine(backend) = &mount.route.handler else {
             return Ok(());
         };
-        if mount.route.entry.table != Table::Auth || !backend.is_login_path(&mount.relative) {
+        if !backend.is_login_path(&mount.relative) {
             return Ok(());
         }
         let login = crate::logical::LoginAuth {

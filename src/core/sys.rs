@@ -81,37 +81,51 @@ fn unsupported(op: Operation, path: &str) -> Error {
     Error::UnsupportedOperation(format!("unsupported operation {op:?} on sys/{path}"))
 }
 
-/// Whether `path` is served by [`handle_unauthenticated`].
-pub(super) fn is_unauthenticated(path: &str) -> bool {
+/// The endpoints served before (or without) the token check.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Unauthenticated<'a> {
+    WrapLookup,
+    Unwrap,
+    /// The CLI's mount preflight, with the path asked about.
+    UiMount(&'a str),
+}
+
+/// Which unauthenticated endpoint `path` is, if any.
+pub(super) fn unauthenticated(path: &str) -> Option<Unauthenticated<'_>> {
     match path.trim_end_matches('/') {
-        "sys/wrapping/lookup" | "sys/wrapping/unwrap" => true,
-        path => path
-            .strip_prefix("sys/internal/ui/mounts")
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+        "sys/wrapping/lookup" => Some(Unauthenticated::WrapLookup),
+        "sys/wrapping/unwrap" => Some(Unauthenticated::Unwrap),
+        path => match path.strip_prefix("sys/internal/ui/mounts") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                Some(Unauthenticated::UiMount(rest.trim_start_matches('/')))
+            }
+            _ => None,
+        },
     }
 }
 
-/// Endpoints served before (or without) the token check: wrapping lookup/unwrap and the
-/// CLI's mount preflight. `None`: not one of them.
+/// Serves an endpoint found by [`unauthenticated`]: wrapping lookup/unwrap and the CLI's
+/// mount preflight.
 pub(super) async fn handle_unauthenticated(
     core: &Core,
     active: &Active,
     req: &Request,
-) -> Result<Option<Response>> {
+    endpoint: Unauthenticated<'_>,
+) -> Result<Response> {
     let body_token = req
         .data
         .get("token")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
-    match req.path.trim_end_matches('/') {
-        "sys/wrapping/lookup" => {
+    match endpoint {
+        Unauthenticated::WrapLookup => {
             let token = body_token
                 .or_else(|| req.token.clone())
                 .ok_or_else(|| Error::invalid("missing token"))?;
-            Ok(Some(core.wrap_lookup(active, &token).await?))
+            core.wrap_lookup(active, &token).await
         }
-        "sys/wrapping/unwrap" => {
+        Unauthenticated::Unwrap => {
             let token = match body_token {
                 Some(token) => {
                     // Unwrapping someone's token by value needs a valid token of one's own.
@@ -127,15 +141,9 @@ pub(super) async fn handle_unauthenticated(
                 }
                 None => req.token.clone().ok_or(Error::PermissionDenied)?,
             };
-            Ok(Some(core.unwrap(active, &token).await?))
+            core.unwrap(active, &token).await
         }
-        path => match path.strip_prefix("sys/internal/ui/mounts") {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-                let rest = rest.trim_start_matches('/');
-                Ok(Some(ui_mount(core, active, req, rest).await?))
-            }
-            _ => Ok(None),
-        },
+        Unauthenticated::UiMount(rest) => ui_mount(core, active, req, rest).await,
     }
 }
 

@@ -365,17 +365,31 @@ impl TokenStore {
         self.expiry.clone()
     }
 
-    /// The lease record of a token, if it expires.
-    fn lease_for(hash: &str, entry: &TokenEntry) -> Option<LeaseEntry> {
-        Some(LeaseEntry {
+    /// Adds the lease record of `entry` (when it expires) to `leases`; the expiry to
+    /// queue once the batch is committed.
+    fn put_lease(leases: &mut ViewBatch, hash: &str, entry: &TokenEntry) -> Result<Option<u64>> {
+        let Some(expire_time) = entry.expire_time else {
+            return Ok(None);
+        };
+        let lease = LeaseEntry {
             version: super::expiration::FORMAT_VERSION,
             lease_id: lease_id(&entry.path, hash),
             token_hash: hash.to_owned(),
             issue_time: entry.creation_time,
-            expire_time: entry.expire_time?,
+            expire_time,
             last_renewal: entry.last_renewal,
             renewable: entry.renewable,
-        })
+        };
+        leases.put_json(lease.lease_id.clone(), &lease)?;
+        Ok(Some(expire_time))
+    }
+
+    /// After a commit that removed these tokens: they are unknown and off the expiry queue.
+    fn forget_tokens(&self, hashes: &[String]) {
+        self.set_known(hashes, false);
+        for hash in hashes {
+            self.expiry.forget(hash);
+        }
     }
 
     /// The lease `id`, if it exists.
@@ -488,15 +502,12 @@ impl TokenStore {
             batch.put(format!("parent/{parent}/{hash}"), Vec::new());
         }
         let mut leases = ViewBatch::new();
-        let lease = Self::lease_for(&hash, &entry);
-        if let Some(lease) = &lease {
-            leases.put_json(lease.lease_id.clone(), lease)?;
-        }
+        let expiry = Self::put_lease(&mut leases, &hash, &entry)?;
         self.commit_tokens(vec![hash.clone()], batch, leases)
             .await?;
         self.set_known(std::slice::from_ref(&hash), true);
-        if let Some(lease) = lease {
-            self.expiry.schedule(&hash, lease.expire_time);
+        if let Some(at) = expiry {
+            self.expiry.schedule(&hash, at);
         }
         Ok((token, entry))
     }
@@ -651,10 +662,7 @@ impl TokenStore {
         if !batch.is_empty() {
             self.commit_tokens(revoked.clone(), batch, leases).await?;
         }
-        self.set_known(&revoked, false);
-        for hash in &revoked {
-            self.expiry.forget(hash);
-        }
+        self.forget_tokens(&revoked);
         Ok(revoked)
     }
 
@@ -677,9 +685,9 @@ impl TokenStore {
         let mut leases = ViewBatch::new();
         self.delete_entry(hash, &mut batch, &mut leases).await?;
         self.commit_tokens(changed, batch, leases).await?;
-        self.set_known(&[hash.to_owned()], false);
-        self.expiry.forget(hash);
-        Ok(vec![hash.to_owned()])
+        let revoked = vec![hash.to_owned()];
+        self.forget_tokens(&revoked);
+        Ok(revoked)
     }
 
     async fn delete_entry(
@@ -745,14 +753,11 @@ impl TokenStore {
         let mut batch = ViewBatch::new();
         batch.put_json(format!("id/{hash}"), &next)?;
         let mut leases = ViewBatch::new();
-        let lease = Self::lease_for(hash, &next);
-        if let Some(lease) = &lease {
-            leases.put_json(lease.lease_id.clone(), lease)?;
-        }
+        let expiry = Self::put_lease(&mut leases, hash, &next)?;
         self.commit_tokens(vec![hash.to_owned()], batch, leases)
             .await?;
-        if let Some(lease) = lease {
-            self.expiry.schedule(hash, lease.expire_time);
+        if let Some(at) = expiry {
+            self.expiry.schedule(hash, at);
         }
         Ok(next)
     }

@@ -483,7 +483,9 @@ async fn sighup_reopens_the_file_after_rotation() {
         .status()
         .unwrap();
     assert!(status.success());
-    // The server keeps running and writes to a new file at the configured path.
+    // SIGHUP would end a process that did not handle it: the server keeps running, and
+    // writes to a new file at the configured path (the writer also notices a rotated
+    // file by itself, so this does not tell SIGHUP's reopen from that check).
     let mut written = false;
     for _ in 0..50 {
         v.kv2_put("secret/data/after", json!({"v": "y"})).await;
