@@ -10,6 +10,7 @@
 
 mod acl;
 mod parse;
+mod radix;
 
 pub use acl::{Acl, Decision};
 pub use parse::{
