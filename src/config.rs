@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::logical::parse_duration;
+use crate::logical::ttl_from_json;
 
 /// One TCP listener.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +46,8 @@ pub struct Config {
     pub default_lease_ttl: Option<Duration>,
     pub max_lease_ttl: Option<Duration>,
     pub log_level: Option<String>,
+    /// Vault's `allow_audit_log_prefixing`: lets `file` audit devices take `prefix`.
+    pub allow_audit_log_prefixing: bool,
 }
 
 /// Vault's default `max_request_size`: 32 MiB.
@@ -208,13 +210,16 @@ impl Config {
         let duration = |k: &str| -> Result<Option<Duration>> {
             match root.get(k) {
                 None => Ok(None),
-                Some(Value::Number(n)) => Ok(n.as_u64().map(Duration::from_secs)),
-                Some(Value::String(s)) => parse_duration(s)
+                Some(v) => ttl_from_json(v)
                     .map(Some)
-                    .ok_or_else(|| Error::invalid(format!("invalid {k}: {s:?}"))),
-                Some(_) => Err(Error::invalid(format!("invalid {k}"))),
+                    .ok_or_else(|| Error::invalid(format!("invalid {k}: {v}"))),
             }
         };
+        let allow_audit_log_prefixing = root
+            .get("allow_audit_log_prefixing")
+            .map(truthy)
+            .transpose()?
+            .unwrap_or(false);
         // Accepted for compatibility; vaultrs never swaps and serves no UI.
         for flag in ["disable_mlock", "ui"] {
             if let Some(v) = root.get(flag) {
@@ -229,6 +234,7 @@ impl Config {
             default_lease_ttl: duration("default_lease_ttl")?,
             max_lease_ttl: duration("max_lease_ttl")?,
             log_level: opt_string("log_level")?,
+            allow_audit_log_prefixing,
         })
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::logical::parse_duration;
+use crate::logical::{parse_ttl, ttl_from_json};
 
 /// Request data: a JSON object's fields.
 pub type Data = Map<String, Value>;
@@ -55,15 +55,16 @@ pub fn boolean(data: &Data, name: &str) -> Result<Option<bool>> {
     }
 }
 
-/// A duration: seconds as a number, or a string (`"90"`, `"1h30m"`, `"500ms"`).
+/// A TTL: seconds as a number, or a string (`"90"`, `"1h30m"`, `"500ms"`), in whole
+/// seconds rounded up and saturating at [`crate::logical::MAX_TTL`] (see
+/// [`crate::logical::parse_ttl`]).
 pub fn duration(data: &Data, name: &str) -> Result<Option<Duration>> {
     match data.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(|s| Some(Duration::from_secs(s)))
+        Some(v @ Value::Number(_)) => ttl_from_json(v)
+            .map(Some)
             .ok_or_else(|| Error::invalid(format!("{name} must be a non-negative duration"))),
-        Some(Value::String(s)) => parse_duration(s)
+        Some(Value::String(s)) => parse_ttl(s)
             .map(Some)
             .ok_or_else(|| Error::invalid(format!("{name}: invalid duration {s:?}"))),
         Some(_) => Err(Error::invalid(format!("{name} must be a duration"))),

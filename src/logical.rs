@@ -93,6 +93,16 @@ impl Request {
     }
 }
 
+/// `path` without its trailing `/`, for every operation but LIST (where the `/` names the
+/// folder); `None` when there is none to drop. Handlers that read `x/` as `x` canonicalize
+/// with it (see [`Backend::canonical_path`]).
+pub fn drop_trailing_slash(operation: Operation, path: &str) -> Option<String> {
+    if operation == Operation::List {
+        return None;
+    }
+    path.strip_suffix('/').map(str::to_owned)
+}
+
 /// Parses Vault's durations: plain seconds (`"30"`), or Go-style units (`"1h30m"`,
 /// `"10s"`, `"500ms"`, `"2d"` is not Go but Vault accepts `d`). Empty means zero.
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -135,6 +145,46 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         total += Duration::from_secs_f64(secs);
     }
     Some(total)
+}
+
+/// The longest TTL anything holds: Go's largest `time.Duration` (about 292 years), which
+/// is also where Vault's parsing stops. Longer TTLs saturate to it, so no sum of a
+/// timestamp and a client-given TTL can overflow.
+pub const MAX_TTL: Duration = Duration::from_secs(i64::MAX as u64 / 1_000_000_000);
+
+/// A TTL from [`parse_duration`]'s syntax, in whole seconds: a fraction of a second rounds
+/// up (a TTL that rounded down to zero would mean "never expires"), and anything past
+/// [`MAX_TTL`] saturates to it.
+pub fn parse_ttl(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        // Plain seconds, however many digits: saturating, never refused for size.
+        let secs = s.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_TTL));
+    }
+    parse_duration(s).map(whole_seconds)
+}
+
+/// A TTL given in JSON: seconds as a number (fractions round up) or a string for
+/// [`parse_ttl`]. `None` for anything else (negative numbers, other types).
+pub fn ttl_from_json(value: &Value) -> Option<Duration> {
+    match value {
+        Value::Number(n) => match n.as_u64() {
+            Some(secs) => Some(Duration::from_secs(secs).min(MAX_TTL)),
+            None => n
+                .as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| whole_seconds(Duration::from_secs_f64(f.min(MAX_TTL.as_secs_f64())))),
+        },
+        Value::String(s) => parse_ttl(s),
+        _ => None,
+    }
+}
+
+/// `d` rounded up to whole seconds, at most [`MAX_TTL`].
+fn whole_seconds(d: Duration) -> Duration {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    Duration::from_secs(secs).min(MAX_TTL)
 }
 
 /// What an engine answers.
@@ -246,6 +296,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether the target of a write exists, so the core can tell `Create` from `Update`
     /// for ACLs. `None`: the distinction does not apply (checked as `Update`).
     async fn exists(&self, _ctx: &Ctx, _req: &Request) -> Result<Option<bool>> {
+        Ok(None)
+    }
+
+    /// The one spelling of the object `path` (relative to the mount) names, for engines
+    /// that fold names (lower case, a trailing `/`). The core asks before it authorizes a
+    /// request and then runs it on the answer, so the ACL and the handler always see the
+    /// same object: a deny on `users/alice` is never checked against `users/ALICE` while
+    /// the handler acts on `alice`. `None`: `path` is canonical already. An error refuses
+    /// the request (400).
+    fn canonical_path(&self, _operation: Operation, _path: &str) -> Result<Option<String>> {
         Ok(None)
     }
 
@@ -467,5 +527,34 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("-5s"), None);
         assert_eq!(parse_duration("1e400s"), None);
+    }
+
+    #[test]
+    fn ttls_are_whole_seconds_that_never_round_to_zero_or_overflow() {
+        let secs = Duration::from_secs;
+        for (text, want) in [
+            ("500ms", Some(secs(1))),
+            ("1ns", Some(secs(1))),
+            ("5ms", Some(secs(1))),
+            (".5s", Some(secs(1))),
+            ("1.5s", Some(secs(2))),
+            ("0", Some(secs(0))),
+            ("", Some(secs(0))),
+            ("1h", Some(secs(3600))),
+            ("18446744073709551615", Some(MAX_TTL)),
+            ("99999999999999999999999999", Some(MAX_TTL)),
+            ("9223372036", Some(MAX_TTL)),
+            ("-1", None),
+            ("1y", None),
+        ] {
+            assert_eq!(parse_ttl(text), want, "{text:?}");
+        }
+        let json = |v: Value| ttl_from_json(&v);
+        assert_eq!(json(serde_json::json!(0.25)), Some(secs(1)));
+        assert_eq!(json(serde_json::json!(u64::MAX)), Some(MAX_TTL));
+        assert_eq!(json(serde_json::json!(1e300)), Some(MAX_TTL));
+        assert_eq!(json(serde_json::json!(-1)), None);
+        assert_eq!(json(serde_json::json!("500ms")), Some(secs(1)));
+        assert_eq!(json(serde_json::json!(true)), None);
     }
 }

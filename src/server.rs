@@ -84,7 +84,7 @@ pub async fn run(options: ServerOptions) -> Result<()> {
             _ => return Err(Error::invalid("only one -config file is supported")),
         };
         let config = Config::load(&path)?;
-        run_config(config).await
+        run_config(config, &path).await
     }
 }
 
@@ -139,6 +139,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         barrier.clone(),
         CoreConfig {
             storage_type: "file".into(),
+            audit_files: audit_rules(false, [data_dir.clone()]),
             ..CoreConfig::default()
         },
     );
@@ -261,6 +262,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&temp, path).map_err(failed)
 }
 
+/// What `file` audit devices may write: never `own_files` (the data directory, the
+/// configuration and TLS files) nor the token helper file.
+fn audit_rules(
+    allow_prefix: bool,
+    own_files: impl IntoIterator<Item = PathBuf>,
+) -> crate::audit::FileRules {
+    let token_helper = std::env::var_os("HOME").map(|home| Path::new(&home).join(".vault-token"));
+    crate::audit::FileRules::protecting(allow_prefix, own_files.into_iter().chain(token_helper))
+}
+
 /// Writes `~/.vault-token` as Vault's token helper does: 0600, no trailing newline.
 fn store_token_helper(token: &str) -> Result<()> {
     let home = std::env::var_os("HOME").ok_or_else(|| Error::Internal("HOME is not set".into()))?;
@@ -311,10 +322,22 @@ fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept:
 }
 
 /// A server from a configuration file: starts uninitialized or sealed, as Vault does.
-async fn run_config(config: Config) -> Result<()> {
+async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     let storage = open_storage(&config.storage_path, true).await?;
     let barrier = barrier_over(&storage);
-    let mut core_config = CoreConfig::default();
+    let own_files = [config.storage_path.clone(), config_path.to_path_buf()]
+        .into_iter()
+        .chain(
+            config
+                .listeners
+                .iter()
+                .filter_map(|l| l.tls.as_ref())
+                .flat_map(|tls| [tls.cert_file.clone(), tls.key_file.clone()]),
+        );
+    let mut core_config = CoreConfig {
+        audit_files: audit_rules(config.allow_audit_log_prefixing, own_files),
+        ..CoreConfig::default()
+    };
     if let Some(ttl) = config.default_lease_ttl {
         core_config.default_lease_ttl = ttl;
     }

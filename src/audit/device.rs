@@ -8,6 +8,7 @@ use super::entry::{Entry, Request};
 use super::file::{Pending, Target, Writer};
 use super::format::{format_line, FormatConfig};
 use super::hash::Salt;
+use super::rules::{check_mode, FileRules};
 use super::AuditError;
 use crate::error::{Error, Result};
 
@@ -51,13 +52,15 @@ impl Device {
     /// A device mounted at `path` (e.g. `file/`) of type `kind` with the user's `options`
     /// (kept verbatim, unknown ones included) and the device's persisted `salt`.
     ///
-    /// Bad options are `InvalidRequest` errors (400) naming the option. The file is not
+    /// Bad options are `InvalidRequest` errors (400) naming the option, and so is anything
+    /// `rules` forbid (a prefix, an executable mode, a file of the server). The file is not
     /// opened here: call [`Device::probe`] to check that it can be written.
     pub fn new(
         path: &str,
         kind: &str,
         options: &BTreeMap<String, String>,
         salt: &str,
+        rules: &FileRules,
     ) -> Result<Device> {
         match kind {
             "file" => {}
@@ -68,7 +71,7 @@ impl Device {
             }
             _ => return Err(Error::invalid(format!("unknown backend type: {kind:?}"))),
         }
-        let settings = Settings::parse(options)?;
+        let settings = Settings::parse(options, rules)?;
         let writer = match &settings.sink {
             Sink::Discard => None,
             Sink::Write(target) => Some(Writer::spawn(path, target.clone()).map_err(|e| {
@@ -192,7 +195,7 @@ impl std::fmt::Debug for Device {
 }
 
 impl Settings {
-    fn parse(options: &BTreeMap<String, String>) -> Result<Settings> {
+    fn parse(options: &BTreeMap<String, String>, rules: &FileRules) -> Result<Settings> {
         let file_path = options
             .get("file_path")
             .or_else(|| options.get("path"))
@@ -205,15 +208,17 @@ impl Settings {
             None => 0o600,
             Some(raw) => parse_mode(raw)?,
         };
+        check_mode(mode)?;
+        let prefix = options.get("prefix").cloned().unwrap_or_default();
+        rules.check_prefix(&prefix)?;
         let sink = if file_path.eq_ignore_ascii_case("discard") {
             Sink::Discard
         } else if file_path.eq_ignore_ascii_case("stdout") {
             Sink::Write(Target::Stdout)
         } else {
-            Sink::Write(Target::File {
-                path: PathBuf::from(file_path),
-                mode,
-            })
+            let path = PathBuf::from(file_path);
+            rules.check_file(&path)?;
+            Sink::Write(Target::File { path, mode })
         };
         match options.get("format").map(String::as_str) {
             None | Some("json") => {}
@@ -240,7 +245,7 @@ impl Settings {
                 raw: parse_bool(options, "log_raw", false)?,
                 hmac_accessor: parse_bool(options, "hmac_accessor", true)?,
                 elide_list_responses: parse_bool(options, "elide_list_responses", false)?,
-                prefix: options.get("prefix").cloned().unwrap_or_default(),
+                prefix,
             },
             skip_test: parse_bool(options, "skip_test", false)?,
             write_timeout,

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::rules::{narrowed_mode, FORBIDDEN_MODE_BITS};
 use super::AuditError;
 
 /// Lines that may wait for the thread; beyond that, calls fail at once.
@@ -271,18 +272,30 @@ fn still_at(path: &Path, file: &File) -> bool {
     }
 }
 
-/// Opens `path` for appending, creating it with `mode`, and enforces `mode` on regular
-/// files (FIFOs, devices such as `/dev/null` and sockets are left alone).
+/// Opens `path` for appending, creating it with `mode`. On a regular file the mode is
+/// enforced only by narrowing (never loosened), and an executable file is never written
+/// (FIFOs, devices such as `/dev/null` and sockets are left alone).
 fn open(path: &Path, mode: u32) -> io::Result<File> {
     let file = OpenOptions::new()
         .append(true)
         .create(true)
-        .mode(if mode == 0 { 0o600 } else { mode })
+        .mode(if mode == 0 {
+            0o600
+        } else {
+            mode & !FORBIDDEN_MODE_BITS
+        })
         .open(path)?;
-    if mode != 0 {
-        let meta = file.metadata()?;
-        if meta.file_type().is_file() && meta.permissions().mode() & 0o7777 != mode {
-            file.set_permissions(Permissions::from_mode(mode))?;
+    let meta = file.metadata()?;
+    if meta.file_type().is_file() {
+        let current = meta.permissions().mode();
+        if current & FORBIDDEN_MODE_BITS != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "refusing to append audit entries to an executable file",
+            ));
+        }
+        if let Some(next) = (mode != 0).then(|| narrowed_mode(current, mode)).flatten() {
+            file.set_permissions(Permissions::from_mode(next))?;
         }
     }
     Ok(file)

@@ -8,6 +8,8 @@
 //! * [`Device`]: options, salt, probe, and a `file` writer (`file`: a dedicated thread per
 //!   device with write timeouts, stale-line dropping and reopen on deletion/rotation).
 //! * [`Broker`]: the enabled devices; an entry succeeds if any device wrote it.
+//! * [`FileRules`]: what a `file` device may write (no prefix unless allowed, no
+//!   executable modes, modes only narrowed, never a file of the server itself).
 //!
 //! **Architecture Invariant:** a request never waits on an audit device longer than the
 //! device's `write_timeout`, and never blocks a runtime thread: file IO happens only on
@@ -22,6 +24,7 @@ pub mod entry;
 mod file;
 mod format;
 mod hash;
+mod rules;
 
 use std::time::Duration;
 
@@ -32,6 +35,7 @@ pub use entry::{
     WrapInfo,
 };
 pub use hash::HASH_PREFIX;
+pub use rules::FileRules;
 
 /// Why an entry was not logged. Messages never contain entry content.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

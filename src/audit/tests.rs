@@ -35,10 +35,19 @@ fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The rules these tests run under: prefixes allowed (the option's own tests), nothing
+/// protected.
+fn rules() -> FileRules {
+    FileRules {
+        allow_prefix: true,
+        protected: Vec::new(),
+    }
+}
+
 fn file_device(path: &Path, extra: &[(&str, &str)]) -> Device {
     let mut options = opts(extra);
     options.insert("file_path".into(), path.to_string_lossy().into_owned());
-    Device::new("file/", "file", &options, SALT).expect("device")
+    Device::new("file/", "file", &options, SALT, &rules()).expect("device")
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -319,9 +328,23 @@ async fn hash_matches_log_and_sys_audit_hash() {
     assert_eq!(logged, dev.hash("hunter2-password"));
     assert!(logged.starts_with(HASH_PREFIX) && logged.len() == HASH_PREFIX.len() + 64);
     // Another salt, another hash; the same salt, the same hash.
-    let other = Device::new("file2/", "file", &opts(&[("file_path", "discard")]), "x").unwrap();
+    let other = Device::new(
+        "file2/",
+        "file",
+        &opts(&[("file_path", "discard")]),
+        "x",
+        &rules(),
+    )
+    .unwrap();
     assert_ne!(other.hash("hunter2-password"), logged);
-    let same = Device::new("f/", "file", &opts(&[("file_path", "discard")]), SALT).unwrap();
+    let same = Device::new(
+        "f/",
+        "file",
+        &opts(&[("file_path", "discard")]),
+        SALT,
+        &rules(),
+    )
+    .unwrap();
     assert_eq!(same.hash("hunter2-password"), logged);
     // sys/audit-hash hashes even on a log_raw device.
     let raw = Device::new(
@@ -329,6 +352,7 @@ async fn hash_matches_log_and_sys_audit_hash() {
         "file",
         &opts(&[("file_path", "discard"), ("log_raw", "true")]),
         SALT,
+        &rules(),
     )
     .unwrap();
     assert_eq!(raw.hash("hunter2-password"), logged);
@@ -519,6 +543,30 @@ async fn file_mode() {
     let dev = file_device(&path, &[("mode", "0640")]);
     dev.log(&Entry::default()).await.unwrap();
     assert_eq!(mode_of(&path), 0o640);
+    // Never loosened: an existing 0600 file asked to be 0644 stays 0600.
+    let path = dir.path().join("private.log");
+    fs::write(&path, "").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let dev = file_device(&path, &[("mode", "0644")]);
+    dev.log(&Entry::default()).await.unwrap();
+    assert_eq!(mode_of(&path), 0o600);
+    // An executable file is never written to, whatever the device was told.
+    let path = dir.path().join("script.sh");
+    fs::write(&path, "#!/bin/sh\n").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut options = opts(&[("file_path", path.to_str().unwrap())]);
+    match Device::new("file/", "file", &options, SALT, &rules()) {
+        Err(crate::Error::InvalidRequest(m)) => assert!(m.contains("executable"), "{m}"),
+        other => panic!("an executable target was accepted: {other:?}"),
+    }
+    // ... also when it became executable after the device was enabled.
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    options.insert("mode".into(), "0644".into());
+    let dev = Device::new("file/", "file", &options, SALT, &rules()).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(dev.log(&Entry::default()).await.is_err());
+    assert_eq!(fs::read_to_string(&path).unwrap(), "#!/bin/sh\n");
+    assert_eq!(mode_of(&path), 0o755);
     // 0000 leaves it alone.
     let path = dir.path().join("keep.log");
     fs::write(&path, "").unwrap();
@@ -532,12 +580,25 @@ async fn file_mode() {
 #[tokio::test]
 async fn stdout_and_discard() {
     for target in ["stdout", "STDOUT", "discard", "Discard"] {
-        let dev = Device::new("file/", "file", &opts(&[("file_path", target)]), SALT)
-            .unwrap_or_else(|e| panic!("{target}: {e}"));
+        let dev = Device::new(
+            "file/",
+            "file",
+            &opts(&[("file_path", target)]),
+            SALT,
+            &rules(),
+        )
+        .unwrap_or_else(|e| panic!("{target}: {e}"));
         assert!(dev.healthy());
     }
     // `path` is an alias of `file_path`.
-    let dev = Device::new("file/", "file", &opts(&[("path", "discard")]), SALT).unwrap();
+    let dev = Device::new(
+        "file/",
+        "file",
+        &opts(&[("path", "discard")]),
+        SALT,
+        &rules(),
+    )
+    .unwrap();
     dev.probe().await.unwrap();
     dev.log(&Entry::request(sample_auth(), sample_request()))
         .await
@@ -548,7 +609,7 @@ async fn stdout_and_discard() {
 #[tokio::test]
 async fn options_are_validated() {
     let bad = |kind: &str, pairs: &[(&str, &str)]| -> String {
-        match Device::new("file/", kind, &opts(pairs), SALT) {
+        match Device::new("file/", kind, &opts(pairs), SALT, &rules()) {
             Err(crate::Error::InvalidRequest(m)) => m,
             Err(e) => panic!("{pairs:?}: not a 400: {e}"),
             Ok(_) => panic!("{pairs:?}: accepted"),
@@ -564,6 +625,27 @@ async fn options_are_validated() {
     assert!(bad("file", &[f, ("format", "yaml")]).contains("unknown format type"));
     for mode in ["rw", "0800", "", "-1", "177777", "0x1ff"] {
         assert!(bad("file", &[f, ("mode", mode)]).contains("mode"), "{mode}");
+    }
+    // No execute, setuid, setgid or sticky bits (CVE-2025-6000).
+    for mode in ["0755", "0700", "0777", "4600", "2600", "1600", "0610"] {
+        assert!(
+            bad("file", &[f, ("mode", mode)]).contains("executable"),
+            "{mode}"
+        );
+    }
+    // `prefix` only where the server configuration allows it.
+    let strict = FileRules::default();
+    match Device::new(
+        "file/",
+        "file",
+        &opts(&[f, ("prefix", "#!/bin/sh\n")]),
+        SALT,
+        &strict,
+    ) {
+        Err(crate::Error::InvalidRequest(m)) => {
+            assert!(m.contains("allow_audit_log_prefixing"), "{m}")
+        }
+        other => panic!("a prefix was accepted: {other:?}"),
     }
     for name in [
         "log_raw",
@@ -590,12 +672,12 @@ async fn options_are_validated() {
         ("mode", "640"),
         ("fallback", "whatever"),
     ]);
-    let dev = Device::new("audit-a/", "file", &options, SALT).unwrap();
+    let dev = Device::new("audit-a/", "file", &options, SALT, &rules()).unwrap();
     assert!(dev.skip_test());
     assert_eq!(dev.write_timeout(), Duration::from_millis(250));
     assert_eq!(dev.options(), &options);
     assert_eq!((dev.path(), dev.kind()), ("audit-a/", "file"));
-    let plain = Device::new("f/", "file", &opts(&[f]), SALT).unwrap();
+    let plain = Device::new("f/", "file", &opts(&[f]), SALT, &rules()).unwrap();
     assert!(!plain.skip_test());
     assert_eq!(plain.write_timeout(), DEFAULT_WRITE_TIMEOUT);
     assert!(!format!("{plain:?}").contains(SALT));
@@ -885,7 +967,14 @@ async fn broker_fans_out_and_tolerates_a_blocked_device() {
 
     // Replacing a device returns the old one; removing the last empties the broker.
     let discard = Arc::new(
-        Device::new("blocked/", "file", &opts(&[("file_path", "discard")]), SALT).unwrap(),
+        Device::new(
+            "blocked/",
+            "file",
+            &opts(&[("file_path", "discard")]),
+            SALT,
+            &rules(),
+        )
+        .unwrap(),
     );
     assert!(broker.add("blocked/", discard).is_some());
     broker.log(&entry_with_id("four")).await.unwrap();

@@ -54,7 +54,13 @@ impl Core {
         for entry in &table {
             let salt = self.audit_salt(entry).await?;
             let options = entry.options.clone().unwrap_or_default();
-            let device = Device::new(&entry.path, &entry.kind, &options, &salt)?;
+            let device = Device::new(
+                &entry.path,
+                &entry.kind,
+                &options,
+                &salt,
+                &self.config.audit_files,
+            )?;
             broker.add(&entry.path, Arc::new(device));
         }
         Ok((broker, table))
@@ -84,7 +90,7 @@ pub(super) async fn handle(
     req: &Request,
 ) -> Option<Result<Response>> {
     let write = matches!(op, Operation::Update | Operation::Create);
-    if rel == "audit/" && write {
+    if matches!(rel, "audit" | "audit/") && write {
         return Some(Err(Error::invalid("backend path must be specified")));
     }
     let rel = rel.trim_end_matches('/');
@@ -181,7 +187,7 @@ async fn enable(
     // Options are checked and the file is probed (with a throwaway salt) before anything
     // is stored.
     let salt = crate::util::uuid();
-    let device = Device::new(&path, &kind, &options, &salt)?;
+    let device = Device::new(&path, &kind, &options, &salt, &core.config.audit_files)?;
     if !device.skip_test() {
         device.probe().await?;
     }
@@ -264,6 +270,13 @@ impl Trail {
             },
             response_non_hmac: Vec::new(),
             logged: None,
+        }
+    }
+
+    /// The path as the request runs it (its canonical spelling).
+    pub fn path(&mut self, path: &str) {
+        if self.request.path != path {
+            self.request.path = path.to_owned();
         }
     }
 

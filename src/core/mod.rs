@@ -43,6 +43,8 @@ pub struct CoreConfig {
     pub max_lease_ttl: Duration,
     /// Reported as `storage_type` in seal status.
     pub storage_type: String,
+    /// What `file` audit devices may write.
+    pub audit_files: crate::audit::FileRules,
 }
 
 impl Default for CoreConfig {
@@ -51,6 +53,7 @@ impl Default for CoreConfig {
             default_lease_ttl: SYSTEM_TTL,
             max_lease_ttl: SYSTEM_TTL,
             storage_type: "file".into(),
+            audit_files: crate::audit::FileRules::default(),
         }
     }
 }
@@ -87,6 +90,9 @@ pub(crate) struct Caller {
     pub hash: String,
     pub entry: Arc<TokenEntry>,
     pub acl: Arc<Acl>,
+    /// The token has a use limit (fixed at authentication: spending its last use clears
+    /// the entry's count, not this).
+    pub limited: bool,
 }
 
 /// The result of `sys/init`: the key shares and the initial root token, shown once.
@@ -120,12 +126,14 @@ pub struct Core {
 }
 
 /// Paths that need `sudo` on top of the operation's capability (Vault's root paths).
+/// `sys/auth` itself (listing auth methods) is not one, as in Vault.
 const SUDO_PATHS: &[&str] = &[
-    "sys/auth",
     "sys/auth/*",
     "sys/audit",
     "sys/audit/*",
     "sys/rotate",
+    "sys/rotate/keyring",
+    "sys/raw",
     "sys/seal",
     "sys/remount",
     "sys/raw/*",
@@ -491,9 +499,14 @@ impl Core {
             }
             return sys::handle_unauthenticated(self, active, req, endpoint).await;
         }
-        let mount = active.router().resolve(&req.path);
-        if let (Some(t), Some(m)) = (trail.as_deref_mut(), &mount) {
-            t.mount(m);
+        let resolved = active.router().resolve(&req.path);
+        let (req, mount) = self.canonical(req, resolved)?;
+        let req: &Request = &req;
+        if let Some(t) = trail.as_deref_mut() {
+            t.path(&req.path);
+            if let Some(m) = &mount {
+                t.mount(m);
+            }
         }
         if let Some(mount) = &mount {
             if let Handler::Engine(backend) = &mount.route.handler {
@@ -521,7 +534,13 @@ impl Core {
             t.operation(operation);
             t.caller(&caller, authorized.is_ok());
         }
-        authorized?;
+        if let Err(e) = authorized {
+            // As in Vault, a refused request still spends a use of a limited token (a
+            // wrapping token tried on a path it may not use is gone).
+            let last_use = self.consume_use(active, &mut caller).await?;
+            self.finish_use(active, &caller, last_use).await?;
+            return Err(e);
+        }
         let Some(mount) = mount else {
             return Err(Error::UnsupportedPath(format!(
                 "no handler for route {:?}. route entry not found.",
@@ -539,11 +558,45 @@ impl Core {
             self.maybe_wrap(active, response, req).await
         }
         .await;
+        self.finish_use(active, &caller, last_use).await?;
+        result
+    }
+
+    /// After a request that spent a use of the caller's token: the token goes if that was
+    /// its last use (as in Vault, the last use runs in full first).
+    async fn finish_use(&self, active: &Active, caller: &Caller, last_use: bool) -> Result<()> {
         if last_use {
-            // As in Vault, the last use runs in full; the token goes once it is done.
             self.revoke_tree(active, &caller.hash).await?;
         }
-        result
+        Ok(())
+    }
+
+    /// The request as both the ACL and the handler see it: the handler's one spelling of
+    /// the object its path names ([`Backend::canonical_path`]), fixed before anything else
+    /// looks at the path.
+    fn canonical<'r>(
+        &self,
+        req: &'r Request,
+        mount: Option<Resolved>,
+    ) -> Result<(std::borrow::Cow<'r, Request>, Option<Resolved>)> {
+        use std::borrow::Cow;
+        let Some(mut mount) = mount else {
+            return Ok((Cow::Borrowed(req), None));
+        };
+        let canonical = match &mount.route.handler {
+            Handler::Engine(b) | Handler::PerToken(b) => {
+                b.canonical_path(req.operation, &mount.relative)?
+            }
+            Handler::System => sys::canonical_path(req.operation, &mount.relative)?,
+            Handler::Token => token_backend::canonical_path(req.operation, &mount.relative),
+        };
+        let Some(relative) = canonical else {
+            return Ok((Cow::Borrowed(req), Some(mount)));
+        };
+        let mut owned = req.clone();
+        owned.path = format!("{}{relative}", mount.route.entry.route());
+        mount.relative = relative;
+        Ok((Cow::Owned(owned), Some(mount)))
     }
 
     /// A login: no token and no ACL; the auth method checks the credentials, and what it
@@ -620,7 +673,19 @@ impl Core {
                 ..NewToken::default()
             })
             .await?;
-        Ok(token_backend::auth_for(&token, &entry))
+        Ok(token_backend::auth_for(&token, &entry, entry.ttl))
+    }
+
+    /// The default and max lease TTLs of the mount serving `path`, as tuned now (the
+    /// system's when no mount serves it).
+    pub(super) fn mount_ttls(&self, active: &Active, path: &str) -> (Duration, Duration) {
+        match active.router().resolve(path) {
+            Some(mount) => (
+                mount.facts.info.default_lease_ttl,
+                mount.facts.info.max_lease_ttl,
+            ),
+            None => (self.config.default_lease_ttl, self.config.max_lease_ttl),
+        }
     }
 
     /// Asks the auth method that issued a token whether it may still be renewed (the user
@@ -662,6 +727,7 @@ impl Core {
         Ok(Caller {
             token: token.to_owned(),
             hash,
+            limited: entry.num_uses > 0,
             entry,
             acl,
         })

@@ -11,7 +11,7 @@ use super::mounts::{MountEntry, Route, Table};
 use super::{Active, Caller, Core, Request, Response};
 use crate::error::{Error, Result};
 use crate::fields;
-use crate::logical::{parse_duration, Operation};
+use crate::logical::{ttl_from_json, Operation};
 use crate::util::rfc3339;
 
 /// The `sys/` endpoints, parsed from the path relative to `sys/`.
@@ -77,6 +77,32 @@ fn parse_endpoint(rel: &str) -> Endpoint {
     }
 }
 
+/// The one spelling of a `sys/` request (see [`crate::logical::Backend::canonical_path`]):
+/// no trailing `/` but on LIST, policy names trimmed and lower-cased, and the lease
+/// prefixes that revocation reads as folders written as folders (`.../auth/userpass/`).
+pub(super) fn canonical_path(op: Operation, rel: &str) -> Result<Option<String>> {
+    let trimmed = crate::logical::drop_trailing_slash(op, rel);
+    let now = trimmed.as_deref().unwrap_or(rel);
+    for head in ["policies/acl/", "policy/"] {
+        if let Some(name) = now.strip_prefix(head).filter(|n| !n.is_empty()) {
+            let canonical = crate::policy::Policy::normalize_name(name)?;
+            return Ok((canonical != rel[head.len()..]).then(|| format!("{head}{canonical}")));
+        }
+    }
+    for head in [
+        "leases/revoke-prefix/",
+        "leases/revoke-force/",
+        "revoke-prefix/",
+        "revoke-force/",
+    ] {
+        if let Some(prefix) = now.strip_prefix(head).filter(|p| !p.is_empty()) {
+            let folder = format!("{head}{prefix}/");
+            return Ok((folder != rel).then_some(folder));
+        }
+    }
+    Ok(trimmed)
+}
+
 fn unsupported(op: Operation, path: &str) -> Error {
     Error::UnsupportedOperation(format!("unsupported operation {op:?} on sys/{path}"))
 }
@@ -126,10 +152,11 @@ pub(super) async fn handle_unauthenticated(
             core.wrap_lookup(active, &token).await
         }
         Unauthenticated::Unwrap => {
-            let token = match body_token {
+            match body_token {
                 Some(token) => {
-                    // Unwrapping someone's token by value needs a valid token of one's own.
-                    let caller = core.authenticate(active, req.token.as_deref()).await?;
+                    // Unwrapping someone's token by value needs a valid token of one's own,
+                    // and is one use of it.
+                    let mut caller = core.authenticate(active, req.token.as_deref()).await?;
                     core.authorize(
                         &caller,
                         Operation::Update,
@@ -137,11 +164,16 @@ pub(super) async fn handle_unauthenticated(
                         &req.data,
                         None,
                     )?;
-                    token
+                    let last_use = core.consume_use(active, &mut caller).await?;
+                    let result = core.unwrap(active, &token).await;
+                    core.finish_use(active, &caller, last_use).await?;
+                    result
                 }
-                None => req.token.clone().ok_or(Error::PermissionDenied)?,
-            };
-            core.unwrap(active, &token).await
+                None => {
+                    let token = req.token.clone().ok_or(Error::PermissionDenied)?;
+                    core.unwrap(active, &token).await
+                }
+            }
         }
         Unauthenticated::UiMount(rest) => ui_mount(core, active, req, rest).await,
     }
@@ -153,19 +185,20 @@ async fn ui_mount(core: &Core, active: &Active, req: &Request, path: &str) -> Re
     if path.is_empty() {
         return Err(Error::invalid("path not set"));
     }
-    let caller = core
+    let mut caller = core
         .authenticate(active, req.token.as_deref())
         .await
         .map_err(|_| Error::PermissionDenied)?;
+    // One use of the caller's token, answered or refused.
+    let last_use = core.consume_use(active, &mut caller).await?;
     let route = active
         .router()
         .matching(path)
         .map(|(r, _)| r.clone())
-        .ok_or(Error::PermissionDenied)?;
+        .filter(|route| caller.acl.has_access_under(&route.entry.route()));
+    core.finish_use(active, &caller, last_use).await?;
+    let route = route.ok_or(Error::PermissionDenied)?;
     let key = route.entry.route();
-    if !caller.acl.has_access_under(&key) {
-        return Err(Error::PermissionDenied);
-    }
     let mut data = mount_json(&route.entry);
     data.insert("path".into(), Value::from(key));
     Ok(Response::data(data))
@@ -350,16 +383,11 @@ fn bool_field(data: &Map<String, Value>, name: &str) -> Result<bool> {
 fn ttl_field(value: Option<&Value>, name: &str) -> Result<Option<u64>> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| Error::invalid(format!("invalid {name}"))),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) if s == "system" => Ok(Some(0)),
-        Some(Value::String(s)) => parse_duration(s)
+        Some(v) => ttl_from_json(v)
             .map(|d| Some(d.as_secs()))
-            .ok_or_else(|| Error::invalid(format!("unable to parse {name}: {s:?}"))),
-        Some(_) => Err(Error::invalid(format!("invalid {name}"))),
+            .ok_or_else(|| Error::invalid(format!("unable to parse {name}: {v}"))),
     }
 }
 
@@ -387,10 +415,23 @@ fn list_mounts(active: &Active, table: Table) -> Result<Response> {
     Ok(Response::data(data))
 }
 
+/// The mount of `table` at `path`. The router serves both tables under one namespace
+/// (`auth/userpass/` is an auth mount's route), so the entry's own table is checked:
+/// `sys/mounts/auth/userpass` never reaches an auth method.
 fn find(active: &Active, table: Table, path: &str) -> Result<Option<Route>> {
     let path = normalize_mount_path(path)?;
     let key = format!("{}{path}", table.route_prefix());
-    Ok(active.router().get(&key).cloned())
+    Ok(active
+        .router()
+        .get(&key)
+        .filter(|route| route.entry.table == table)
+        .cloned())
+}
+
+/// Whether `path` (normalized) is, or is under, a mount no request may unmount or tune
+/// through `sys/mounts` (Vault's protected mounts, matched as prefixes).
+fn protected(table: Table, path: &str) -> bool {
+    table == Table::Mounts && PROTECTED.iter().any(|p| path.starts_with(p))
 }
 
 fn read_mount(active: &Active, table: Table, path: &str) -> Result<Response> {
@@ -438,7 +479,7 @@ async fn enable_mount(
             "mount type of {kind:?} is not mountable"
         )));
     }
-    if table == Table::Mounts && PROTECTED.iter().any(|p| path.starts_with(p)) {
+    if protected(table, &path) {
         return Err(Error::invalid(format!("cannot mount {path:?}")));
     }
     if kind != "kv" && options.contains_key("version") {
@@ -563,13 +604,11 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, table: Tabl
 async fn disable_mount(core: &Core, active: &Active, table: Table, path: &str) -> Result<Response> {
     let path = normalize_mount_path(path)?;
     let key = format!("{}{path}", table.route_prefix());
-    if table == Table::Mounts && PROTECTED.contains(&path.as_str())
-        || table == Table::Auth && path == "token/"
-    {
+    if protected(table, &path) || table == Table::Auth && path == "token/" {
         return Err(Error::invalid(format!("cannot unmount {path:?}")));
     }
     let _guard = active.table_lock.lock().await;
-    let Some(route) = active.router().get(&key).cloned() else {
+    let Some(route) = find(active, table, &path)? else {
         // Vault answers 204 for a path with no mount: existence is not leaked.
         return Ok(Response::empty());
     };
@@ -650,7 +689,7 @@ async fn tune_mount(
     data: &Map<String, Value>,
 ) -> Result<Response> {
     let norm = normalize_mount_path(path)?;
-    if table == Table::Mounts && PROTECTED.contains(&norm.as_str()) {
+    if protected(table, &norm) {
         return Err(Error::invalid(format!("cannot tune {norm:?}")));
     }
     let _guard = active.table_lock.lock().await;

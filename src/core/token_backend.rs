@@ -13,6 +13,11 @@ use crate::logical::Operation;
 use crate::policy::Policy;
 use crate::util::rfc3339_secs;
 
+/// The one spelling of an `auth/token/` request: `create/` is `create`.
+pub(super) fn canonical_path(op: Operation, rel: &str) -> Option<String> {
+    crate::logical::drop_trailing_slash(op, rel)
+}
+
 /// Serves `auth/token/<rel>` for an authenticated caller.
 pub(super) async fn handle(
     core: &Core,
@@ -164,7 +169,8 @@ async fn create(
             .acl
             .allowed(Operation::Update, "auth/token/create")
             .sudo;
-    if parent.num_uses > 0 {
+    // `caller.limited`, not the entry: on its last use the entry no longer shows a limit.
+    if caller.limited {
         return Err(Error::invalid(
             "restricted use token cannot generate child tokens",
         ));
@@ -228,12 +234,11 @@ async fn create(
             .collect(),
     };
     policies.retain(|p| !p.is_empty());
-    if !parent_root {
-        let allowed: Vec<&String> = parent.policies.iter().collect();
-        if let Some(bad) = policies
-            .iter()
-            .find(|p| *p != "default" && !allowed.contains(p))
-        {
+    // `default` is a policy like any other: a parent without it (`no_default_policy`)
+    // cannot hand it on, explicitly or implicitly, unless it has sudo.
+    let parent_has_default = parent.policies.iter().any(|p| p == "default");
+    if !parent_root && !sudo {
+        if let Some(bad) = policies.iter().find(|p| !parent.policies.contains(p)) {
             return Err(Error::invalid(format!(
                 "child policies must be subset of parent: {bad:?} is not held by the parent"
             )));
@@ -246,7 +251,11 @@ async fn create(
     }
     let no_default = fields::boolean(data, "no_default_policy")?.unwrap_or(false);
     let is_root = policies.iter().any(|p| p == "root");
-    if !no_default && !is_root && !policies.iter().any(|p| p == "default") {
+    if !no_default
+        && !is_root
+        && (parent_has_default || sudo)
+        && !policies.iter().any(|p| p == "default")
+    {
         policies.push("default".into());
     }
     let mut warnings = Vec::new();
@@ -268,15 +277,17 @@ async fn create(
         Some(t) => t,
         None => fields::duration(data, "lease")?.unwrap_or_default(),
     };
+    // The token store's own mount (`sys/auth/token/tune`) sets the defaults and caps.
+    let (default_ttl, max_ttl) = core.mount_ttls(active, "auth/token/");
     if ttl.is_zero() && period.is_zero() {
         // Only root may hold a token that never expires, and only under a root parent
         // that never expires either.
         if !(is_root && parent_root && parent.expire_time.is_none()) {
-            ttl = core.config.default_lease_ttl;
+            ttl = default_ttl;
         }
     }
     if !ttl.is_zero() {
-        ttl = ttl.min(core.config.max_lease_ttl);
+        ttl = ttl.min(max_ttl);
     }
     // A child never outlives its parent.
     if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
@@ -318,20 +329,24 @@ async fn create(
             },
             ttl,
             explicit_max_ttl: explicit_max,
-            max_ttl: core.config.max_lease_ttl,
+            max_ttl,
             period,
             renewable: fields::boolean(data, "renewable")?.unwrap_or(true),
             wrapping: None,
         })
         .await?;
     Ok(Response {
-        auth: Some(auth_for(&token, &entry)),
+        auth: Some(auth_for(&token, &entry, entry.ttl)),
         warnings,
         ..Response::default()
     })
 }
 
-pub(super) fn auth_for(token: &str, entry: &TokenEntry) -> Auth {
+/// The `auth` block for `token`, granted `lease_duration` seconds: exactly what was
+/// granted (a new token's TTL, a renewal's increment as capped), not a reading of the
+/// clock, as Vault answers (`lease_duration` 3600 for `ttl=1h`, whenever the answer is
+/// built).
+pub(super) fn auth_for(token: &str, entry: &TokenEntry, lease_duration: u64) -> Auth {
     let metadata = entry.meta.as_ref().map(|m| {
         m.iter()
             .map(|(k, v)| (k.clone(), Value::from(v.clone())))
@@ -343,7 +358,7 @@ pub(super) fn auth_for(token: &str, entry: &TokenEntry) -> Auth {
         policies: entry.policies.clone(),
         token_policies: entry.policies.clone(),
         metadata,
-        lease_duration: entry.remaining_ttl(),
+        lease_duration,
         renewable: entry.renewable && entry.expire_time.is_some(),
         orphan: entry.orphan(),
         num_uses: entry.num_uses,
@@ -363,12 +378,13 @@ async fn renew(
     if entry.renewable && entry.expire_time.is_some() {
         core.check_renewal(active, entry).await?;
     }
-    let renewed = active
+    let (_, mount_max) = core.mount_ttls(active, &entry.path);
+    let (renewed, granted) = active
         .tokens
-        .renew(hash, entry, increment, core.config.max_lease_ttl)
+        .renew(hash, entry, increment, mount_max)
         .await?;
     Ok(Response {
-        auth: Some(auth_for(token, &renewed)),
+        auth: Some(auth_for(token, &renewed, granted)),
         ..Response::default()
     })
 }

@@ -157,6 +157,11 @@ pub struct TokenStore {
     /// The hash of every stored token, so an unknown token is refused from memory: an
     /// unknown token and a real one cost the same (no storage read tells them apart).
     known: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
+    /// Tokens whose revocation has started: no child may be created under them. A token
+    /// enters under its stripe lock, which child creation holds from its check of the
+    /// parent to the commit of the child, so a revocation either sees the child in its
+    /// listing of the parent's children or the child is refused.
+    revoking: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The raw bytes of a hex token hash (`None` for anything else).
@@ -205,6 +210,7 @@ impl TokenStore {
                 .collect(),
             cache: Arc::new(EntryCache::new()),
             known: std::sync::RwLock::new(known),
+            revoking: std::sync::Mutex::new(Default::default()),
         })
     }
 
@@ -383,12 +389,24 @@ impl TokenStore {
             period: new.period.as_secs(),
             renewable: new.renewable,
             // Rounded up: a token lives at least its whole TTL.
-            expire_time: (ttl > 0).then_some(unix_now_ceil() + ttl),
+            expire_time: (ttl > 0).then_some(unix_now_ceil().saturating_add(ttl)),
             last_renewal: None,
             max_ttl: new.max_ttl.as_secs(),
             wrapping: new.wrapping,
         };
         let hash = self.hash(&token);
+        // A child is recorded only while its parent is live and not being revoked, checked
+        // under the parent's lock (see `revoking`).
+        let _parent_lock = match &entry.parent {
+            Some(parent) => {
+                let guard = self.use_locks[stripe_of(parent)].lock().await;
+                if self.is_revoking(parent) || !self.is_live_in_storage(parent).await? {
+                    return Err(Error::PermissionDenied);
+                }
+                Some(guard)
+            }
+            None => None,
+        };
         let mut batch = ViewBatch::new();
         batch.put_json(format!("id/{hash}"), &entry)?;
         batch.put_json(
@@ -542,9 +560,52 @@ impl TokenStore {
             .collect())
     }
 
+    fn is_revoking(&self, hash: &str) -> bool {
+        self.revoking
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(hash)
+    }
+
+    /// Whether `hash` is stored and not on its last use (read from storage, not the cache).
+    async fn is_live_in_storage(&self, hash: &str) -> Result<bool> {
+        Ok(self
+            .view
+            .get_json::<TokenEntry>(&format!("id/{hash}"))
+            .await?
+            .is_some_and(|e| e.num_uses >= 0 && !e.expired(unix_now())))
+    }
+
+    /// Marks `hash` as being revoked, after any child creation under it in flight has
+    /// committed; no child is created under it from now on.
+    async fn start_revoking(&self, hash: &str) {
+        let _guard = self.use_locks[stripe_of(hash)].lock().await;
+        self.revoking
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash.to_owned());
+    }
+
+    fn end_revoking(&self, hashes: &[String]) {
+        let mut set = self.revoking.lock().unwrap_or_else(|p| p.into_inner());
+        for hash in hashes {
+            set.remove(hash);
+        }
+    }
+
     /// Revokes a token and all its descendants in one commit; returns their hashes.
     pub async fn revoke_tree(&self, hash: &str) -> Result<Vec<String>> {
         let mut revoked = Vec::new();
+        let result = self.revoke_tree_marked(hash, &mut revoked).await;
+        self.end_revoking(&revoked);
+        result?;
+        self.forget_tokens(&revoked);
+        Ok(revoked)
+    }
+
+    /// [`TokenStore::revoke_tree`]; every token it reaches is marked in `revoked` (and in
+    /// `revoking`) before its children are listed.
+    async fn revoke_tree_marked(&self, hash: &str, revoked: &mut Vec<String>) -> Result<()> {
         let mut stack = vec![(hash.to_owned(), 0usize)];
         let mut batch = ViewBatch::new();
         let mut leases = ViewBatch::new();
@@ -552,22 +613,29 @@ impl TokenStore {
             if depth > MAX_TREE_DEPTH || revoked.contains(&current) {
                 continue;
             }
+            self.start_revoking(&current).await;
+            revoked.push(current.clone());
             for child in self.children(&current).await? {
                 batch.delete(format!("parent/{current}/{child}"));
                 stack.push((child, depth + 1));
             }
             self.delete_entry(&current, &mut batch, &mut leases).await?;
-            revoked.push(current);
         }
         if !batch.is_empty() {
             self.commit_tokens(revoked.clone(), batch, leases).await?;
         }
-        self.forget_tokens(&revoked);
-        Ok(revoked)
+        Ok(())
     }
 
     /// Revokes only this token; its children become orphans.
     pub async fn revoke_orphan(&self, hash: &str) -> Result<Vec<String>> {
+        self.start_revoking(hash).await;
+        let result = self.revoke_orphan_marked(hash).await;
+        self.end_revoking(&[hash.to_owned()]);
+        result
+    }
+
+    async fn revoke_orphan_marked(&self, hash: &str) -> Result<Vec<String>> {
         let mut batch = ViewBatch::new();
         let mut changed = vec![hash.to_owned()];
         for child in self.children(hash).await? {
@@ -615,17 +683,18 @@ impl TokenStore {
 
     /// Renews a token by `increment` (or its original TTL; a periodic token by its
     /// period). Like Vault, the new expiry never passes the token's creation time plus its
-    /// max TTL (`max_ttl` when the token has none of its own) or its explicit max TTL.
-    /// Returns the updated entry.
+    /// max TTL: the smaller of its own (`max_ttl`, fixed at issue) and `mount_max_ttl`, the
+    /// issuing mount's max as it is now (lowering it caps later renewals), and never its
+    /// explicit max TTL. Returns the updated entry and the seconds granted from now.
     pub async fn renew(
         &self,
         hash: &str,
         entry: &TokenEntry,
         increment: Option<Duration>,
-        max_ttl: Duration,
-    ) -> Result<TokenEntry> {
+        mount_max_ttl: Duration,
+    ) -> Result<(TokenEntry, u64)> {
         if entry.expire_time.is_none() {
-            return Ok(entry.clone());
+            return Ok((entry.clone(), 0));
         }
         if !entry.renewable {
             return Err(Error::invalid("lease is not renewable"));
@@ -634,18 +703,19 @@ impl TokenStore {
         // Whole seconds, rounded up: a renewal never grants less than it says.
         let base = unix_now_ceil();
         let mut expire = if entry.period > 0 {
-            base + entry.period
+            base.saturating_add(entry.period)
         } else {
             let ttl = increment.map_or(entry.ttl, |d| d.as_secs()).max(1);
-            let max = if entry.max_ttl > 0 {
-                entry.max_ttl
-            } else {
-                max_ttl.as_secs()
+            let mount_max = mount_max_ttl.as_secs();
+            let max = match entry.max_ttl {
+                0 => mount_max,
+                own => own.min(mount_max),
             };
-            (base + ttl).min(entry.creation_time + max.max(1))
+            base.saturating_add(ttl)
+                .min(entry.creation_time.saturating_add(max.max(1)))
         };
         if entry.explicit_max_ttl > 0 {
-            expire = expire.min(entry.creation_time + entry.explicit_max_ttl);
+            expire = expire.min(entry.creation_time.saturating_add(entry.explicit_max_ttl));
         }
         let mut next = entry.clone();
         next.expire_time = Some(expire);
@@ -659,7 +729,7 @@ impl TokenStore {
         if let Some(at) = expiry {
             self.expiry.schedule(hash, at);
         }
-        Ok(next)
+        Ok((next, expire.saturating_sub(base)))
     }
 }
 

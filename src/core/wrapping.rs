@@ -149,9 +149,9 @@ impl Core {
     /// `sys/wrapping/lookup`: what a wrapping token wraps, without using it.
     pub(super) async fn wrap_lookup(&self, active: &Active, token: &str) -> Result<Response> {
         let (_, entry) = self.wrapping_entry(active, token).await?;
-        let info = entry
-            .wrapping
-            .unwrap_or_else(|| unreachable!("checked above"));
+        let Some(info) = entry.wrapping else {
+            return Err(Error::invalid(INVALID));
+        };
         let mut data = Map::new();
         data.insert("creation_path".into(), info.creation_path.into());
         data.insert("creation_time".into(), info.creation_time.into());
@@ -162,9 +162,16 @@ impl Core {
     /// `sys/wrapping/rewrap`: the same response under a new token; the old one is revoked.
     pub(super) async fn rewrap(&self, active: &Active, token: &str) -> Result<Response> {
         let (hash, entry) = self.wrapping_entry(active, token).await?;
-        let info = entry
-            .wrapping
-            .unwrap_or_else(|| unreachable!("checked above"));
+        // The single use is spent under the token's lock, as unwrap spends it: of a
+        // concurrent rewrap and unwrap, one loses.
+        active
+            .tokens
+            .use_token(&hash, &entry)
+            .await
+            .map_err(|_| Error::invalid(INVALID))?;
+        let Some(info) = entry.wrapping else {
+            return Err(Error::invalid(INVALID));
+        };
         let view = self.cubbyhole_view(active, &hash)?;
         let body: Value = view
             .get_json("response")

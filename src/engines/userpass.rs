@@ -135,6 +135,19 @@ impl Backend for Userpass {
         }
     }
 
+    /// User names are case-insensitive (as Vault's): `users/ALICE` is `users/alice`.
+    fn canonical_path(&self, _op: Operation, path: &str) -> Result<Option<String>> {
+        let (head, name, tail) = match route(path) {
+            Some(Route::User(name)) => ("users/", name, ""),
+            Some(Route::Password(name)) => ("users/", name, "/password"),
+            Some(Route::Policies(name)) => ("users/", name, "/policies"),
+            Some(Route::Login(name)) => ("login/", name, ""),
+            Some(Route::Users) | None => return Ok(None),
+        };
+        let canonical = username(name)?;
+        Ok((canonical != name).then(|| format!("{head}{canonical}{tail}")))
+    }
+
     fn is_login_path(&self, path: &str) -> bool {
         path.starts_with("login/")
     }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::core::{Core, Request};
 use crate::error::Error;
-use crate::logical::{parse_duration, Operation};
+use crate::logical::{parse_ttl, Operation};
 
 /// Listener settings the HTTP layer enforces.
 #[derive(Clone, Debug)]
@@ -160,12 +160,16 @@ fn parse_query(query: &str) -> Result<Map<String, Value>, Error> {
     Ok(out)
 }
 
+/// The client token: `X-Vault-Token`, or (when that is absent or empty, as Vault reads
+/// it) `Authorization: Bearer`.
 fn token_from(headers: &HeaderMap) -> Result<Option<String>, Error> {
     if let Some(v) = headers.get("x-vault-token") {
         let t = v
             .to_str()
             .map_err(|_| Error::invalid("invalid token header"))?;
-        return Ok((!t.is_empty()).then(|| t.to_owned()));
+        if !t.is_empty() {
+            return Ok(Some(t.to_owned()));
+        }
     }
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let v = v
@@ -185,7 +189,7 @@ fn wrap_ttl_from(headers: &HeaderMap) -> Result<Option<Duration>, Error> {
     let s = v
         .to_str()
         .map_err(|_| Error::invalid("error parsing X-Vault-Wrap-TTL header"))?;
-    let ttl = parse_duration(s)
+    let ttl = parse_ttl(s)
         .ok_or_else(|| Error::invalid(format!("error parsing X-Vault-Wrap-TTL header: {s:?}")))?;
     Ok((!ttl.is_zero()).then_some(ttl))
 }

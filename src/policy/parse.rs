@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::logical::{parse_duration, Operation};
+use crate::logical::Operation;
 
 /// Largest policy text accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 1 << 20;
@@ -305,7 +305,9 @@ fn too_many_rules() -> Error {
 /// `{"path": {"<p>": {...}, ...}}` or `{"path": [{"<p>": {...}}, ...]}`; a rule body may
 /// also be a list of bodies (HCL1's JSON decoding allows both).
 fn rules_from_json(text: &str) -> Result<Vec<(String, Value)>> {
-    let root: Value = serde_json::from_str(text).map_err(fail)?;
+    let root = serde_json::from_str::<strict_json::Unique>(text)
+        .map_err(fail)?
+        .0;
     let Value::Object(root) = root else {
         return Err(fail("does not contain a root object"));
     };
@@ -588,16 +590,92 @@ pub(crate) fn merge_values(into: &mut Vec<Value>, values: &[Value]) {
 /// Seconds as a number, or a duration string; zero means unset.
 fn wrapping_ttl(value: &Value) -> Result<Option<Duration>, String> {
     let ttl = match value {
-        Value::Number(n) => {
-            let secs = n
-                .as_f64()
-                .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e12);
-            Duration::from_secs_f64(secs.ok_or("must be a non-negative duration")?)
-        }
-        Value::String(s) => parse_duration(s).ok_or_else(|| format!("invalid duration {s:?}"))?,
+        Value::Number(_) | Value::String(_) => crate::logical::ttl_from_json(value)
+            .ok_or_else(|| format!("invalid duration {value}: must be a non-negative duration"))?,
         _ => return Err("must be a duration".into()),
     };
     Ok((!ttl.is_zero()).then_some(ttl))
+}
+
+/// JSON whose objects never repeat a key. serde_json keeps the last of repeated keys, so
+/// `{"secret/x": {deny}, "secret/x": {read}}` would silently drop the deny; a policy that
+/// repeats a key is refused instead, as the HCL reader refuses a repeated object key.
+mod strict_json {
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+
+    /// A JSON value parsed with every object's keys checked for repeats.
+    pub(super) struct Unique(pub Value);
+
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(UniqueVisitor).map(Unique)
+        }
+    }
+
+    struct UniqueVisitor;
+
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(v.into())
+        }
+
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Unique(v)) = seq.next_element()? {
+                out.push(v);
+            }
+            Ok(Value::Array(out))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(de::Error::custom(format!("duplicate key {key:?}")));
+                }
+                let Unique(value) = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(Value::Object(out))
+        }
+    }
 }
 
 /// A parser for the HCL1 subset that policies use (Vault reads them with hashicorp/hcl v1,
@@ -1076,6 +1154,23 @@ mod tests {
         assert!(policy.is_templated());
         assert!(policy.rules()[0].templated);
         assert!(!policy.rules()[1].templated);
+    }
+
+    #[test]
+    fn json_policies_never_repeat_a_key() {
+        for text in [
+            r#"{"path":{"secret/data/x":{"capabilities":["deny"]},"secret/data/x":{"capabilities":["read"]}}}"#,
+            r#"{"path":{"a":{"capabilities":["read"]}},"path":{"b":{"capabilities":["read"]}}}"#,
+            r#"{"path":{"a":{"capabilities":["deny"],"capabilities":["read"]}}}"#,
+            r#"{"path":{"a":{"allowed_parameters":{"k":[],"k":["v"]},"capabilities":["update"]}}}"#,
+        ] {
+            let err = Policy::parse("p", text).unwrap_err().to_string();
+            assert!(err.contains("duplicate key"), "{text}: {err}");
+        }
+        // The same path twice as HCL blocks is two rules; the ACL merges them (deny wins).
+        let hcl = "path \"secret/data/x\" { capabilities = [\"deny\"] }\n\
+                   path \"secret/data/x\" { capabilities = [\"read\"] }";
+        assert_eq!(Policy::parse("p", hcl).unwrap().rules().len(), 2);
     }
 
     #[test]

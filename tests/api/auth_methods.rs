@@ -75,7 +75,8 @@ async fn userpass_login_issues_a_leased_token() {
     let me = v.with_token(&token);
     let d = me.get("auth/token/lookup-self").await.data();
     assert_eq!(d["display_name"], "userpass-bob");
-    assert_eq!(d["path"], "auth/userpass/login/BOB");
+    // The login path is the user name's one spelling (leases revoke by it).
+    assert_eq!(d["path"], "auth/userpass/login/bob");
     assert_eq!(d["meta"], json!({"username": "bob"}));
     assert_eq!(d["orphan"], true);
     v.kv2_put("secret/data/app", json!({"k": "v"})).await;
@@ -84,8 +85,9 @@ async fn userpass_login_issues_a_leased_token() {
         .await
         .denied();
 
-    // Its lease, under the login path.
-    assert_eq!(lease_count(&v, "auth/userpass/login/BOB/").await, 1);
+    // Its lease, under the login path in its one spelling.
+    assert_eq!(lease_count(&v, "auth/userpass/login/bob/").await, 1);
+    assert_eq!(lease_count(&v, "auth/userpass/login/BOB/").await, 0);
     // Renewals never pass the user's max TTL, counted from the login.
     let renewed = me
         .post("auth/token/renew-self", json!({"increment": "24h"}))

@@ -6,6 +6,7 @@ mod common;
 
 mod audit;
 mod auth_methods;
+mod authz;
 mod bad_input;
 mod envelope;
 mod kv;

@@ -116,7 +116,6 @@ async fn wrap_a_kv_read_then_unwrap_once() {
         "secret/data/w",
     );
     let wt = w["token"].as_str().unwrap();
-    v.with_token(wt).get("secret/data/w").await.denied();
     let user = v.token_with(&["default"]).await;
     v.with_token("hvs.invalid")
         .post("sys/wrapping/unwrap", json!({"token": wt}))

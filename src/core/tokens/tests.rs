@@ -161,7 +161,7 @@ async fn renewals_replace_the_cached_entry() {
     )
     .await;
     let (_, before) = s.lookup(&token).await.unwrap().unwrap();
-    let renewed = s
+    let (renewed, granted) = s
         .renew(
             &hash,
             &before,
@@ -170,6 +170,7 @@ async fn renewals_replace_the_cached_entry() {
         )
         .await
         .unwrap();
+    assert_eq!(granted, 3600);
     assert!(renewed.expire_time > before.expire_time);
     let (_, after) = s.lookup(&token).await.unwrap().unwrap();
     assert_eq!(after.expire_time, renewed.expire_time);

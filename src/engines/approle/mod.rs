@@ -238,6 +238,23 @@ impl Backend for AppRole {
         }
     }
 
+    /// Role names are case-insensitive (as Vault's) and a trailing `/` names nothing more:
+    /// `role/Admin/role-id/` is `role/admin/role-id`.
+    fn canonical_path(&self, op: Operation, path: &str) -> Result<Option<String>> {
+        let trimmed = crate::logical::drop_trailing_slash(op, path);
+        let path_now = trimmed.as_deref().unwrap_or(path);
+        if let Some(rest) = path_now.strip_prefix("role/") {
+            let (name, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            if !name.is_empty() {
+                let canonical = role_name(name)?;
+                if canonical != name {
+                    return Ok(Some(format!("role/{canonical}{tail}")));
+                }
+            }
+        }
+        Ok(trimmed)
+    }
+
     fn is_login_path(&self, path: &str) -> bool {
         route(path) == Some(Route::Login)
     }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::support::{check_write_key, list_prefix, valid_key};
 use crate::error::{Error, Result};
-use crate::logical::{parse_duration, Backend, Ctx, Operation, Request, Response};
+use crate::logical::{Backend, Ctx, Operation, Request, Response};
 
 /// The unversioned key/value engine.
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,17 +76,7 @@ async fn read(ctx: &Ctx, path: &str) -> Result<Response> {
 
 /// A stored `ttl` as Vault's `ParseDurationSecond` reads it; unparsable values are ignored.
 fn ttl_value(v: &Value) -> Option<Duration> {
-    match v {
-        Value::Number(n) => match n.as_u64() {
-            Some(s) => Some(Duration::from_secs(s)),
-            None => n
-                .as_f64()
-                .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e12)
-                .map(|f| Duration::from_secs(f as u64)),
-        },
-        Value::String(s) => parse_duration(s).map(|d| Duration::from_secs(d.as_secs())),
-        _ => None,
-    }
+    crate::logical::ttl_from_json(v)
 }
 
 async fn write(ctx: &Ctx, req: &Request) -> Result<Response> {
