@@ -36,6 +36,11 @@ pub enum Error {
     /// The server has not been initialized.
     #[error("Vault is not initialized")]
     NotInitialized,
+    /// A write of replicated data on a follower (a replication secondary), where only the
+    /// replication applier writes replicated keys. (Replication forwards such writes to
+    /// the primary; this is what is left when it cannot.)
+    #[error("replicated data is written on the primary: this server follows one")]
+    Follower,
     /// Storage failed underneath (logged in full; the client sees a generic message).
     #[error(transparent)]
     Storage(#[from] vaultrs_storage::Error),

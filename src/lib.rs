@@ -7,6 +7,7 @@ pub mod engines;
 pub mod error;
 pub mod fields;
 pub mod http;
+pub mod locality;
 pub mod logical;
 pub mod policy;
 pub mod server;

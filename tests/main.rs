@@ -3,9 +3,10 @@
 
 mod harness;
 
-mod api;
+pub mod api;
 mod cli;
 mod cli_auth;
 mod compat_vaultrs;
 mod generate_root;
 mod server;
+mod upgrade;

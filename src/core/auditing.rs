@@ -2,7 +2,7 @@
 //! trail a request leaves in the enabled devices ([`Trail`]).
 //!
 //! The table is a mount table of its own ([`Table::Audit`]): `core/audit` (replicated)
-//! and `core/local-audit`. Each device's salt is a random UUID string stored under
+//! and `local/core/audit`. Each device's salt is a random UUID string stored under
 //! `audit/<uuid>/salt` (`local/audit/<uuid>/salt` for a local device), so a replicated
 //! device hashes alike on every cluster and a removed device's hashes cannot be
 //! reproduced.
@@ -15,21 +15,16 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::mounts::{MountEntry, Resolved, Table, LOCAL_STORAGE_PREFIX};
+use super::mounts::{MountEntry, Resolved, Table};
 use super::{Active, Caller, Core, Request, Response};
 use crate::audit::{self, Device};
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
 
-/// The storage key of a device's salt.
+/// The storage key of a device's salt (local with a local device).
 fn salt_key(entry: &MountEntry) -> String {
-    let key = format!("{}salt", entry.storage_prefix());
-    if entry.local {
-        format!("{LOCAL_STORAGE_PREFIX}{key}")
-    } else {
-        key
-    }
+    format!("{}salt", entry.storage_prefix())
 }
 
 impl Core {
@@ -39,6 +34,13 @@ impl Core {
         if let Some(bytes) = self.barrier.get(&key).await? {
             return String::from_utf8(bytes)
                 .map_err(|_| Error::Internal("an audit salt is not UTF-8".into()));
+        }
+        if self.barrier.is_follower() && crate::locality::is_replicated(&key) {
+            // Its primary wrote it with the table; it arrives with the table.
+            return Err(Error::Internal(format!(
+                "audit device {:?} has no salt yet",
+                entry.path
+            )));
         }
         let salt = crate::util::uuid();
         self.barrier.put(&key, salt.as_bytes()).await?;

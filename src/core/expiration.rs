@@ -1,7 +1,7 @@
 //! The expiration manager: every token with a TTL has a lease, and a lease that runs out
 //! revokes its token (with its children and their cubbyholes).
 //!
-//! Lease records live under `sys/expire/id/<lease id>` (local to the cluster), written in
+//! Lease records live under `local/leases/<lease id>` (local to the cluster), written in
 //! the same commit as the token entry they describe ([`super::tokens::TokenStore`] owns
 //! both), so a token and its lease never disagree on disk. A lease id is the token's
 //! creation path and its keyed hash, as Vault forms it: `auth/userpass/login/bob/<hash>`,

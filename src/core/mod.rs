@@ -10,6 +10,7 @@
 mod auditing;
 mod expiration;
 pub mod generate_root;
+mod layout;
 pub mod mounts;
 pub mod policy_store;
 pub mod request;
@@ -271,13 +272,17 @@ impl Core {
 
     /// Loads (or on first unseal creates) the mount tables, tokens and policies.
     async fn activate(&self) -> Result<Arc<Active>> {
+        layout::ensure_current(&self.barrier, self.barrier.is_follower()).await?;
         let tokens = TokenStore::load(
-            StorageView::new(self.barrier.clone(), "sys/token/"),
-            StorageView::new(self.barrier.clone(), "sys/expire/id/"),
+            StorageView::new(self.barrier.clone(), crate::locality::TOKENS_PREFIX),
+            StorageView::new(self.barrier.clone(), crate::locality::LEASES_PREFIX),
         )
         .await?;
-        let policies =
-            PolicyStore::load(StorageView::new(self.barrier.clone(), "sys/policy/")).await?;
+        let policies = PolicyStore::load(
+            StorageView::new(self.barrier.clone(), "sys/policy/"),
+            !self.barrier.is_follower(),
+        )
+        .await?;
         let mut router =
             Router::with_system_ttls(self.config.default_lease_ttl, self.config.max_lease_ttl);
         for table in [Table::Mounts, Table::Auth] {
@@ -313,7 +318,7 @@ impl Core {
         Ok(active)
     }
 
-    /// This cluster's name and id, created on first unseal (`core/local-cluster`).
+    /// This cluster's name and id, created on first unseal (`local/core/cluster`).
     async fn cluster_info(&self) -> Result<(String, String)> {
         #[derive(serde::Serialize, serde::Deserialize)]
         struct Info {
@@ -321,7 +326,7 @@ impl Core {
             name: String,
             id: String,
         }
-        if let Some(bytes) = self.barrier.get("core/local-cluster").await? {
+        if let Some(bytes) = self.barrier.get(crate::locality::CLUSTER_KEY).await? {
             let info: Info = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::Internal(format!("decoding cluster info: {e}")))?;
             return Ok((info.name, info.id));
@@ -332,7 +337,9 @@ impl Core {
             id: crate::util::uuid(),
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| Error::Internal(e.to_string()))?;
-        self.barrier.put("core/local-cluster", &bytes).await?;
+        self.barrier
+            .put(crate::locality::CLUSTER_KEY, &bytes)
+            .await?;
         Ok((info.name, info.id))
     }
 
@@ -350,45 +357,32 @@ impl Core {
         let (shared_key, local_key) = table.keys();
         let shared = self.barrier.get(shared_key).await?;
         let local = self.barrier.get(local_key).await?;
-        if shared.is_none() && local.is_none() {
-            let defaults = match table {
-                Table::Mounts => vec![
-                    MountEntry::new(
-                        table,
-                        "sys/",
-                        "system",
-                        "system endpoints used for control, policy and debugging",
-                        false,
-                    ),
-                    MountEntry::new(
-                        table,
-                        "cubbyhole/",
-                        "cubbyhole",
-                        "per-token private secret storage",
-                        true,
-                    ),
-                ],
-                Table::Auth => vec![MountEntry::new(
-                    table,
-                    "token/",
-                    "token",
-                    "token based credentials",
-                    false,
-                )],
-                // Nothing to store until a device is enabled.
-                Table::Audit => return Ok(Vec::new()),
-            };
-            self.store_table(table, &defaults).await?;
-            return Ok(defaults);
-        }
         let mut entries = Vec::new();
-        for bytes in [shared, local].into_iter().flatten() {
-            entries.extend(StoredTable::decode(&bytes)?.entries);
+        for bytes in [&shared, &local].into_iter().flatten() {
+            entries.extend(StoredTable::decode(bytes)?.entries);
+        }
+        // The built-in mounts, on first use, each in its own half: the replicated ones
+        // only where this node writes replicated keys (a follower receives its primary's),
+        // the local ones (cubbyhole) on every cluster.
+        let missing: Vec<MountEntry> = default_mounts(table)
+            .into_iter()
+            .filter(|d| {
+                let half_missing = if d.local {
+                    local.is_none()
+                } else {
+                    shared.is_none() && !self.barrier.is_follower()
+                };
+                half_missing && !entries.iter().any(|e| e.path == d.path)
+            })
+            .collect();
+        if !missing.is_empty() {
+            entries.extend(missing);
+            self.store_table(table, &entries).await?;
         }
         Ok(entries)
     }
 
-    /// Writes both halves of a table in one commit.
+    /// Writes a table: each half (replicated, local) only if it changed, in one commit.
     async fn store_table(&self, table: Table, entries: &[MountEntry]) -> Result<()> {
         self.store_table_with(table, entries, None).await
     }
@@ -403,17 +397,22 @@ impl Core {
     ) -> Result<()> {
         let (shared_key, local_key) = table.keys();
         let (local, shared): (Vec<_>, Vec<_>) = entries.iter().cloned().partition(|e| e.local);
-        let encode =
-            |t: StoredTable| serde_json::to_vec(&t).map_err(|e| Error::Internal(e.to_string()));
-        let batch = vaultrs_storage::Batch::new()
-            .put(shared_key, encode(StoredTable::new(shared))?)
-            .put(local_key, encode(StoredTable::new(local))?);
-        let batch = match extra {
+        let mut batch = vaultrs_storage::Batch::new();
+        for (key, half) in [(shared_key, shared), (local_key, local)] {
+            let bytes = serde_json::to_vec(&StoredTable::new(half))
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            if self.barrier.get(key).await?.as_deref() != Some(bytes.as_slice()) {
+                batch = batch.put(key, bytes);
+            }
+        }
+        batch = match extra {
             Some((key, Some(value))) => batch.put(key, value),
             Some((key, None)) => batch.delete(key),
             None => batch,
         };
-        self.barrier.commit(batch).await?;
+        if !batch.is_empty() {
+            self.barrier.commit(batch).await?;
+        }
         Ok(())
     }
 
@@ -890,5 +889,36 @@ impl Core {
         let revoked = active.tokens.revoke_tree(hash).await?;
         self.purge_cubbyholes(active, &revoked).await;
         Ok(())
+    }
+}
+
+/// The mounts every table starts with.
+fn default_mounts(table: Table) -> Vec<MountEntry> {
+    match table {
+        Table::Mounts => vec![
+            MountEntry::new(
+                table,
+                "sys/",
+                "system",
+                "system endpoints used for control, policy and debugging",
+                false,
+            ),
+            MountEntry::new(
+                table,
+                "cubbyhole/",
+                "cubbyhole",
+                "per-token private secret storage",
+                true,
+            ),
+        ],
+        Table::Auth => vec![MountEntry::new(
+            table,
+            "token/",
+            "token",
+            "token based credentials",
+            false,
+        )],
+        // Nothing until a device is enabled.
+        Table::Audit => Vec::new(),
     }
 }

@@ -1,10 +1,12 @@
 //! Mount tables and the router.
 //!
-//! Two tables, each stored as a replicated and a local half (replication ships only the
-//! replicated one): secret engines under `core/mounts` + `core/local-mounts`, auth methods
-//! under `core/auth` + `core/local-auth`. An engine's data lives under
-//! `logical/<uuid>/` (secrets) or `auth/<uuid>/` (auth methods); remounting would change the
-//! path, never the uuid.
+//! Three tables, each stored as a replicated and a local half (replication ships only the
+//! replicated one, see [`crate::locality`]): secret engines under `core/mounts` +
+//! `local/core/mounts`, auth methods under `core/auth` + `local/core/auth`, audit devices
+//! under `core/audit` + `local/core/audit`. An engine's data lives under `logical/<uuid>/`
+//! (secrets) or `auth/<uuid>/` (auth methods), and under `local/` in front of that when
+//! the mount is local; its cluster-local data under `local/engine/<uuid>/`. Remounting
+//! changes the path, never the uuid.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,9 +20,6 @@ use crate::logical::{Backend, MountInfo};
 use crate::util::{random_hex, uuid};
 
 const FORMAT_VERSION: u32 = 1;
-
-/// Where engines keep data that stays on its cluster (replication never ships it).
-pub const LOCAL_STORAGE_PREFIX: &str = "local/";
 
 /// Which table an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,9 +35,9 @@ impl Table {
     /// Storage keys of the replicated and the local half.
     pub fn keys(self) -> (&'static str, &'static str) {
         match self {
-            Table::Mounts => ("core/mounts", "core/local-mounts"),
-            Table::Auth => ("core/auth", "core/local-auth"),
-            Table::Audit => ("core/audit", "core/local-audit"),
+            Table::Mounts => ("core/mounts", "local/core/mounts"),
+            Table::Auth => ("core/auth", "local/core/auth"),
+            Table::Audit => ("core/audit", "local/core/audit"),
         }
     }
 
@@ -129,15 +128,21 @@ impl MountEntry {
         format!("{}{}", self.table.route_prefix(), self.path)
     }
 
-    /// The storage prefix of this mount's data.
+    /// The storage prefix of this mount's data: `logical/<uuid>/` (or `auth/`, `audit/`),
+    /// under `local/` for a local mount.
     pub fn storage_prefix(&self) -> String {
-        format!("{}{}/", self.table.storage_prefix(), self.uuid)
+        let local = if self.local {
+            crate::locality::LOCAL_PREFIX
+        } else {
+            ""
+        };
+        format!("{local}{}{}/", self.table.storage_prefix(), self.uuid)
     }
 
-    /// The storage prefix of this mount's cluster-local data (`local/<storage prefix>`):
+    /// The storage prefix of this mount's cluster-local data (`local/engine/<uuid>/`):
     /// never replicated, whether or not the mount is local.
     pub fn local_storage_prefix(&self) -> String {
-        format!("{LOCAL_STORAGE_PREFIX}{}", self.storage_prefix())
+        format!("{}{}/", crate::locality::ENGINE_LOCAL_PREFIX, self.uuid)
     }
 
     /// The mount object as `sys/mounts` and `sys/auth` report it.
@@ -477,6 +482,20 @@ mod tests {
         assert_eq!(j["local"], true);
         assert!(j["options"].is_null());
         assert_eq!(e.route(), "auth/userpass/");
-        assert!(e.storage_prefix().starts_with("auth/"));
+        // A local mount's data and every mount's cluster-local data are local keys.
+        assert_eq!(e.storage_prefix(), format!("local/auth/{}/", e.uuid));
+        assert_eq!(
+            e.local_storage_prefix(),
+            format!("local/engine/{}/", e.uuid)
+        );
+        let shared = MountEntry::new(Table::Mounts, "kv/", "kv", "", false);
+        assert_eq!(shared.storage_prefix(), format!("logical/{}/", shared.uuid));
+        assert!(crate::locality::is_replicated(&shared.storage_prefix()));
+        assert!(crate::locality::is_local(&shared.local_storage_prefix()));
+        for table in [Table::Mounts, Table::Auth, Table::Audit] {
+            let (replicated, local) = table.keys();
+            assert!(crate::locality::is_replicated(replicated));
+            assert!(crate::locality::is_local(local));
+        }
     }
 }

@@ -22,14 +22,15 @@ struct Stored {
 }
 
 impl PolicyStore {
-    /// Loads the store, writing the `default` policy on first use.
-    pub async fn load(view: StorageView) -> Result<Self> {
+    /// Loads the store, writing the `default` policy on first use when `write_default`
+    /// (a follower receives its primary's).
+    pub async fn load(view: StorageView, write_default: bool) -> Result<Self> {
         let store = Self {
             view,
             cache: RwLock::new(HashMap::new()),
             acls: RwLock::new(HashMap::new()),
         };
-        if store.view.get("default").await?.is_none() {
+        if write_default && store.view.get("default").await?.is_none() {
             store.put("default", DEFAULT_POLICY).await?;
         }
         Ok(store)

@@ -1,7 +1,7 @@
 //! The token store: service tokens kept under a keyed hash, with accessors and a
 //! parent → child index so revoking a parent revokes its children.
 //!
-//! Storage (all local to the cluster, under `sys/token/`):
+//! Storage (all local to the cluster, under `local/token/`):
 //! - `salt`: 32 random bytes, the HMAC key for token and accessor hashes;
 //! - `id/<hmac(token)>`: the [`TokenEntry`] (the token itself is never stored);
 //! - `accessor/<hmac(accessor)>`: `{accessor, token_hash}`;
@@ -147,7 +147,7 @@ fn stripe_of(hash: &str) -> usize {
 /// The token store over its (local) storage view.
 pub struct TokenStore {
     view: StorageView,
-    /// Lease records (`sys/expire/id/`), committed together with the entries.
+    /// Lease records (`local/leases/`), committed together with the entries.
     leases: StorageView,
     expiry: Arc<ExpiryQueue>,
     /// The HMAC keyed with the salt (cloned per hash).

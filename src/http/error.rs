@@ -19,6 +19,7 @@ pub fn status_and_messages(err: &Error) -> (StatusCode, Vec<String>) {
         Error::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, msg("request body too large")),
         Error::Sealed => (StatusCode::SERVICE_UNAVAILABLE, msg("Vault is sealed")),
         Error::NotInitialized => (StatusCode::BAD_REQUEST, msg("Vault is not initialized")),
+        Error::Follower => (StatusCode::BAD_REQUEST, vec![err.to_string()]),
         Error::Storage(e) => storage_status(e),
         Error::Internal(detail) => {
             tracing::error!(%detail, "internal error");
@@ -40,6 +41,7 @@ fn storage_status(err: &StorageError) -> (StatusCode, Vec<String>) {
         StorageError::InvalidUnsealKey => bad("invalid key".into()),
         StorageError::DuplicateShare => bad(err.to_string()),
         StorageError::InvalidRequest(m) => bad(m.clone()),
+        StorageError::Follower(_) => bad(Error::Follower.to_string()),
         StorageError::Integrity { .. }
         | StorageError::UnknownTerm { .. }
         | StorageError::Corrupt { .. }

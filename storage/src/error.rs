@@ -52,6 +52,11 @@ pub enum Error {
     #[error("change feed subscriber lagged behind and was dropped")]
     Lagged,
 
+    /// A replicated key written on a follower (a replication secondary), where only the
+    /// applier writes replicated keys.
+    #[error("{0} is replicated: a follower does not write it")]
+    Follower(String),
+
     /// The commit log hit an IO error during a commit; the backend refuses writes until it
     /// is reopened, because it can no longer tell what reached the disk.
     #[error("storage is unavailable after an earlier write failure; reopen it")]

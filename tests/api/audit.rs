@@ -524,7 +524,7 @@ async fn devices_survive_restarts_and_local_ones_stay_local() {
     assert_eq!(listed["file/"]["options"]["hmac_accessor"], "false");
     let before = audit_hash(&v, "file", "same-input").await;
     let keys = clean_tree_keys(&srv.data_dir);
-    for k in ["core/audit", "core/local-audit"] {
+    for k in ["core/audit", "local/core/audit"] {
         assert!(keys.contains(k), "{k} missing: {keys:?}");
     }
     assert!(keys

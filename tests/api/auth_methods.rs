@@ -290,7 +290,7 @@ async fn approle_login_and_cluster_local_secret_ids() {
     let tree = clean_tree_keys(&srv.data_dir);
     assert!(tree
         .iter()
-        .any(|k| k.starts_with(&format!("local/auth/{uuid}/secret_id/"))));
+        .any(|k| k.starts_with(&format!("local/engine/{uuid}/secret_id/"))));
     assert!(!tree
         .iter()
         .any(|k| k.starts_with(&format!("auth/{uuid}/secret_id"))));
@@ -339,7 +339,7 @@ async fn local_auth_mounts_and_audited_logins() {
         .await
         .errors(400, &["invalid username or password"]);
     let keys = clean_tree_keys(&srv.data_dir);
-    assert!(keys.contains("core/local-auth"));
+    assert!(keys.contains("local/core/auth"));
 
     let text = std::fs::read_to_string(&log).unwrap();
     for plain in ["correct-horse-battery", "wrong-guess-pw", token.as_str()] {

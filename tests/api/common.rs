@@ -923,20 +923,29 @@ pub fn clean_tree_keys(dir: &Path) -> BTreeSet<String> {
     panic!("the data dir did not settle: temp files {:?}", scan(dir).1);
 }
 
-/// Asserts every storage key lies under a prefix the server owns: the core's, the token,
-/// lease, policy and audit stores', or a live mount's data (replicated or cluster-local).
+/// Asserts every storage key lies under a prefix the server owns (storage layout 1): the
+/// core's (replicated and local), the token, lease and policy stores', audit salts, or a
+/// live mount's data (replicated, local, or an engine's cluster-local data).
 #[track_caller]
 pub fn assert_keys_expected(keys: &BTreeSet<String>, mount_uuids: &[String]) {
     for k in keys {
         let ok = k.starts_with("core/")
-            || k.starts_with("sys/token/")
+            || k.starts_with("local/core/")
+            || k.starts_with("local/token/")
+            || k.starts_with("local/leases/")
             || k.starts_with("sys/policy/")
-            || k.starts_with("sys/expire/id/")
             || k.starts_with("audit/")
+            || k.starts_with("local/audit/")
             || mount_uuids.iter().any(|u| {
-                ["logical", "auth", "local/logical", "local/auth"]
-                    .iter()
-                    .any(|p| k.starts_with(&format!("{p}/{u}/")))
+                [
+                    "logical",
+                    "auth",
+                    "local/logical",
+                    "local/auth",
+                    "local/engine",
+                ]
+                .iter()
+                .any(|p| k.starts_with(&format!("{p}/{u}/")))
             });
         assert!(ok, "unexpected storage key {k:?}");
     }

@@ -426,7 +426,8 @@ async fn cubbyhole_is_private_to_each_token() {
         .as_str()
         .unwrap()
         .to_owned();
-    let prefix = format!("logical/{cubby_uuid}/");
+    // The cubbyhole mount is local: its data lives under `local/`.
+    let prefix = format!("local/logical/{cubby_uuid}/");
     assert_eq!(
         clean_tree_keys(&srv.data_dir)
             .iter()

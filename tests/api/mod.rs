@@ -2,7 +2,7 @@
 //! `sys/` (seal, health, keys, init/unseal, restart), mounts, KV v1/v2, cubbyhole,
 //! policies and ACLs, tokens and response wrapping. Contracts: /work/shared/vault-api.md.
 
-mod common;
+pub mod common;
 
 mod audit;
 mod auth_methods;

@@ -4,8 +4,8 @@ use crate::logical::test_support::unsealed_barrier;
 
 async fn store() -> Arc<TokenStore> {
     let barrier = unsealed_barrier().await;
-    let view = StorageView::new(barrier.clone(), "sys/token/");
-    let leases = StorageView::new(barrier, "sys/expire/id/");
+    let view = StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX);
+    let leases = StorageView::new(barrier, crate::locality::LEASES_PREFIX);
     Arc::new(TokenStore::load(view, leases).await.unwrap())
 }
 
@@ -47,8 +47,8 @@ async fn the_known_set_follows_creates_revokes_and_reloads() {
     let barrier = unsealed_barrier().await;
     let open = || async {
         TokenStore::load(
-            StorageView::new(barrier.clone(), "sys/token/"),
-            StorageView::new(barrier.clone(), "sys/expire/id/"),
+            StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX),
+            StorageView::new(barrier.clone(), crate::locality::LEASES_PREFIX),
         )
         .await
         .unwrap()

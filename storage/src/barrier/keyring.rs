@@ -9,8 +9,14 @@
 //!
 //! ```json
 //! {"version":1,"active_term":2,
-//!  "terms":[{"term":1,"key":"<64 hex>","install_time":1700000000,"encryptions":42}, ...]}
+//!  "terms":[{"term":1,"key":"<64 hex>","install_time":1700000000,"encryptions":0}, ...]}
 //! ```
+//!
+//! The keyring is replicated, so it must stay byte-identical wherever it is: it changes
+//! only when a term is added. The per-term encryption counters, which every cluster counts
+//! for itself, live in a usage document of their own (`{"version":1,"terms":{"1":42}}`,
+//! at the local key `local/core/keyring-usage`); `encryptions` in the keyring is always
+//! written 0 and, in keyrings written before the split, read as a floor.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -156,32 +162,62 @@ impl Keyring {
         })
     }
 
-    /// The persisted JSON. Returns the bytes and the per-term counts they record, so the
-    /// caller can mark them persisted once the write has committed.
-    pub fn encode(&self) -> Result<(Zeroizing<Vec<u8>>, RecordedCounts)> {
-        let mut counts = Vec::with_capacity(self.terms.len());
+    /// The persisted JSON: the terms and their keys, never the counters (see the module
+    /// docs), so the bytes depend only on the terms.
+    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>> {
         let doc = KeyringDoc {
             version: KEYRING_VERSION,
             active_term: self.active.number,
             terms: self
                 .terms
                 .values()
-                .map(|t| {
-                    let encryptions = t.encryptions();
-                    counts.push((Arc::clone(t), encryptions));
-                    TermDoc {
-                        term: t.number,
-                        key: hex::encode(t.key.bytes()),
-                        install_time: t.install_time,
-                        encryptions,
-                    }
+                .map(|t| TermDoc {
+                    term: t.number,
+                    key: hex::encode(t.key.bytes()),
+                    install_time: t.install_time,
+                    encryptions: 0,
                 })
                 .collect(),
         };
         // Sized up front so the buffer never reallocates and leaves key copies behind.
         let mut out = Zeroizing::new(Vec::with_capacity(128 + 192 * self.terms.len()));
         serde_json::to_writer(&mut *out, &doc).map_err(|e| Error::corrupt(WHAT, e.to_string()))?;
-        Ok((out, counts))
+        Ok(out)
+    }
+
+    /// The usage document: every term's encryption count. Returns the bytes and the counts
+    /// they record, so the caller can mark them persisted once the write has committed.
+    pub fn encode_usage(&self) -> Result<(Vec<u8>, RecordedCounts)> {
+        let mut counts = Vec::with_capacity(self.terms.len());
+        let doc = UsageDoc {
+            version: USAGE_VERSION,
+            terms: self
+                .terms
+                .values()
+                .map(|t| {
+                    let n = t.encryptions();
+                    counts.push((Arc::clone(t), n));
+                    (t.number, n)
+                })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec(&doc).map_err(|e| Error::corrupt(USAGE, e.to_string()))?;
+        Ok((bytes, counts))
+    }
+
+    /// Raises the counters to a stored usage document's (never lowers them: this process
+    /// may have counted more).
+    pub fn apply_usage(&self, bytes: &[u8]) -> Result<()> {
+        check_version(USAGE, bytes, USAGE_VERSION)?;
+        let doc: UsageDoc =
+            serde_json::from_slice(bytes).map_err(|e| Error::corrupt(USAGE, e.to_string()))?;
+        for (number, count) in doc.terms {
+            if let Some(term) = self.terms.get(&number) {
+                term.encryptions.fetch_max(count, Ordering::Relaxed);
+                term.persisted.fetch_max(count, Ordering::Relaxed);
+            }
+        }
+        Ok(())
     }
 
     /// Decodes the persisted JSON. Terms that `previous` already holds with the same key
@@ -236,6 +272,18 @@ impl Keyring {
     }
 }
 
+/// The usage document format written and accepted.
+pub const USAGE_VERSION: u32 = 1;
+
+const USAGE: &str = "keyring usage";
+
+#[derive(Serialize, Deserialize)]
+struct UsageDoc {
+    version: u32,
+    /// Term number → encryptions under it.
+    terms: BTreeMap<u32, u64>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct KeyringDoc {
     version: u32,
@@ -288,11 +336,23 @@ mod tests {
     #[test]
     fn encode_decode_round_trip() {
         let ring = Keyring::new(root()).with_new_term().unwrap();
+        let bytes = ring.encode().unwrap();
         ring.active().encryptions.store(9, Ordering::Relaxed);
-        let (bytes, counts) = ring.encode().unwrap();
+        // The counters never change the keyring's bytes.
+        assert_eq!(*ring.encode().unwrap(), *bytes);
+        let (usage, counts) = ring.encode_usage().unwrap();
         assert_eq!(counts.len(), 2);
         let back = Keyring::decode(&bytes, Arc::clone(ring.root()), None).unwrap();
+        assert_eq!(back.active().encryptions(), 0);
+        back.apply_usage(&usage).unwrap();
         assert_eq!(back.active().number, 2);
+        assert_eq!(back.active().encryptions(), 9);
+        // Applying an older usage never lowers a count.
+        let (old, _) = Keyring::decode(&bytes, Arc::clone(ring.root()), None)
+            .unwrap()
+            .encode_usage()
+            .unwrap();
+        back.apply_usage(&old).unwrap();
         assert_eq!(back.active().encryptions(), 9);
         assert_eq!(
             back.term(1).unwrap().key.bytes(),
@@ -317,7 +377,7 @@ mod tests {
     #[test]
     fn decode_shares_known_terms_and_keeps_higher_counts() {
         let ring = Keyring::new(root());
-        let (bytes, _) = ring.encode().unwrap();
+        let bytes = ring.encode().unwrap();
         ring.active().encryptions.store(50, Ordering::Relaxed);
         let back = Keyring::decode(&bytes, Arc::clone(ring.root()), Some(&ring)).unwrap();
         assert!(Arc::ptr_eq(back.active(), ring.active()));

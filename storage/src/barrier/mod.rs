@@ -11,9 +11,17 @@
 //! | `core/root-key`    | the 32-byte root key                                  | unseal key (term 0) |
 //! | `core/keyring`     | the keyring JSON (see [`keyring`])                    | root key (term 0)   |
 //!
-//! These three keys are the barrier's own: the plaintext API refuses them. `init` writes
-//! all three in one batch, so a crash leaves a store either uninitialized or fully
-//! initialized.
+//! | `local/core/keyring-usage` | the keyring's encryption counters ([`keyring`]) | root key (term 0) |
+//!
+//! These keys are the barrier's own: the plaintext API refuses them. `init` writes the
+//! first three in one batch, so a crash leaves a store either uninitialized or fully
+//! initialized. The first three are replicated (a secondary unseals with its primary's
+//! keys), and `core/keyring` changes only when a term is added; the counters, which each
+//! cluster keeps for itself, sit under `local/`, never replicated.
+//!
+//! A *follower* barrier (a replication secondary) never writes the replicated keys: it
+//! does not rotate, automatically or on request; the primary's rotations arrive with its
+//! data and [`Barrier::reload_keyring`] picks them up.
 //!
 //! Locking: the keyring is an `Arc` swapped under a std `RwLock` that is never held across
 //! an `.await`; operations that write `core/keyring` (init, rotate, reload, persisting the
@@ -44,8 +52,15 @@ pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
 pub const ROOT_KEY_PATH: &str = "core/root-key";
 /// The keyring, sealed by the root key.
 pub const KEYRING_PATH: &str = "core/keyring";
+/// The keyring's encryption counters, sealed by the root key; local to the cluster.
+pub const KEYRING_USAGE_PATH: &str = "local/core/keyring-usage";
 /// Keys only the barrier itself reads and writes.
-pub const RESERVED_KEYS: [&str; 3] = [SEAL_CONFIG_PATH, ROOT_KEY_PATH, KEYRING_PATH];
+pub const RESERVED_KEYS: [&str; 4] = [
+    SEAL_CONFIG_PATH,
+    ROOT_KEY_PATH,
+    KEYRING_PATH,
+    KEYRING_USAGE_PATH,
+];
 
 /// Encryptions under one term before it is rotated automatically: Vault's
 /// `AbsoluteOperationMaximum`, about 0.9 · 2^32 (the random-nonce GCM bound).
@@ -87,6 +102,9 @@ fn check_not_reserved(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which keys a follower barrier may still write itself (the cluster-local ones).
+pub type LocalRule = fn(&str) -> bool;
+
 /// The encryption barrier over a [`Physical`] store.
 pub struct Barrier {
     physical: Arc<dyn Physical>,
@@ -96,6 +114,9 @@ pub struct Barrier {
     /// Serializes writers of `core/keyring` (and init).
     admin: tokio::sync::Mutex<()>,
     rotation_limit: u64,
+    /// On a follower: the keys it may still write (the cluster-local ones). It never
+    /// writes the replicated keyring (see the module docs).
+    follower: RwLock<Option<LocalRule>>,
 }
 
 impl std::fmt::Debug for Barrier {
@@ -116,7 +137,26 @@ impl Barrier {
             unseal: Mutex::new(ShareCollector::new()),
             admin: tokio::sync::Mutex::new(()),
             rotation_limit: ROTATION_LIMIT,
+            follower: RwLock::new(None),
         }
+    }
+
+    /// Makes this barrier a follower whose own writes are limited to the keys `local`
+    /// accepts (`None`: a writer again). A follower commits nothing else (a batch with any
+    /// other key is refused whole with [`Error::Follower`]), never rotates (automatically
+    /// or on request), and so never rewrites the replicated keyring: its replicated keys
+    /// are written below the barrier, by replication's applier.
+    pub fn set_follower(&self, local: Option<LocalRule>) {
+        *self.follower.write().unwrap_or_else(|p| p.into_inner()) = local;
+    }
+
+    /// Whether this barrier is a follower.
+    pub fn is_follower(&self) -> bool {
+        self.follower_rule().is_some()
+    }
+
+    fn follower_rule(&self) -> Option<LocalRule> {
+        *self.follower.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Rotates automatically once the active term has made `max_encryptions` encryptions
@@ -193,7 +233,8 @@ impl Barrier {
         let unseal_key = AeadKey::generate();
         let root = Arc::new(AeadKey::generate());
         let keyring = Keyring::new(Arc::clone(&root));
-        let (keyring_json, _) = keyring.encode()?;
+        let keyring_json = keyring.encode()?;
+        let (usage, _) = Self::sealed_usage(&keyring)?;
         let batch = Batch::new()
             .put(SEAL_CONFIG_PATH, config.encode()?)
             .put(
@@ -203,7 +244,8 @@ impl Barrier {
             .put(
                 KEYRING_PATH,
                 root.seal(BOOTSTRAP_TERM, KEYRING_PATH, &keyring_json)?,
-            );
+            )
+            .put(KEYRING_USAGE_PATH, usage);
         // Split before committing: an initialized store nobody holds shares for is lost.
         let shares = config.split(unseal_key.bytes())?;
         self.physical.commit(batch).await?;
@@ -349,24 +391,57 @@ impl Barrier {
             return Err(integrity());
         }
         let plain = root.open(KEYRING_PATH, &frame).ok_or_else(integrity)?;
-        Keyring::decode(&plain, root, previous)
+        let ring = Keyring::decode(&plain, Arc::clone(&root), previous)?;
+        if let Some(stored) = self.physical.get(KEYRING_USAGE_PATH).await? {
+            let frame = aead::parse(KEYRING_USAGE_PATH, &stored)?;
+            let usage = root
+                .open(KEYRING_USAGE_PATH, &frame)
+                .filter(|_| frame.term == BOOTSTRAP_TERM)
+                .ok_or_else(|| Error::Integrity {
+                    key: KEYRING_USAGE_PATH.to_owned(),
+                })?;
+            ring.apply_usage(&usage)?;
+        }
+        Ok(ring)
     }
 
-    /// Writes `ring` to `core/keyring` and marks its counts persisted. Hold `admin`.
-    async fn write_keyring(&self, ring: &Keyring) -> Result<Seq> {
-        let (json, counts) = ring.encode()?;
-        let sealed = ring.root().seal(BOOTSTRAP_TERM, KEYRING_PATH, &json)?;
-        let seq = self.physical.put(KEYRING_PATH, sealed).await?;
+    /// The usage document of `ring`, sealed for [`KEYRING_USAGE_PATH`], and the counts it
+    /// records.
+    fn sealed_usage(ring: &Keyring) -> Result<(Vec<u8>, keyring::RecordedCounts)> {
+        let (json, counts) = ring.encode_usage()?;
+        let sealed = ring
+            .root()
+            .seal(BOOTSTRAP_TERM, KEYRING_USAGE_PATH, &json)?;
+        Ok((sealed, counts))
+    }
+
+    fn mark_persisted(counts: keyring::RecordedCounts) {
         for (term, count) in counts {
             term.persisted
                 .fetch_max(count, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+
+    /// Writes `ring` to `core/keyring`, and its counters beside it, in one commit. Hold
+    /// `admin`.
+    async fn write_keyring(&self, ring: &Keyring) -> Result<Seq> {
+        let json = ring.encode()?;
+        let sealed = ring.root().seal(BOOTSTRAP_TERM, KEYRING_PATH, &json)?;
+        let (usage, counts) = Self::sealed_usage(ring)?;
+        let seq = self
+            .physical
+            .commit(
+                Batch::new()
+                    .put(KEYRING_PATH, sealed)
+                    .put(KEYRING_USAGE_PATH, usage),
+            )
+            .await?;
+        Self::mark_persisted(counts);
         Ok(seq)
     }
 
-    /// Saves the counters if they moved, unless the stored keyring has moved on (a term
-    /// this barrier does not know): never overwrite a newer keyring with an older one.
-    /// Hold `admin`.
+    /// Saves the counters if they moved (to the local usage key: the keyring itself is
+    /// never rewritten for them). Hold `admin`.
     async fn persist_counts(&self) -> Result<()> {
         let Some(ring) = self.current() else {
             return Ok(());
@@ -374,12 +449,10 @@ impl Barrier {
         if !ring.terms().any(|t| t.is_dirty()) {
             return Ok(());
         }
-        let stored = self.load_keyring(Arc::clone(ring.root()), None).await?;
-        if stored.terms().any(|t| ring.term(t.number).is_none()) {
-            tracing::debug!("stored keyring has newer terms; not overwriting it");
-            return Ok(());
-        }
-        self.write_keyring(&ring).await.map(drop)
+        let (usage, counts) = Self::sealed_usage(&ring)?;
+        self.physical.put(KEYRING_USAGE_PATH, usage).await?;
+        Self::mark_persisted(counts);
+        Ok(())
     }
 
     // ---- keyring ----------------------------------------------------------------------
@@ -393,6 +466,9 @@ impl Barrier {
     async fn rotate_if(&self, needed: impl Fn(&Term) -> bool) -> Result<KeyStatus> {
         let _admin = self.admin.lock().await;
         let old = self.unsealed()?;
+        if self.is_follower() {
+            return Err(Error::Follower(KEYRING_PATH.to_owned()));
+        }
         if !needed(old.active()) {
             return Ok(KeyStatus::of(old.active()));
         }
@@ -409,7 +485,7 @@ impl Barrier {
     }
 
     fn rotation_due(&self, ring: &Keyring) -> bool {
-        ring.active().encryptions() >= self.rotation_limit
+        ring.active().encryptions() >= self.rotation_limit && !self.is_follower()
     }
 
     /// Rotates if the active term has reached the rotation limit.
@@ -509,8 +585,12 @@ impl Barrier {
     pub async fn commit(&self, batch: Batch) -> Result<Seq> {
         let mut ring = self.unsealed()?;
         batch.validate()?;
+        let writable = self.follower_rule();
         for change in &batch.changes {
             check_not_reserved(&change.key)?;
+            if writable.is_some_and(|local| !local(&change.key)) {
+                return Err(Error::Follower(change.key.clone()));
+            }
         }
         if self.rotation_due(&ring) {
             self.auto_rotate().await?;
@@ -533,7 +613,13 @@ impl Barrier {
                 value,
             });
         }
-        let seq = self.physical.commit(sealed).await?;
+        // Once handed to storage, a batch commits and everything the layers below do
+        // after it (the change feed's publish, the cache's update) runs to completion, even
+        // when the caller is dropped halfway (its client went away).
+        let physical = Arc::clone(&self.physical);
+        let seq = tokio::spawn(async move { physical.commit(sealed).await })
+            .await
+            .map_err(|e| Error::io("committing", std::io::Error::other(e.to_string())))??;
         if self.rotation_due(&ring) {
             // The write is done; a failed rotation is retried before the next one.
             if let Err(e) = self.auto_rotate().await {
