@@ -28,6 +28,7 @@ use crate::logical::{Backend, Ctx, Operation, Request, Response, ViewBatch};
 
 mod layout;
 mod metadata;
+mod migrate;
 
 #[cfg(test)]
 use layout::PREFIX;
