@@ -1,18 +1,50 @@
 //! KV version 2: versioned secrets with metadata, soft delete, undelete, destroy,
 //! check-and-set and a per-mount configuration (Vault's `versioned kv` backend).
 //!
-//! Storage layout, under the mount's view:
-//! - `kv2/config` — [`Config`] as JSON;
-//! - `kv2/meta/<path>` — [`KeyMeta`] as JSON (versions with timestamps and flags, current
-//!   and oldest version, per-key settings, custom metadata). Keeping the secret's own path
-//!   here makes `LIST metadata/<folder>/` a plain storage list;
-//! - `kv2/ver/<path>/<n>` — version `n`'s data, the JSON object as written. Version numbers
-//!   have no `/`, so these keys never collide across secrets.
+//! Storage layout 1, under the mount's view (`layout.rs`). No key holds a plaintext path
+//! segment: someone holding the data directory cannot tell that `prod/stripe` exists.
+//! - `kv2/salt` — the mount's 32 random bytes (hex, JSON), created by its first write;
+//!   its presence marks the mount's data as layout 1.
+//! - `kv2/config` — [`Config`] as JSON.
+//! - `kv2/m/<h1>/…/<hn>` — [`KeyMeta`] as JSON: the secret's plaintext path, its
+//!   versions with timestamps and flags, current and oldest version, per-key settings,
+//!   custom metadata.
+//! - `kv2/v/<h1>/…/<hn>/<n>` — version `n`'s data, the JSON object as written.
+//! - `kv2/f/<h1>/…/<hk>` — a folder record, `{"name": <segment k>}`, kept exactly while
+//!   some secret lies below that folder.
+//!
+//! `hi` is segment `i` of the path hashed on its own, so folders stay folders:
+//! HMAC-SHA256 keyed with the salt over (the raw hash of segment `i - 1`, zeros for the
+//! first) ‖ segment, truncated to 128 bits, 32 hex characters. The chaining hashes a name
+//! differently in every folder (`prod/db` and `staging/db` share no hash). 128 bits keep
+//! the keys short (a path may have [`MAX_DEPTH`] segments) and are plenty: only siblings
+//! can collide, with odds near n²/2¹²⁹ for n siblings, and no one can search for a
+//! collision without the salt. Even so, a read checks the path stored in the metadata
+//! and refuses an entry that belongs to another path.
+//!
+//! `LIST metadata/<folder>/` lists `kv2/m/<hashed folder>/`: a secret's name comes from
+//! its metadata, a sub-folder's from its record, so a list costs one storage list and one
+//! read per entry of that folder, whatever the rest of the mount holds. A folder is listed
+//! only while the metadata tree has something below it (storage folders exist only with
+//! keys under them), so a record left over could never show an empty folder; a record
+//! missing (a replica copying keys one by one) is made up for by naming the folder from
+//! a secret below it.
 //!
 //! Every change of a request is one atomic [`ViewBatch`] (a new version's data, the pruned
-//! versions and the metadata together), committed after all checks passed, so a refused
-//! request changes nothing. Read-modify-write cycles hold a striped per-key lock.
+//! versions, the metadata and new or emptied folder records together), committed after
+//! all checks passed, so a refused request changes nothing (but a mount's first valid
+//! write stores the salt before it runs). Read-modify-write cycles hold a striped per-key
+//! lock; a change that may create or remove a secret also holds the locks of every
+//! folder above it (taken in stripe order), so no folder becomes empty or non-empty
+//! while another request decides on its record. The engine caches each mount's salt:
+//! once cached, a request reads no more storage than layout 0 did; the core calls
+//! [`Backend::invalidate`] when replication rewrites `kv2/salt`.
+//!
+//! Layout 0 (plaintext paths: `kv2/meta/<path>`, `kv2/ver/<path>/<n>`) is converted by
+//! [`migrate_v2_layout0`] (`migrate.rs`); [`v2_layout_of`] tells the two apart. The
+//! engine refuses to serve a mount still in layout 0 rather than hide its data.
 //! Timestamps are stored as nanoseconds since the epoch and shown as RFC3339Nano (UTC).
+//! The `metadata/` endpoints live in `metadata.rs`.
 
 use std::collections::BTreeMap;
 
@@ -30,9 +62,10 @@ mod layout;
 mod metadata;
 mod migrate;
 
-#[cfg(test)]
-use layout::PREFIX;
-use layout::{meta_key, version_key, Store, CONFIG_KEY};
+pub use layout::MAX_DEPTH;
+pub use migrate::{migrate_v2_layout0, v2_layout_of, V2_LAYOUT};
+
+use layout::{check_depth, Salts, Secret, Store, CONFIG_KEY, PREFIX, SALT_KEY};
 #[cfg(test)]
 use metadata::CUSTOM_METADATA_PREFIX;
 use metadata::{metadata_delete, metadata_list, metadata_patch, metadata_read, metadata_write};
@@ -46,9 +79,25 @@ const CAS_PARSE: &str = "error parsing check-and-set parameter";
 const CAS_CONFIG_WARNING: &str =
     "\"cas_required\" set to false, but is mandated by backend config. This value will be ignored.";
 
-/// The versioned key/value engine.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KvV2;
+/// The versioned key/value engine. It caches the salt of the mounts it serves (the core
+/// builds one engine a mount; one engine serving several works too), so a request reads no
+/// more storage than it would without hashed paths.
+#[derive(Default)]
+pub struct KvV2 {
+    salts: Salts,
+}
+
+impl KvV2 {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for KvV2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvV2").finish_non_exhaustive()
+    }
+}
 
 /// The mount-wide settings (`config`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -81,6 +130,8 @@ impl VersionMeta {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct KeyMeta {
+    /// The secret's own path, in plaintext (its storage key only has hashes).
+    path: String,
     current_version: u64,
     oldest_version: u64,
     created_time: u64,
@@ -185,7 +236,7 @@ fn split(path: &str) -> (&str, Option<&str>) {
 #[async_trait]
 impl Backend for KvV2 {
     async fn handle(&self, ctx: &Ctx, req: &Request) -> Result<Response> {
-        let store = Store::new(ctx);
+        let store = Store::open(ctx, &self.salts).await?;
         let op = req.operation;
         match split(&req.path) {
             ("config", None) => match op {
@@ -232,15 +283,25 @@ impl Backend for KvV2 {
 
     async fn exists(&self, ctx: &Ctx, req: &Request) -> Result<Option<bool>> {
         match split(&req.path) {
-            ("data" | "metadata", Some(p)) => Ok(Some(Store::new(ctx).meta(p).await?.is_some())),
+            ("data" | "metadata", Some(p)) => {
+                let store = Store::open(ctx, &self.salts).await?;
+                Ok(Some(store.meta_of(p).await?.is_some()))
+            }
             _ => Ok(None),
+        }
+    }
+
+    /// Drops the cached salts when the salt (or a folder above it) changed underneath.
+    fn invalidate(&self, key: &str) {
+        if format!("{PREFIX}{SALT_KEY}").starts_with(key) {
+            self.salts.clear();
         }
     }
 }
 
 // ---- config ---------------------------------------------------------------------------
 
-async fn config_read(store: &Store) -> Result<Response> {
+async fn config_read(store: &Store<'_>) -> Result<Response> {
     let c = store.config().await?;
     Ok(Response::data(obj(json!({
         "cas_required": c.cas_required,
@@ -258,7 +319,7 @@ fn max_versions_field(req: &Request) -> Result<Option<u32>> {
     }
 }
 
-async fn config_write(store: &Store, req: &Request) -> Result<Response> {
+async fn config_write(store: &Store<'_>, req: &Request) -> Result<Response> {
     let max_versions = max_versions_field(req)?;
     let cas_required = req.bool_field("cas_required")?;
     let dva = signed_duration_secs(&req.data, "delete_version_after")?;
@@ -300,10 +361,11 @@ fn pick_version<'m>(meta: &'m KeyMeta, req: &Request) -> Result<(u64, &'m Versio
         .ok_or(Error::NotFound)
 }
 
-async fn data_read(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn data_read(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     version_param(req)?;
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let (n, vm) = pick_version(&meta, req)?;
     let mut body = version_body("data", &meta, n, vm);
     if vm.destroyed || vm.is_deleted(now_nanos()) {
@@ -311,7 +373,7 @@ async fn data_read(store: &Store, path: &str, req: &Request) -> Result<Response>
     }
     body.insert(
         "data".into(),
-        Value::Object(store.version_data(path, n).await?),
+        Value::Object(store.version_data(&secret, n).await?),
     );
     Ok(Response::data(body))
 }
@@ -414,44 +476,49 @@ fn add_version(meta: &mut KeyMeta, now: u64, config: &Config) -> Vec<u64> {
     pruned
 }
 
-/// Stores `data` as a new version of `path` with its metadata, in one batch.
+/// Stores `data` as a new version of `secret` with its metadata, in one batch with what
+/// `batch` holds already (the records of new folders).
 async fn commit_new_version(
-    store: &Store,
-    path: &str,
+    store: &Store<'_>,
+    secret: &Secret<'_>,
     mut meta: KeyMeta,
     config: &Config,
     data: &Map<String, Value>,
+    mut batch: ViewBatch,
 ) -> Result<Response> {
     let now = now_nanos();
     let pruned = add_version(&mut meta, now, config);
     let n = meta.current_version;
-    let mut batch = ViewBatch::new();
-    batch.put_json(version_key(path, n), data)?;
+    batch.put_json(secret.hashed.version_key(n), data)?;
     for old in pruned {
-        batch.delete(version_key(path, old));
+        batch.delete(secret.hashed.version_key(old));
     }
-    batch.put_json(meta_key(path), &meta)?;
+    Store::put_meta(&mut batch, secret, &mut meta)?;
     store.view.commit(batch).await?;
     let vm = meta.versions.get(&n).cloned().unwrap_or_default();
     Ok(Response::data(obj(version_json(&meta, n, &vm))))
 }
 
-async fn data_write(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn data_write(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     check_write_key(path)?;
+    check_depth(path)?;
     let data = data_param(req)?;
     let cas = cas_param(req)?;
-    let _guard = store.lock(path).await;
+    let secret = store.locate_for_write(path).await?;
+    let mut batch = ViewBatch::new();
+    let (_guards, meta) = store.lock_for_upsert(&secret, &mut batch).await?;
     let config = store.config().await?;
-    let meta = store.meta(path).await?.unwrap_or_default();
+    let meta = meta.unwrap_or_default();
     check_cas(cas, &config, &meta)?;
-    commit_new_version(store, path, meta, &config, data).await
+    commit_new_version(store, &secret, meta, &config, data, batch).await
 }
 
-async fn data_patch(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn data_patch(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let patch = data_param(req)?;
     let cas = cas_param(req)?;
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let config = store.config().await?;
     check_cas(cas, &config, &meta)?;
     let n = meta.current_version;
@@ -459,15 +526,18 @@ async fn data_patch(store: &Store, path: &str, req: &Request) -> Result<Response
     if vm.destroyed || vm.is_deleted(now_nanos()) {
         return Ok(not_found_with(obj(version_json(&meta, n, vm))));
     }
-    let mut merged = Value::Object(store.version_data(path, n).await?);
+    let mut merged = Value::Object(store.version_data(&secret, n).await?);
     merge_patch(&mut merged, &Value::Object(patch.clone()));
     let merged = obj(merged);
-    commit_new_version(store, path, meta, &config, &merged).await
+    commit_new_version(store, &secret, meta, &config, &merged, ViewBatch::new()).await
 }
 
-async fn data_delete(store: &Store, path: &str) -> Result<Response> {
+async fn data_delete(store: &Store<'_>, path: &str) -> Result<Response> {
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let now = now_nanos();
@@ -476,7 +546,7 @@ async fn data_delete(store: &Store, path: &str) -> Result<Response> {
         Some(vm) if !vm.destroyed && !vm.is_deleted(now) => vm.deletion_time = Some(now),
         _ => return Ok(Response::empty()),
     }
-    store.view.put_json(&meta_key(path), &meta).await?;
+    store.save_meta(&secret, &mut meta).await?;
     Ok(Response::empty())
 }
 
@@ -528,10 +598,13 @@ fn versions_param(req: &Request, none_message: &str) -> Result<Vec<u64>> {
         .collect())
 }
 
-async fn versions_delete(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn versions_delete(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let versions = versions_param(req, "No version number provided")?;
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let now = now_nanos();
@@ -545,15 +618,18 @@ async fn versions_delete(store: &Store, path: &str, req: &Request) -> Result<Res
         }
     }
     if changed {
-        store.view.put_json(&meta_key(path), &meta).await?;
+        store.save_meta(&secret, &mut meta).await?;
     }
     Ok(Response::empty())
 }
 
-async fn versions_undelete(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn versions_undelete(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let versions = versions_param(req, "No version number provided")?;
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let config = store.config().await?;
@@ -569,15 +645,18 @@ async fn versions_undelete(store: &Store, path: &str, req: &Request) -> Result<R
         }
     }
     if changed {
-        store.view.put_json(&meta_key(path), &meta).await?;
+        store.save_meta(&secret, &mut meta).await?;
     }
     Ok(Response::empty())
 }
 
-async fn versions_destroy(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn versions_destroy(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let versions = versions_param(req, "no version number provided")?;
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let mut batch = ViewBatch::new();
@@ -585,14 +664,14 @@ async fn versions_destroy(store: &Store, path: &str, req: &Request) -> Result<Re
         if let Some(vm) = meta.versions.get_mut(&n) {
             if !vm.destroyed {
                 vm.destroyed = true;
-                batch.delete(version_key(path, n));
+                batch.delete(secret.hashed.version_key(n));
             }
         }
     }
     if batch.is_empty() {
         return Ok(Response::empty());
     }
-    batch.put_json(meta_key(path), &meta)?;
+    Store::put_meta(&mut batch, &secret, &mut meta)?;
     store.view.commit(batch).await?;
     Ok(Response::empty())
 }
@@ -613,17 +692,18 @@ fn strip_values(map: &mut Map<String, Value>, depth: i64, max_depth: i64) {
     }
 }
 
-async fn subkeys_read(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn subkeys_read(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     version_param(req)?;
     let depth = req.int_field("depth")?.unwrap_or(0);
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let (n, vm) = pick_version(&meta, req)?;
     let mut body = version_body("subkeys", &meta, n, vm);
     if vm.destroyed || vm.is_deleted(now_nanos()) {
         return Ok(not_found_with(body));
     }
-    let mut data = store.version_data(path, n).await?;
+    let mut data = store.version_data(&secret, n).await?;
     strip_values(&mut data, 1, depth);
     body.insert("subkeys".into(), Value::Object(data));
     Ok(Response::data(body))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::layout::{meta_key, version_key, Store};
+use super::layout::{check_depth, Store};
 use super::{
     custom_metadata_json, max_versions_field, time_json, Config, KeyMeta, CAS_CONFIG_WARNING,
 };
@@ -20,15 +20,15 @@ const MAX_CUSTOM_METADATA_KEY_LEN: usize = 128;
 const MAX_CUSTOM_METADATA_VALUE_LEN: usize = 512;
 pub(super) const CUSTOM_METADATA_PREFIX: &str = "custom_metadata validation failed";
 
-pub(super) async fn metadata_list(store: &Store, path: &str) -> Result<Response> {
+pub(super) async fn metadata_list(store: &Store<'_>, path: &str) -> Result<Response> {
     let Some(prefix) = list_prefix(path) else {
         return Err(Error::NotFound);
     };
-    Response::list(store.view.list(&meta_key(&prefix)).await?)
+    Response::list(store.list(&prefix).await?)
 }
 
-pub(super) async fn metadata_read(store: &Store, path: &str) -> Result<Response> {
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+pub(super) async fn metadata_read(store: &Store<'_>, path: &str) -> Result<Response> {
+    let meta = store.meta_of(path).await?.ok_or(Error::NotFound)?;
     let versions: Map<String, Value> = meta
         .versions
         .iter()
@@ -161,8 +161,13 @@ fn with_warnings(warnings: Vec<String>) -> Response {
     }
 }
 
-pub(super) async fn metadata_write(store: &Store, path: &str, req: &Request) -> Result<Response> {
+pub(super) async fn metadata_write(
+    store: &Store<'_>,
+    path: &str,
+    req: &Request,
+) -> Result<Response> {
     check_write_key(path)?;
+    check_depth(path)?;
     let max_versions = max_versions_field(req)?;
     let cas_required = req.bool_field("cas_required")?;
     let dva = key_dva_param(&req.data)?;
@@ -179,9 +184,11 @@ pub(super) async fn metadata_write(store: &Store, path: &str, req: &Request) -> 
     if max_versions.is_none() && cas_required.is_none() && dva.is_none() && custom.is_none() {
         return Ok(Response::empty());
     }
-    let _guard = store.lock(path).await;
+    let secret = store.locate_for_write(path).await?;
+    let mut batch = ViewBatch::new();
+    let (_guards, meta) = store.lock_for_upsert(&secret, &mut batch).await?;
     let config = store.config().await?;
-    let mut meta = match store.meta(path).await? {
+    let mut meta = match meta {
         Some(m) => m,
         None => {
             let now = now_nanos();
@@ -204,11 +211,16 @@ pub(super) async fn metadata_write(store: &Store, path: &str, req: &Request) -> 
     if let Some(c) = custom {
         meta.custom_metadata = (!c.is_empty()).then_some(c);
     }
-    store.view.put_json(&meta_key(path), &meta).await?;
+    Store::put_meta(&mut batch, &secret, &mut meta)?;
+    store.view.commit(batch).await?;
     Ok(with_warnings(cas_warning(&config, cas_required)))
 }
 
-pub(super) async fn metadata_patch(store: &Store, path: &str, req: &Request) -> Result<Response> {
+pub(super) async fn metadata_patch(
+    store: &Store<'_>,
+    path: &str,
+    req: &Request,
+) -> Result<Response> {
     // Null means "back to the default" for every patchable field.
     let max_versions = match req.data.get("max_versions") {
         Some(Value::Null) => Some(0),
@@ -231,8 +243,9 @@ pub(super) async fn metadata_patch(store: &Store, path: &str, req: &Request) -> 
             .collect();
         validate_custom_metadata(&to_custom_map(&non_null)?)?;
     }
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let mut meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let mut meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let config = store.config().await?;
     if let Some(m) = max_versions {
         meta.max_versions = m;
@@ -259,20 +272,25 @@ pub(super) async fn metadata_patch(store: &Store, path: &str, req: &Request) -> 
         (None, Some(Value::Null)) => meta.custom_metadata = None,
         _ => {}
     }
-    store.view.put_json(&meta_key(path), &meta).await?;
+    store.save_meta(&secret, &mut meta).await?;
     Ok(with_warnings(cas_warning(&config, cas_required)))
 }
 
-pub(super) async fn metadata_delete(store: &Store, path: &str) -> Result<Response> {
-    let _guard = store.lock(path).await;
-    let Some(meta) = store.meta(path).await? else {
+/// Removes every version and the metadata, and the records of the folders left empty.
+pub(super) async fn metadata_delete(store: &Store<'_>, path: &str) -> Result<Response> {
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
+    let (_guards, meta) = store.lock_for_removal(&secret).await?;
+    let Some(meta) = meta else {
         return Ok(Response::empty());
     };
     let mut batch = ViewBatch::new();
     for n in meta.versions.keys() {
-        batch.delete(version_key(path, *n));
+        batch.delete(secret.hashed.version_key(*n));
     }
-    batch.delete(meta_key(path));
+    batch.delete(secret.hashed.meta_key());
+    store.prune_folders(&secret, &mut batch).await?;
     store.view.commit(batch).await?;
     Ok(Response::empty())
 }

@@ -6,8 +6,18 @@ async fn v2() -> Ctx {
 }
 
 async fn call(c: &Ctx, op: Operation, path: &str, data: Value) -> Result<Response> {
-    KvV2.handle(c, &Request::new(op, path).with_data(obj(data)))
+    KvV2::new()
+        .handle(c, &Request::new(op, path).with_data(obj(data)))
         .await
+}
+
+/// Whether version `n` of `path` has its data in storage.
+async fn has_version_data(c: &Ctx, path: &str, n: u64) -> bool {
+    let engine = KvV2::new();
+    let store = Store::open(c, &engine.salts).await.unwrap();
+    let secret = store.locate(path).unwrap();
+    let key = secret.hashed.version_key(n);
+    store.view.get(&key).await.unwrap().is_some()
 }
 
 async fn ok(c: &Ctx, op: Operation, path: &str, data: Value) -> Value {
@@ -110,7 +120,8 @@ async fn exists_tracks_metadata() {
     let ex = |p: &'static str| {
         let c = c.clone();
         async move {
-            KvV2.exists(&c, &Request::new(Operation::Update, p))
+            KvV2::new()
+                .exists(&c, &Request::new(Operation::Update, p))
                 .await
                 .unwrap()
         }
@@ -200,19 +211,8 @@ async fn soft_delete_undelete_and_destroy() {
         meta(&c, "s").await["versions"]["2"]["destroyed"],
         json!(true)
     );
-    let store = Store::new(&c);
-    assert!(store
-        .view
-        .get(&version_key("s", 2))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .view
-        .get(&version_key("s", 1))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(!has_version_data(&c, "s", 2).await);
+    assert!(has_version_data(&c, "s", 1).await);
 
     // Subkeys of a destroyed version: 404 with the metadata too.
     let body = not_found_body(call(&c, Operation::Read, "subkeys/s", json!({})).await);
@@ -312,19 +312,8 @@ async fn metadata_read_list_delete() {
     assert!(is_not_found(
         &call(&c, Operation::Read, "data/a", json!({"version": 1})).await
     ));
-    let store = Store::new(&c);
-    assert!(store
-        .view
-        .get(&version_key("a", 1))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .view
-        .get(&version_key("a", 2))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!has_version_data(&c, "a", 1).await);
+    assert!(!has_version_data(&c, "a", 2).await);
     assert_eq!(
         keys(ok(&c, Operation::List, "metadata/", json!({})).await),
         json!(["dir/"])
@@ -359,7 +348,8 @@ async fn metadata_write_and_patch() {
         &call(&c, Operation::Read, "data/m", json!({})).await
     ));
     assert_eq!(
-        KvV2.exists(&c, &Request::new(Operation::Update, "data/m"))
+        KvV2::new()
+            .exists(&c, &Request::new(Operation::Update, "data/m"))
             .await
             .unwrap(),
         Some(true)
@@ -656,19 +646,8 @@ async fn max_versions_pruning() {
     assert!(is_not_found(
         &call(&c, Operation::Read, "data/p", json!({"version": 2})).await
     ));
-    let store = Store::new(&c);
-    assert!(store
-        .view
-        .get(&version_key("p", 2))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .view
-        .get(&version_key("p", 3))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(!has_version_data(&c, "p", 2).await);
+    assert!(has_version_data(&c, "p", 3).await);
 
     // Mount config: 2.
     ok(&c, Operation::Update, "config", json!({"max_versions": 2})).await;
@@ -676,12 +655,7 @@ async fn max_versions_pruning() {
     let m = meta(&c, "p").await;
     assert_eq!(m["versions"].as_object().unwrap().len(), 2);
     assert_eq!(m["oldest_version"], json!(12));
-    assert!(store
-        .view
-        .get(&version_key("p", 11))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!has_version_data(&c, "p", 11).await);
     assert_eq!(
         ok(&c, Operation::Read, "data/p", json!({"version": 12})).await["data"],
         json!({"i": 12})
@@ -720,15 +694,7 @@ async fn max_versions_pruning() {
         vec!["7"]
     );
     for n in 1..=6 {
-        assert!(
-            store
-                .view
-                .get(&version_key("q", n))
-                .await
-                .unwrap()
-                .is_none(),
-            "{n}"
-        );
+        assert!(!has_version_data(&c, "q", n).await, "{n}");
     }
     assert_eq!(get(&c, "q").await["data"], json!({"i": 7}));
 }
@@ -949,7 +915,7 @@ async fn invalid_paths_warn_with_404() {
         .unwrap();
     assert!(r.not_found_with_data && r.warnings[0].starts_with("Non-listing"));
     // Nothing was stored by the refused write.
-    assert!(Store::new(&c).view.keys().await.unwrap().is_empty());
+    assert!(c.storage.sub(PREFIX).keys().await.unwrap().is_empty());
     assert!(c.storage.keys().await.unwrap().is_empty());
 }
 
@@ -1010,9 +976,42 @@ async fn concurrent_cas_writes_do_not_lose_updates() {
     assert_eq!(meta(&c, "race").await["current_version"], json!(1));
 }
 
-#[test]
-fn storage_layout_keys() {
-    assert_eq!(meta_key("a/b"), "meta/a/b");
-    assert_eq!(version_key("a/b", 3), "ver/a/b/3");
+#[tokio::test]
+async fn storage_layout_keys() {
     assert_eq!(PREFIX, "kv2/");
+    let c = v2().await;
+    put(&c, "a/b", json!({"x": 1})).await;
+    let engine = KvV2::new();
+    let store = Store::open(&c, &engine.salts).await.unwrap();
+    let h = store.locate("a/b").unwrap().hashed;
+    let (h1, h2) = h.as_str().split_once('/').unwrap();
+    assert_eq!(
+        c.storage.keys().await.unwrap(),
+        [
+            "kv2/f/".to_owned() + h1,
+            format!("kv2/m/{h1}/{h2}"),
+            "kv2/salt".to_owned(),
+            format!("kv2/v/{h1}/{h2}/1"),
+        ]
+    );
+}
+
+// ---- layout 1: hashed paths, folder records, listing ---------------------------------
+
+/// Every folder record under `c`'s mount belongs to a folder that holds a secret, and every
+/// folder holding a secret has its record.
+pub(super) async fn assert_folder_records_exact(c: &Ctx) {
+    let keys = c.storage.sub(PREFIX).keys().await.unwrap();
+    let mut want = std::collections::BTreeSet::new();
+    for hashed in keys.iter().filter_map(|k| k.strip_prefix("m/")) {
+        for (i, _) in hashed.match_indices('/') {
+            want.insert(format!("f/{}", &hashed[..i]));
+        }
+    }
+    let got: std::collections::BTreeSet<String> = keys
+        .iter()
+        .filter(|k| k.starts_with("f/"))
+        .cloned()
+        .collect();
+    assert_eq!(got, want, "folder records");
 }

@@ -1,5 +1,5 @@
 //! Layout-0 data built by hand (the keys and JSON values exactly as layout 0 wrote them),
-//! and every answer the engine gives on it.
+//! migrated, and every answer the engine gives on it compared with layout 0's.
 //!
 //! `testdata/layout0-answers.json` was recorded from the layout-0 engine (commit "kv v2:
 //! record what layout 0 answers on a hand-built data set") and must never be regenerated:
@@ -8,6 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::engines::kv::support::{obj, rfc3339_nano};
+use crate::engines::kv::v2::{migrate_v2_layout0, v2_layout_of, V2_LAYOUT};
 use crate::engines::kv::KvV2;
 use crate::error::Error;
 use crate::logical::test_support::ctx;
@@ -412,9 +413,162 @@ fn fixture_times_are_what_normalize_keeps() {
     assert!(rfc3339_nano(FUTURE).starts_with("2100-01-01T"));
 }
 
+/// Every key of `keys` (relative to the mount's view) is a layout-1 key: config, salt, or
+/// an area followed by 32-hex-digit segments (and a version number under `v/`).
+#[track_caller]
+pub(in crate::engines::kv::v2) fn assert_layout1_keys(keys: &[String]) {
+    let hash = |s: &str| s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    for key in keys {
+        let Some(rest) = key.strip_prefix("kv2/") else {
+            panic!("{key}: outside kv2/");
+        };
+        let ok = match rest.split_once('/') {
+            None => rest == "config" || rest == "salt",
+            Some(("m" | "f", hashed)) => hashed.split('/').all(hash),
+            Some(("v", hashed)) => hashed
+                .rsplit_once('/')
+                .is_some_and(|(h, n)| h.split('/').all(hash) && n.parse::<u64>().is_ok()),
+            Some(_) => false,
+        };
+        assert!(ok, "{key}: not a layout-1 key");
+    }
+}
+
+/// No plaintext segment of the data set's paths appears in `keys`, anywhere.
+#[track_caller]
+fn assert_no_plaintext(keys: &[String]) {
+    for key in keys {
+        for path in PATHS {
+            for segment in path.split('/') {
+                let hex = segment.bytes().all(|b| b.is_ascii_hexdigit());
+                // A short all-hex name ("db") can occur inside a hash by chance: only a
+                // whole segment counts then.
+                let found = if hex {
+                    key.split('/').any(|s| s == segment)
+                } else {
+                    key.contains(segment)
+                };
+                assert!(!found, "{key} shows {segment:?}");
+            }
+        }
+    }
+}
+
+fn keys_of(entries: &[(String, Vec<u8>)]) -> Vec<String> {
+    entries.iter().map(|(k, _)| k.clone()).collect()
+}
+
 #[tokio::test]
-async fn layout0_answers() {
+async fn migrated_mount_answers_as_layout0_did() {
+    let layout0 = layout0_entries();
+    assert_eq!(v2_layout_of(&keys_of(&layout0)), 0);
+    let migrated = migrate_v2_layout0(layout0).unwrap();
+    let keys = keys_of(&migrated);
+    assert_eq!(v2_layout_of(&keys), 1);
+    assert_layout1_keys(&keys);
+    assert_no_plaintext(&keys);
+    // Salt, config, 8 metadata, 9 versions with data, and the folders prod, prod/db,
+    // staging, staging/db, team, team/a b.
+    assert_eq!(migrated.len(), 1 + 1 + 8 + 9 + 6, "{keys:?}");
+
+    let c = mount_with(&migrated).await;
+    let engine = KvV2::new();
+    assert_golden(&answers(&c, &engine).await);
+    // The writes in there kept the layout: no plaintext, and exactly the folder records
+    // of the folders that still hold something.
+    let keys = c.storage.keys().await.unwrap();
+    assert_layout1_keys(&keys);
+    assert_no_plaintext(&keys);
+    crate::engines::kv::v2::tests::assert_folder_records_exact(&c).await;
+}
+
+#[tokio::test]
+async fn layout_of_keys() {
+    let keys = |ks: &[&str]| ks.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+    assert_eq!(v2_layout_of(&[]), 1);
+    assert_eq!(v2_layout_of(&keys(&["kv2/config"])), 1);
+    assert_eq!(v2_layout_of(&keys(&["kv2/config", "kv2/meta/a"])), 0);
+    assert_eq!(v2_layout_of(&keys(&["kv2/ver/a/1"])), 0);
+    assert_eq!(v2_layout_of(&keys(&["kv2/salt", "kv2/m/ab"])), 1);
+    assert_eq!(v2_layout_of(&keys(&["kv2/salt", "kv2/meta/a"])), 1);
+    assert_eq!(V2_LAYOUT, 1);
+}
+
+#[tokio::test]
+async fn migration_edge_cases() {
+    // An empty mount gets just a salt; config and keys outside kv2/ are kept as they are.
+    let out = migrate_v2_layout0(Vec::new()).unwrap();
+    assert_eq!(keys_of(&out), ["kv2/salt"]);
+    let config = br#"{"max_versions":3}"#.to_vec();
+    let out = migrate_v2_layout0(vec![
+        ("kv2/config".into(), config.clone()),
+        ("other".into(), b"x".to_vec()),
+    ])
+    .unwrap();
+    assert!(out.contains(&("kv2/config".into(), config)));
+    assert!(out.contains(&("other".into(), b"x".to_vec())));
+    assert_eq!(out.len(), 3);
+
+    // Version data no metadata lists was unreachable, and is dropped.
+    let meta = serde_json::to_vec(&json!({"current_version": 2, "oldest_version": 2,
+        "versions": {"2": {"created_time": T0, "deletion_time": null, "destroyed": false}}}))
+    .unwrap();
+    let out = migrate_v2_layout0(vec![
+        ("kv2/meta/a".into(), meta),
+        ("kv2/ver/a/1".into(), b"{}".to_vec()),
+        ("kv2/ver/a/2".into(), br#"{"v":2}"#.to_vec()),
+        ("kv2/ver/orphan/1".into(), b"{}".to_vec()),
+    ])
+    .unwrap();
+    let keys = keys_of(&out);
+    assert_layout1_keys(&keys);
+    assert_eq!(keys.iter().filter(|k| k.starts_with("kv2/v/")).count(), 1);
+    assert!(keys.iter().all(|k| !k.contains("orphan")));
+
+    // Refusals: already layout 1, unknown keys, bad metadata, bad version keys, too deep.
+    let refused = |entries: Vec<(&str, &[u8])>| {
+        let entries = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_vec()))
+            .collect();
+        match migrate_v2_layout0(entries) {
+            Err(Error::Internal(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    refused(vec![("kv2/salt", b"{}")]);
+    refused(vec![("kv2/unknown", b"{}")]);
+    refused(vec![("kv2/meta/a", b"not json")]);
+    refused(vec![("kv2/ver/a/x", b"{}")]);
+    refused(vec![("kv2/ver/a", b"{}")]);
+    let deep = format!(
+        "kv2/meta/{}",
+        vec!["d"; crate::engines::kv::v2::MAX_DEPTH + 1].join("/")
+    );
+    let msg = refused(vec![(deep.as_str(), b"{}")]);
+    assert!(!msg.contains("d/d"), "{msg}");
+}
+
+#[tokio::test]
+async fn engine_refuses_an_unmigrated_mount() {
     let c = mount_with(&layout0_entries()).await;
-    let got = answers(&c, &KvV2).await;
-    assert_golden(&got);
+    let engine = KvV2::new();
+    let before = c.storage.keys().await.unwrap();
+    for (op, path, data) in [
+        (Operation::Read, "data/app", json!({})),
+        (Operation::List, "metadata/", json!({})),
+        (Operation::Update, "data/new", json!({"data": {"a": 1}})),
+        (
+            Operation::Update,
+            "metadata/new",
+            json!({"max_versions": 1}),
+        ),
+    ] {
+        let r = engine
+            .handle(&c, &Request::new(op, path).with_data(obj(data)))
+            .await;
+        assert!(matches!(r, Err(Error::Internal(_))), "{path}: {r:?}");
+    }
+    // Nothing was written: no salt that would mark the data as migrated.
+    assert_eq!(c.storage.keys().await.unwrap(), before);
 }
