@@ -526,7 +526,8 @@ impl<'e> Store<'e> {
                     meta.and_then(|m| m.path.rsplit('/').next().map(str::to_owned))
                 }
             };
-            names.extend(name);
+            // An entry without a name (damaged) is left out rather than shown as "".
+            names.extend(name.filter(|n| !n.is_empty() && n != "/"));
         }
         names.sort();
         Ok(names)
