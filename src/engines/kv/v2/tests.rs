@@ -1455,3 +1455,34 @@ async fn metadata_under_the_wrong_key_is_never_served() {
     let r = call(&c, Operation::Update, "data/b", json!({"data": {}})).await;
     assert!(matches!(r, Err(Error::Internal(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn refused_first_writes_store_no_salt() {
+    let c = v2().await;
+    let too_deep = vec!["d"; super::MAX_DEPTH + 1].join("/");
+    for (path, body) in [
+        ("data/x".to_owned(), json!({})),
+        ("data/x".to_owned(), json!({"data": "str"})),
+        (
+            "data/x".to_owned(),
+            json!({"data": {}, "options": {"cas": "abc"}}),
+        ),
+        ("data/a//b".to_owned(), json!({"data": {}})),
+        (format!("data/{too_deep}"), json!({"data": {}})),
+        ("metadata/x".to_owned(), json!({"max_versions": -1})),
+        (
+            "metadata/x".to_owned(),
+            json!({"custom_metadata": {"k": ""}}),
+        ),
+        (format!("metadata/{too_deep}"), json!({"max_versions": 1})),
+    ] {
+        invalid_msg(call(&c, Operation::Update, &path, body).await);
+    }
+    // Nor do reads, lists and deletes of a mount that never stored anything.
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/x", json!({})).await
+    ));
+    assert_eq!(list(&c, "").await, None);
+    ok(&c, Operation::Delete, "metadata/x", json!({})).await;
+    assert!(c.storage.keys().await.unwrap().is_empty());
+}
