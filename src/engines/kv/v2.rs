@@ -37,8 +37,8 @@
 //! lock; a change that may create or remove a secret also holds the locks of every
 //! folder above it (taken in stripe order), so no folder becomes empty or non-empty
 //! while another request decides on its record. The engine caches each mount's salt:
-//! once cached, a request reads no more storage than layout 0 did; the core calls
-//! [`Backend::invalidate`] when replication rewrites `kv2/salt`.
+//! once cached, a request reads no more storage than layout 0 did, and
+//! [`Backend::invalidate`] of `kv2/salt` (replication rewriting it underneath) drops it.
 //!
 //! Layout 0 (plaintext paths: `kv2/meta/<path>`, `kv2/ver/<path>/<n>`) is converted by
 //! [`migrate_v2_layout0`] (`migrate.rs`); [`v2_layout_of`] tells the two apart. The
