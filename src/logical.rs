@@ -322,6 +322,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn renew_login(&self, _ctx: &Ctx, _login: &LoginAuth) -> Result<()> {
         Ok(())
     }
+
+    /// Storage under this engine's view changed underneath it (`key` relative to the
+    /// view): drop whatever is cached of it.
+    fn invalidate(&self, _key: &str) {}
 }
 
 /// A prefix-scoped view of barrier storage: an engine's whole world.

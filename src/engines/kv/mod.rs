@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 pub use v1::KvV1;
-pub use v2::KvV2;
+pub use v2::{migrate_v2_layout0, v2_layout_of, KvV2, V2_LAYOUT};
 
 use crate::error::{Error, Result};
 use crate::logical::Backend;
@@ -43,7 +43,7 @@ fn bad_version(v: &str) -> Error {
 pub fn kv_backend(options: &Map<String, Value>) -> Result<Arc<dyn Backend>> {
     Ok(match kv_version(options)? {
         1 => Arc::new(KvV1),
-        _ => Arc::new(KvV2),
+        _ => Arc::new(KvV2::new()),
     })
 }
 

@@ -12,8 +12,8 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::error::{Error, Result};
 
 /// Longest secret path accepted. The storage layer allows 4096-byte keys; the mount and
-/// engine prefixes (`logical/<uuid>/kv2/ver/` ... `/<n>`, or a cubbyhole token prefix) need
-/// room too.
+/// engine prefixes (a cubbyhole token prefix; KV v2 hashes segments and bounds their
+/// number instead) need room too.
 pub const MAX_PATH_LEN: usize = 3800;
 
 /// Whether `path` can name a stored secret (non-empty, no empty/`.`/`..` segments, no
@@ -142,14 +142,35 @@ const LOCK_STRIPES: usize = 256;
 static LOCKS: LazyLock<Vec<Mutex<()>>> =
     LazyLock::new(|| (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect());
 
-/// Serializes read-modify-write cycles on one key of one storage view (striped locks, like
-/// Vault's `locksutil`). Hold at most one at a time.
-pub async fn lock_key(view_prefix: &str, key: &str) -> MutexGuard<'static, ()> {
+fn stripe(view_prefix: &str, key: &str) -> usize {
     let mut h = DefaultHasher::new();
     view_prefix.hash(&mut h);
     key.hash(&mut h);
-    let idx = (h.finish() % LOCK_STRIPES as u64) as usize;
-    LOCKS[idx].lock().await
+    (h.finish() % LOCK_STRIPES as u64) as usize
+}
+
+/// Serializes read-modify-write cycles on one key of one storage view (striped locks, like
+/// Vault's `locksutil`). Hold at most one at a time; take several with [`lock_keys`].
+pub async fn lock_key(view_prefix: &str, key: &str) -> MutexGuard<'static, ()> {
+    LOCKS[stripe(view_prefix, key)].lock().await
+}
+
+/// The locks of several keys of one storage view at once, for a change that spans them (a
+/// secret and its folders). Stripes are taken in index order, each once, so two callers can
+/// never wait on each other in a cycle; a [`lock_key`] holder waits for nothing while it
+/// holds its stripe, so it cannot close one either. Call it holding no other lock.
+pub async fn lock_keys<'k>(
+    view_prefix: &str,
+    keys: impl IntoIterator<Item = &'k str>,
+) -> Vec<MutexGuard<'static, ()>> {
+    let mut stripes: Vec<usize> = keys.into_iter().map(|k| stripe(view_prefix, k)).collect();
+    stripes.sort_unstable();
+    stripes.dedup();
+    let mut guards = Vec::with_capacity(stripes.len());
+    for i in stripes {
+        guards.push(LOCKS[i].lock().await);
+    }
+    guards
 }
 
 /// The object inside a `json!` value (empty if it is not one).
@@ -210,6 +231,41 @@ mod tests {
         let mut t = json!({"a": 1});
         merge_patch(&mut t, &json!({"a": {"b": 2}}));
         assert_eq!(t, json!({"a": {"b": 2}}));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lock_keys_never_deadlocks() {
+        // Overlapping sets in opposite orders, with repeats and single-key lockers beside.
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let mut tasks = Vec::new();
+        for t in 0..16 {
+            let mut mine: Vec<String> = keys.iter().skip(t).step_by(3).cloned().collect();
+            if t % 2 == 1 {
+                mine.reverse();
+            }
+            mine.push(mine[0].clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    let _all = lock_keys("v/", mine.iter().map(String::as_str)).await;
+                    tokio::task::yield_now().await;
+                }
+            }));
+            let one = keys[t].clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    let _g = lock_key("v/", &one).await;
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+        let all = async {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(30), all)
+            .await
+            .expect("lock_keys deadlocked");
     }
 
     #[test]

@@ -1,18 +1,50 @@
 //! KV version 2: versioned secrets with metadata, soft delete, undelete, destroy,
 //! check-and-set and a per-mount configuration (Vault's `versioned kv` backend).
 //!
-//! Storage layout, under the mount's view:
-//! - `kv2/config` — [`Config`] as JSON;
-//! - `kv2/meta/<path>` — [`KeyMeta`] as JSON (versions with timestamps and flags, current
-//!   and oldest version, per-key settings, custom metadata). Keeping the secret's own path
-//!   here makes `LIST metadata/<folder>/` a plain storage list;
-//! - `kv2/ver/<path>/<n>` — version `n`'s data, the JSON object as written. Version numbers
-//!   have no `/`, so these keys never collide across secrets.
+//! Storage layout 1, under the mount's view (`layout.rs`). No key holds a plaintext path
+//! segment: someone holding the data directory cannot tell that `prod/stripe` exists.
+//! - `kv2/salt` — the mount's 32 random bytes (hex, JSON), created by its first write;
+//!   its presence marks the mount's data as layout 1.
+//! - `kv2/config` — [`Config`] as JSON.
+//! - `kv2/m/<h1>/…/<hn>` — [`KeyMeta`] as JSON: the secret's plaintext path, its
+//!   versions with timestamps and flags, current and oldest version, per-key settings,
+//!   custom metadata.
+//! - `kv2/v/<h1>/…/<hn>/<n>` — version `n`'s data, the JSON object as written.
+//! - `kv2/f/<h1>/…/<hk>` — a folder record, `{"name": <segment k>}`, kept exactly while
+//!   some secret lies below that folder.
+//!
+//! `hi` is segment `i` of the path hashed on its own, so folders stay folders:
+//! HMAC-SHA256 keyed with the salt over (the raw hash of segment `i - 1`, zeros for the
+//! first) ‖ segment, truncated to 128 bits, 32 hex characters. The chaining hashes a name
+//! differently in every folder (`prod/db` and `staging/db` share no hash). 128 bits keep
+//! the keys short (a path may have [`MAX_DEPTH`] segments) and are plenty: only siblings
+//! can collide, with odds near n²/2¹²⁹ for n siblings, and no one can search for a
+//! collision without the salt. Even so, a read checks the path stored in the metadata
+//! and refuses an entry that belongs to another path.
+//!
+//! `LIST metadata/<folder>/` lists `kv2/m/<hashed folder>/`: a secret's name comes from
+//! its metadata, a sub-folder's from its record, so a list costs one storage list and one
+//! read per entry of that folder, whatever the rest of the mount holds. A folder is listed
+//! only while the metadata tree has something below it (storage folders exist only with
+//! keys under them), so a record left over could never show an empty folder; a record
+//! missing (a replica copying keys one by one) is made up for by naming the folder from
+//! a secret below it.
 //!
 //! Every change of a request is one atomic [`ViewBatch`] (a new version's data, the pruned
-//! versions and the metadata together), committed after all checks passed, so a refused
-//! request changes nothing. Read-modify-write cycles hold a striped per-key lock.
+//! versions, the metadata and new or emptied folder records together), committed after
+//! all checks passed, so a refused request changes nothing (but a mount's first valid
+//! write stores the salt before it runs). Read-modify-write cycles hold a striped per-key
+//! lock; a change that may create or remove a secret also holds the locks of every
+//! folder above it (taken in stripe order), so no folder becomes empty or non-empty
+//! while another request decides on its record. The engine caches each mount's salt:
+//! once cached, a request reads no more storage than layout 0 did, and
+//! [`Backend::invalidate`] of `kv2/salt` (replication rewriting it underneath) drops it.
+//!
+//! Layout 0 (plaintext paths: `kv2/meta/<path>`, `kv2/ver/<path>/<n>`) is converted by
+//! [`migrate_v2_layout0`] (`migrate.rs`); [`v2_layout_of`] tells the two apart. The
+//! engine refuses to serve a mount still in layout 0 rather than hide its data.
 //! Timestamps are stored as nanoseconds since the epoch and shown as RFC3339Nano (UTC).
+//! The `metadata/` endpoints live in `metadata.rs`.
 
 use std::collections::BTreeMap;
 
@@ -21,17 +53,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::support::{
-    check_write_key, go_duration, list_prefix, lock_key, merge_patch, now_nanos, obj, rfc3339_nano,
-    signed_duration_secs, valid_key,
+    check_write_key, go_duration, merge_patch, now_nanos, obj, rfc3339_nano, signed_duration_secs,
 };
 use crate::error::{Error, Result};
-use crate::logical::{Backend, Ctx, Operation, Request, Response, StorageView, ViewBatch};
+use crate::logical::{Backend, Ctx, Operation, Request, Response, ViewBatch};
+
+mod layout;
+mod metadata;
+mod migrate;
+
+pub use layout::MAX_DEPTH;
+pub use migrate::{migrate_v2_layout0, v2_layout_of, V2_LAYOUT};
+
+use layout::{check_depth, Salts, Secret, Store, CONFIG_KEY, PREFIX, SALT_KEY};
+#[cfg(test)]
+use metadata::CUSTOM_METADATA_PREFIX;
+use metadata::{metadata_delete, metadata_list, metadata_patch, metadata_read, metadata_write};
 
 /// Versions kept per key when neither the key nor the mount says otherwise.
 pub const DEFAULT_MAX_VERSIONS: u32 = 10;
-
-const PREFIX: &str = "kv2/";
-const CONFIG_KEY: &str = "config";
 
 const CAS_REQUIRED: &str = "check-and-set parameter required for this call";
 const CAS_MISMATCH: &str = "check-and-set parameter did not match the current version";
@@ -39,14 +79,25 @@ const CAS_PARSE: &str = "error parsing check-and-set parameter";
 const CAS_CONFIG_WARNING: &str =
     "\"cas_required\" set to false, but is mandated by backend config. This value will be ignored.";
 
-const MAX_CUSTOM_METADATA_KEYS: usize = 64;
-const MAX_CUSTOM_METADATA_KEY_LEN: usize = 128;
-const MAX_CUSTOM_METADATA_VALUE_LEN: usize = 512;
-const CUSTOM_METADATA_PREFIX: &str = "custom_metadata validation failed";
+/// The versioned key/value engine. It caches the salt of the mounts it serves (the core
+/// builds one engine a mount; one engine serving several works too), so a request reads no
+/// more storage than it would without hashed paths.
+#[derive(Default)]
+pub struct KvV2 {
+    salts: Salts,
+}
 
-/// The versioned key/value engine.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KvV2;
+impl KvV2 {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for KvV2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KvV2").finish_non_exhaustive()
+    }
+}
 
 /// The mount-wide settings (`config`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -79,6 +130,8 @@ impl VersionMeta {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct KeyMeta {
+    /// The secret's own path, in plaintext (its storage key only has hashes).
+    path: String,
     current_version: u64,
     oldest_version: u64,
     created_time: u64,
@@ -90,23 +143,6 @@ struct KeyMeta {
     delete_version_after: u64,
     custom_metadata: Option<BTreeMap<String, String>>,
     versions: BTreeMap<u64, VersionMeta>,
-}
-
-fn meta_key(path: &str) -> String {
-    let mut key = String::with_capacity(5 + path.len());
-    key.push_str("meta/");
-    key.push_str(path);
-    key
-}
-
-fn version_key(path: &str, version: u64) -> String {
-    use std::fmt::Write;
-    let mut key = String::with_capacity(4 + path.len() + 1 + 20);
-    key.push_str("ver/");
-    key.push_str(path);
-    key.push('/');
-    let _ = write!(key, "{version}");
-    key
 }
 
 fn custom_metadata_json(meta: &KeyMeta) -> Value {
@@ -189,42 +225,6 @@ fn unsupported() -> Error {
     Error::UnsupportedOperation("unsupported operation".into())
 }
 
-/// The engine's storage (everything under `kv2/`) and the lock namespace.
-struct Store {
-    view: StorageView,
-}
-
-impl Store {
-    fn new(ctx: &Ctx) -> Self {
-        Self {
-            view: ctx.storage.sub(PREFIX),
-        }
-    }
-
-    async fn lock(&self, key: &str) -> tokio::sync::MutexGuard<'static, ()> {
-        lock_key(self.view.prefix(), key).await
-    }
-
-    async fn config(&self) -> Result<Config> {
-        Ok(self.view.get_json(CONFIG_KEY).await?.unwrap_or_default())
-    }
-
-    /// The metadata of `path`; `None` also for paths that cannot exist.
-    async fn meta(&self, path: &str) -> Result<Option<KeyMeta>> {
-        if !valid_key(path) {
-            return Ok(None);
-        }
-        self.view.get_json(&meta_key(path)).await
-    }
-
-    async fn version_data(&self, path: &str, version: u64) -> Result<Map<String, Value>> {
-        self.view
-            .get_json(&version_key(path, version))
-            .await?
-            .ok_or_else(|| Error::Internal("could not find version data".into()))
-    }
-}
-
 /// Splits `data/foo/bar` into (`data`, `foo/bar`).
 fn split(path: &str) -> (&str, Option<&str>) {
     match path.split_once('/') {
@@ -236,7 +236,7 @@ fn split(path: &str) -> (&str, Option<&str>) {
 #[async_trait]
 impl Backend for KvV2 {
     async fn handle(&self, ctx: &Ctx, req: &Request) -> Result<Response> {
-        let store = Store::new(ctx);
+        let store = Store::open(ctx, &self.salts).await?;
         let op = req.operation;
         match split(&req.path) {
             ("config", None) => match op {
@@ -283,15 +283,25 @@ impl Backend for KvV2 {
 
     async fn exists(&self, ctx: &Ctx, req: &Request) -> Result<Option<bool>> {
         match split(&req.path) {
-            ("data" | "metadata", Some(p)) => Ok(Some(Store::new(ctx).meta(p).await?.is_some())),
+            ("data" | "metadata", Some(p)) => {
+                let store = Store::open(ctx, &self.salts).await?;
+                Ok(Some(store.meta_of(p).await?.is_some()))
+            }
             _ => Ok(None),
+        }
+    }
+
+    /// Drops the cached salts when the salt (or a folder above it) changed underneath.
+    fn invalidate(&self, key: &str) {
+        if format!("{PREFIX}{SALT_KEY}").starts_with(key) {
+            self.salts.clear();
         }
     }
 }
 
 // ---- config ---------------------------------------------------------------------------
 
-async fn config_read(store: &Store) -> Result<Response> {
+async fn config_read(store: &Store<'_>) -> Result<Response> {
     let c = store.config().await?;
     Ok(Response::data(obj(json!({
         "cas_required": c.cas_required,
@@ -309,7 +319,7 @@ fn max_versions_field(req: &Request) -> Result<Option<u32>> {
     }
 }
 
-async fn config_write(store: &Store, req: &Request) -> Result<Response> {
+async fn config_write(store: &Store<'_>, req: &Request) -> Result<Response> {
     let max_versions = max_versions_field(req)?;
     let cas_required = req.bool_field("cas_required")?;
     let dva = signed_duration_secs(&req.data, "delete_version_after")?;
@@ -351,10 +361,11 @@ fn pick_version<'m>(meta: &'m KeyMeta, req: &Request) -> Result<(u64, &'m Versio
         .ok_or(Error::NotFound)
 }
 
-async fn data_read(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn data_read(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     version_param(req)?;
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let (n, vm) = pick_version(&meta, req)?;
     let mut body = version_body("data", &meta, n, vm);
     if vm.destroyed || vm.is_deleted(now_nanos()) {
@@ -362,7 +373,7 @@ async fn data_read(store: &Store, path: &str, req: &Request) -> Result<Response>
     }
     body.insert(
         "data".into(),
-        Value::Object(store.version_data(path, n).await?),
+        Value::Object(store.version_data(&secret, n).await?),
     );
     Ok(Response::data(body))
 }
@@ -465,44 +476,49 @@ fn add_version(meta: &mut KeyMeta, now: u64, config: &Config) -> Vec<u64> {
     pruned
 }
 
-/// Stores `data` as a new version of `path` with its metadata, in one batch.
+/// Stores `data` as a new version of `secret` with its metadata, in one batch with what
+/// `batch` holds already (the records of new folders).
 async fn commit_new_version(
-    store: &Store,
-    path: &str,
+    store: &Store<'_>,
+    secret: &Secret<'_>,
     mut meta: KeyMeta,
     config: &Config,
     data: &Map<String, Value>,
+    mut batch: ViewBatch,
 ) -> Result<Response> {
     let now = now_nanos();
     let pruned = add_version(&mut meta, now, config);
     let n = meta.current_version;
-    let mut batch = ViewBatch::new();
-    batch.put_json(version_key(path, n), data)?;
+    batch.put_json(secret.hashed.version_key(n), data)?;
     for old in pruned {
-        batch.delete(version_key(path, old));
+        batch.delete(secret.hashed.version_key(old));
     }
-    batch.put_json(meta_key(path), &meta)?;
+    Store::put_meta(&mut batch, secret, &mut meta)?;
     store.view.commit(batch).await?;
     let vm = meta.versions.get(&n).cloned().unwrap_or_default();
     Ok(Response::data(obj(version_json(&meta, n, &vm))))
 }
 
-async fn data_write(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn data_write(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     check_write_key(path)?;
+    check_depth(path)?;
     let data = data_param(req)?;
     let cas = cas_param(req)?;
-    let _guard = store.lock(path).await;
+    let secret = store.locate_for_write(path).await?;
+    let mut batch = ViewBatch::new();
+    let (_guards, meta) = store.lock_for_upsert(&secret, &mut batch).await?;
     let config = store.config().await?;
-    let meta = store.meta(path).await?.unwrap_or_default();
+    let meta = meta.unwrap_or_default();
     check_cas(cas, &config, &meta)?;
-    commit_new_version(store, path, meta, &config, data).await
+    commit_new_version(store, &secret, meta, &config, data, batch).await
 }
 
-async fn data_patch(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn data_patch(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let patch = data_param(req)?;
     let cas = cas_param(req)?;
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let config = store.config().await?;
     check_cas(cas, &config, &meta)?;
     let n = meta.current_version;
@@ -510,15 +526,18 @@ async fn data_patch(store: &Store, path: &str, req: &Request) -> Result<Response
     if vm.destroyed || vm.is_deleted(now_nanos()) {
         return Ok(not_found_with(obj(version_json(&meta, n, vm))));
     }
-    let mut merged = Value::Object(store.version_data(path, n).await?);
+    let mut merged = Value::Object(store.version_data(&secret, n).await?);
     merge_patch(&mut merged, &Value::Object(patch.clone()));
     let merged = obj(merged);
-    commit_new_version(store, path, meta, &config, &merged).await
+    commit_new_version(store, &secret, meta, &config, &merged, ViewBatch::new()).await
 }
 
-async fn data_delete(store: &Store, path: &str) -> Result<Response> {
+async fn data_delete(store: &Store<'_>, path: &str) -> Result<Response> {
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let now = now_nanos();
@@ -527,7 +546,7 @@ async fn data_delete(store: &Store, path: &str) -> Result<Response> {
         Some(vm) if !vm.destroyed && !vm.is_deleted(now) => vm.deletion_time = Some(now),
         _ => return Ok(Response::empty()),
     }
-    store.view.put_json(&meta_key(path), &meta).await?;
+    store.save_meta(&secret, &mut meta).await?;
     Ok(Response::empty())
 }
 
@@ -579,10 +598,13 @@ fn versions_param(req: &Request, none_message: &str) -> Result<Vec<u64>> {
         .collect())
 }
 
-async fn versions_delete(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn versions_delete(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let versions = versions_param(req, "No version number provided")?;
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let now = now_nanos();
@@ -596,15 +618,18 @@ async fn versions_delete(store: &Store, path: &str, req: &Request) -> Result<Res
         }
     }
     if changed {
-        store.view.put_json(&meta_key(path), &meta).await?;
+        store.save_meta(&secret, &mut meta).await?;
     }
     Ok(Response::empty())
 }
 
-async fn versions_undelete(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn versions_undelete(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let versions = versions_param(req, "No version number provided")?;
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let config = store.config().await?;
@@ -620,15 +645,18 @@ async fn versions_undelete(store: &Store, path: &str, req: &Request) -> Result<R
         }
     }
     if changed {
-        store.view.put_json(&meta_key(path), &meta).await?;
+        store.save_meta(&secret, &mut meta).await?;
     }
     Ok(Response::empty())
 }
 
-async fn versions_destroy(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn versions_destroy(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     let versions = versions_param(req, "no version number provided")?;
+    let Some(secret) = store.locate(path) else {
+        return Ok(Response::empty());
+    };
     let _guard = store.lock(path).await;
-    let Some(mut meta) = store.meta(path).await? else {
+    let Some(mut meta) = store.meta(&secret).await? else {
         return Ok(Response::empty());
     };
     let mut batch = ViewBatch::new();
@@ -636,273 +664,14 @@ async fn versions_destroy(store: &Store, path: &str, req: &Request) -> Result<Re
         if let Some(vm) = meta.versions.get_mut(&n) {
             if !vm.destroyed {
                 vm.destroyed = true;
-                batch.delete(version_key(path, n));
+                batch.delete(secret.hashed.version_key(n));
             }
         }
     }
     if batch.is_empty() {
         return Ok(Response::empty());
     }
-    batch.put_json(meta_key(path), &meta)?;
-    store.view.commit(batch).await?;
-    Ok(Response::empty())
-}
-
-// ---- metadata -------------------------------------------------------------------------
-
-async fn metadata_list(store: &Store, path: &str) -> Result<Response> {
-    let Some(prefix) = list_prefix(path) else {
-        return Err(Error::NotFound);
-    };
-    Response::list(store.view.list(&meta_key(&prefix)).await?)
-}
-
-async fn metadata_read(store: &Store, path: &str) -> Result<Response> {
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
-    let versions: Map<String, Value> = meta
-        .versions
-        .iter()
-        .map(|(n, vm)| {
-            (
-                n.to_string(),
-                json!({
-                    "created_time": rfc3339_nano(vm.created_time),
-                    "deletion_time": time_json(vm.deletion_time),
-                    "destroyed": vm.destroyed,
-                }),
-            )
-        })
-        .collect();
-    let dva = i64::try_from(meta.delete_version_after).unwrap_or(i64::MAX);
-    Ok(Response::data(obj(json!({
-        "cas_required": meta.cas_required,
-        "created_time": rfc3339_nano(meta.created_time),
-        "current_version": meta.current_version,
-        "custom_metadata": custom_metadata_json(&meta),
-        "delete_version_after": go_duration(dva),
-        "max_versions": meta.max_versions,
-        "oldest_version": meta.oldest_version,
-        "updated_time": rfc3339_nano(meta.updated_time),
-        "versions": versions,
-    }))))
-}
-
-/// A custom metadata value as Vault's weak decoding turns it into a string; `None` for
-/// values that have no string form.
-fn custom_value(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
-        Value::Null => Some(String::new()),
-        _ => None,
-    }
-}
-
-fn validate_custom_metadata(m: &BTreeMap<String, String>) -> Result<()> {
-    if m.len() > MAX_CUSTOM_METADATA_KEYS {
-        return Err(Error::invalid(format!(
-            "{CUSTOM_METADATA_PREFIX}: payload must contain at most {MAX_CUSTOM_METADATA_KEYS} \
-             keys, provided {}",
-            m.len()
-        )));
-    }
-    let printable = |s: &str| !s.chars().any(char::is_control);
-    let mut errs = Vec::new();
-    for (k, v) in m {
-        if k.is_empty() || k.len() > MAX_CUSTOM_METADATA_KEY_LEN {
-            errs.push(format!(
-                "{CUSTOM_METADATA_PREFIX}: length of key {k:?} is {} but must be 0 < len(key) \
-                 <= {MAX_CUSTOM_METADATA_KEY_LEN}",
-                k.len()
-            ));
-        }
-        if v.is_empty() || v.len() > MAX_CUSTOM_METADATA_VALUE_LEN {
-            errs.push(format!(
-                "{CUSTOM_METADATA_PREFIX}: length of value for key {k:?} is {} but must be 0 < \
-                 len(value) <= {MAX_CUSTOM_METADATA_VALUE_LEN}",
-                v.len()
-            ));
-        }
-        if !printable(k) {
-            errs.push(format!(
-                "{CUSTOM_METADATA_PREFIX}: key {k:?} contains unprintable characters"
-            ));
-        }
-        if !printable(v) {
-            errs.push(format!(
-                "{CUSTOM_METADATA_PREFIX}: value for key {k:?} contains unprintable characters"
-            ));
-        }
-    }
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::invalid(errs.join("; ")))
-    }
-}
-
-/// The `custom_metadata` object of a request, if present.
-fn custom_metadata_param(req: &Request) -> Result<Option<&Map<String, Value>>> {
-    match req.data.get("custom_metadata") {
-        None => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(Value::Null) => Ok(None),
-        Some(_) => Err(Error::invalid(format!(
-            "{CUSTOM_METADATA_PREFIX}: custom_metadata must be a map of strings"
-        ))),
-    }
-}
-
-fn to_custom_map(raw: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
-    raw.iter()
-        .map(|(k, v)| {
-            custom_value(v).map(|s| (k.clone(), s)).ok_or_else(|| {
-                Error::invalid(format!(
-                    "{CUSTOM_METADATA_PREFIX}: value for key {k:?} must be a string"
-                ))
-            })
-        })
-        .collect()
-}
-
-/// `delete_version_after` of a key: a non-negative duration.
-fn key_dva_param(data: &Map<String, Value>) -> Result<Option<u64>> {
-    match signed_duration_secs(data, "delete_version_after")? {
-        None => Ok(None),
-        Some(d) => u64::try_from(d)
-            .map(Some)
-            .map_err(|_| Error::invalid("delete_version_after cannot be negative")),
-    }
-}
-
-fn cas_warning(config: &Config, cas_required: Option<bool>) -> Vec<String> {
-    if config.cas_required && cas_required == Some(false) {
-        vec![CAS_CONFIG_WARNING.to_owned()]
-    } else {
-        Vec::new()
-    }
-}
-
-fn with_warnings(warnings: Vec<String>) -> Response {
-    Response {
-        warnings,
-        ..Response::default()
-    }
-}
-
-async fn metadata_write(store: &Store, path: &str, req: &Request) -> Result<Response> {
-    check_write_key(path)?;
-    let max_versions = max_versions_field(req)?;
-    let cas_required = req.bool_field("cas_required")?;
-    let dva = key_dva_param(&req.data)?;
-    let custom = match custom_metadata_param(req)? {
-        Some(raw) => {
-            let m = to_custom_map(raw)?;
-            validate_custom_metadata(&m)?;
-            Some(m)
-        }
-        // An explicit null clears it, like an empty map.
-        None if req.data.contains_key("custom_metadata") => Some(BTreeMap::new()),
-        None => None,
-    };
-    if max_versions.is_none() && cas_required.is_none() && dva.is_none() && custom.is_none() {
-        return Ok(Response::empty());
-    }
-    let _guard = store.lock(path).await;
-    let config = store.config().await?;
-    let mut meta = match store.meta(path).await? {
-        Some(m) => m,
-        None => {
-            let now = now_nanos();
-            KeyMeta {
-                created_time: now,
-                updated_time: now,
-                ..KeyMeta::default()
-            }
-        }
-    };
-    if let Some(m) = max_versions {
-        meta.max_versions = m;
-    }
-    if let Some(b) = cas_required {
-        meta.cas_required = b;
-    }
-    if let Some(d) = dva {
-        meta.delete_version_after = d;
-    }
-    if let Some(c) = custom {
-        meta.custom_metadata = (!c.is_empty()).then_some(c);
-    }
-    store.view.put_json(&meta_key(path), &meta).await?;
-    Ok(with_warnings(cas_warning(&config, cas_required)))
-}
-
-async fn metadata_patch(store: &Store, path: &str, req: &Request) -> Result<Response> {
-    // Null means "back to the default" for every patchable field.
-    let max_versions = match req.data.get("max_versions") {
-        Some(Value::Null) => Some(0),
-        _ => max_versions_field(req)?,
-    };
-    let cas_required = match req.data.get("cas_required") {
-        Some(Value::Null) => Some(false),
-        _ => req.bool_field("cas_required")?,
-    };
-    let dva = match req.data.get("delete_version_after") {
-        Some(Value::Null) => Some(0),
-        _ => key_dva_param(&req.data)?,
-    };
-    let custom_patch = custom_metadata_param(req)?;
-    if let Some(raw) = custom_patch {
-        let non_null: Map<String, Value> = raw
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        validate_custom_metadata(&to_custom_map(&non_null)?)?;
-    }
-    let _guard = store.lock(path).await;
-    let mut meta = store.meta(path).await?.ok_or(Error::NotFound)?;
-    let config = store.config().await?;
-    if let Some(m) = max_versions {
-        meta.max_versions = m;
-    }
-    if let Some(b) = cas_required {
-        meta.cas_required = b;
-    }
-    if let Some(d) = dva {
-        meta.delete_version_after = d;
-    }
-    match (custom_patch, req.data.get("custom_metadata")) {
-        (Some(raw), _) => {
-            let mut merged = meta.custom_metadata.take().unwrap_or_default();
-            for (k, v) in raw {
-                if v.is_null() {
-                    merged.remove(k);
-                } else if let Some(s) = custom_value(v) {
-                    merged.insert(k.clone(), s);
-                }
-            }
-            validate_custom_metadata(&merged)?;
-            meta.custom_metadata = (!merged.is_empty()).then_some(merged);
-        }
-        (None, Some(Value::Null)) => meta.custom_metadata = None,
-        _ => {}
-    }
-    store.view.put_json(&meta_key(path), &meta).await?;
-    Ok(with_warnings(cas_warning(&config, cas_required)))
-}
-
-async fn metadata_delete(store: &Store, path: &str) -> Result<Response> {
-    let _guard = store.lock(path).await;
-    let Some(meta) = store.meta(path).await? else {
-        return Ok(Response::empty());
-    };
-    let mut batch = ViewBatch::new();
-    for n in meta.versions.keys() {
-        batch.delete(version_key(path, *n));
-    }
-    batch.delete(meta_key(path));
+    Store::put_meta(&mut batch, &secret, &mut meta)?;
     store.view.commit(batch).await?;
     Ok(Response::empty())
 }
@@ -923,17 +692,18 @@ fn strip_values(map: &mut Map<String, Value>, depth: i64, max_depth: i64) {
     }
 }
 
-async fn subkeys_read(store: &Store, path: &str, req: &Request) -> Result<Response> {
+async fn subkeys_read(store: &Store<'_>, path: &str, req: &Request) -> Result<Response> {
     version_param(req)?;
     let depth = req.int_field("depth")?.unwrap_or(0);
+    let secret = store.locate(path).ok_or(Error::NotFound)?;
     let _guard = store.lock(path).await;
-    let meta = store.meta(path).await?.ok_or(Error::NotFound)?;
+    let meta = store.meta(&secret).await?.ok_or(Error::NotFound)?;
     let (n, vm) = pick_version(&meta, req)?;
     let mut body = version_body("subkeys", &meta, n, vm);
     if vm.destroyed || vm.is_deleted(now_nanos()) {
         return Ok(not_found_with(body));
     }
-    let mut data = store.version_data(path, n).await?;
+    let mut data = store.version_data(&secret, n).await?;
     strip_values(&mut data, 1, depth);
     body.insert("subkeys".into(), Value::Object(data));
     Ok(Response::data(body))

@@ -6,8 +6,18 @@ async fn v2() -> Ctx {
 }
 
 async fn call(c: &Ctx, op: Operation, path: &str, data: Value) -> Result<Response> {
-    KvV2.handle(c, &Request::new(op, path).with_data(obj(data)))
+    KvV2::new()
+        .handle(c, &Request::new(op, path).with_data(obj(data)))
         .await
+}
+
+/// Whether version `n` of `path` has its data in storage.
+async fn has_version_data(c: &Ctx, path: &str, n: u64) -> bool {
+    let engine = KvV2::new();
+    let store = Store::open(c, &engine.salts).await.unwrap();
+    let secret = store.locate(path).unwrap();
+    let key = secret.hashed.version_key(n);
+    store.view.get(&key).await.unwrap().is_some()
 }
 
 async fn ok(c: &Ctx, op: Operation, path: &str, data: Value) -> Value {
@@ -110,7 +120,8 @@ async fn exists_tracks_metadata() {
     let ex = |p: &'static str| {
         let c = c.clone();
         async move {
-            KvV2.exists(&c, &Request::new(Operation::Update, p))
+            KvV2::new()
+                .exists(&c, &Request::new(Operation::Update, p))
                 .await
                 .unwrap()
         }
@@ -200,19 +211,8 @@ async fn soft_delete_undelete_and_destroy() {
         meta(&c, "s").await["versions"]["2"]["destroyed"],
         json!(true)
     );
-    let store = Store::new(&c);
-    assert!(store
-        .view
-        .get(&version_key("s", 2))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .view
-        .get(&version_key("s", 1))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(!has_version_data(&c, "s", 2).await);
+    assert!(has_version_data(&c, "s", 1).await);
 
     // Subkeys of a destroyed version: 404 with the metadata too.
     let body = not_found_body(call(&c, Operation::Read, "subkeys/s", json!({})).await);
@@ -312,19 +312,8 @@ async fn metadata_read_list_delete() {
     assert!(is_not_found(
         &call(&c, Operation::Read, "data/a", json!({"version": 1})).await
     ));
-    let store = Store::new(&c);
-    assert!(store
-        .view
-        .get(&version_key("a", 1))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .view
-        .get(&version_key("a", 2))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!has_version_data(&c, "a", 1).await);
+    assert!(!has_version_data(&c, "a", 2).await);
     assert_eq!(
         keys(ok(&c, Operation::List, "metadata/", json!({})).await),
         json!(["dir/"])
@@ -359,7 +348,8 @@ async fn metadata_write_and_patch() {
         &call(&c, Operation::Read, "data/m", json!({})).await
     ));
     assert_eq!(
-        KvV2.exists(&c, &Request::new(Operation::Update, "data/m"))
+        KvV2::new()
+            .exists(&c, &Request::new(Operation::Update, "data/m"))
             .await
             .unwrap(),
         Some(true)
@@ -656,19 +646,8 @@ async fn max_versions_pruning() {
     assert!(is_not_found(
         &call(&c, Operation::Read, "data/p", json!({"version": 2})).await
     ));
-    let store = Store::new(&c);
-    assert!(store
-        .view
-        .get(&version_key("p", 2))
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .view
-        .get(&version_key("p", 3))
-        .await
-        .unwrap()
-        .is_some());
+    assert!(!has_version_data(&c, "p", 2).await);
+    assert!(has_version_data(&c, "p", 3).await);
 
     // Mount config: 2.
     ok(&c, Operation::Update, "config", json!({"max_versions": 2})).await;
@@ -676,12 +655,7 @@ async fn max_versions_pruning() {
     let m = meta(&c, "p").await;
     assert_eq!(m["versions"].as_object().unwrap().len(), 2);
     assert_eq!(m["oldest_version"], json!(12));
-    assert!(store
-        .view
-        .get(&version_key("p", 11))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(!has_version_data(&c, "p", 11).await);
     assert_eq!(
         ok(&c, Operation::Read, "data/p", json!({"version": 12})).await["data"],
         json!({"i": 12})
@@ -720,15 +694,7 @@ async fn max_versions_pruning() {
         vec!["7"]
     );
     for n in 1..=6 {
-        assert!(
-            store
-                .view
-                .get(&version_key("q", n))
-                .await
-                .unwrap()
-                .is_none(),
-            "{n}"
-        );
+        assert!(!has_version_data(&c, "q", n).await, "{n}");
     }
     assert_eq!(get(&c, "q").await["data"], json!({"i": 7}));
 }
@@ -949,7 +915,7 @@ async fn invalid_paths_warn_with_404() {
         .unwrap();
     assert!(r.not_found_with_data && r.warnings[0].starts_with("Non-listing"));
     // Nothing was stored by the refused write.
-    assert!(Store::new(&c).view.keys().await.unwrap().is_empty());
+    assert!(c.storage.sub(PREFIX).keys().await.unwrap().is_empty());
     assert!(c.storage.keys().await.unwrap().is_empty());
 }
 
@@ -1010,9 +976,513 @@ async fn concurrent_cas_writes_do_not_lose_updates() {
     assert_eq!(meta(&c, "race").await["current_version"], json!(1));
 }
 
-#[test]
-fn storage_layout_keys() {
-    assert_eq!(meta_key("a/b"), "meta/a/b");
-    assert_eq!(version_key("a/b", 3), "ver/a/b/3");
+#[tokio::test]
+async fn storage_layout_keys() {
     assert_eq!(PREFIX, "kv2/");
+    let c = v2().await;
+    put(&c, "a/b", json!({"x": 1})).await;
+    let engine = KvV2::new();
+    let store = Store::open(&c, &engine.salts).await.unwrap();
+    let h = store.locate("a/b").unwrap().hashed;
+    let (h1, h2) = h.as_str().split_once('/').unwrap();
+    assert_eq!(
+        c.storage.keys().await.unwrap(),
+        [
+            "kv2/f/".to_owned() + h1,
+            format!("kv2/m/{h1}/{h2}"),
+            "kv2/salt".to_owned(),
+            format!("kv2/v/{h1}/{h2}/1"),
+        ]
+    );
+}
+
+// ---- layout 1: hashed paths, folder records, listing ---------------------------------
+
+/// Every folder record under `c`'s mount belongs to a folder that holds a secret, and every
+/// folder holding a secret has its record.
+pub(super) async fn assert_folder_records_exact(c: &Ctx) {
+    let keys = c.storage.sub(PREFIX).keys().await.unwrap();
+    let mut want = std::collections::BTreeSet::new();
+    for hashed in keys.iter().filter_map(|k| k.strip_prefix("m/")) {
+        for (i, _) in hashed.match_indices('/') {
+            want.insert(format!("f/{}", &hashed[..i]));
+        }
+    }
+    let got: std::collections::BTreeSet<String> = keys
+        .iter()
+        .filter(|k| k.starts_with("f/"))
+        .cloned()
+        .collect();
+    assert_eq!(got, want, "folder records");
+}
+
+async fn list(c: &Ctx, folder: &str) -> Option<Value> {
+    match call(c, Operation::List, &format!("metadata/{folder}"), json!({})).await {
+        Ok(r) => Some(r.data.map(Value::Object).unwrap_or(Value::Null)["keys"].clone()),
+        Err(Error::NotFound) => None,
+        Err(e) => panic!("list {folder}: {e:?}"),
+    }
+}
+
+/// A `Physical` that records the keys read and the prefixes listed.
+#[derive(Default)]
+struct Counting {
+    inner: vaultrs_storage::InmemBackend,
+    gets: std::sync::Mutex<Vec<String>>,
+    lists: std::sync::Mutex<Vec<String>>,
+}
+
+impl Counting {
+    fn take(&self) -> (Vec<String>, Vec<String>) {
+        (
+            std::mem::take(&mut *self.gets.lock().unwrap()),
+            std::mem::take(&mut *self.lists.lock().unwrap()),
+        )
+    }
+}
+
+#[async_trait]
+impl vaultrs_storage::Physical for Counting {
+    async fn get(&self, key: &str) -> vaultrs_storage::Result<Option<Vec<u8>>> {
+        self.gets.lock().unwrap().push(key.to_owned());
+        self.inner.get(key).await
+    }
+    async fn list(&self, prefix: &str) -> vaultrs_storage::Result<Vec<String>> {
+        self.lists.lock().unwrap().push(prefix.to_owned());
+        self.inner.list(prefix).await
+    }
+    async fn commit(&self, batch: vaultrs_storage::Batch) -> vaultrs_storage::Result<u64> {
+        self.inner.commit(batch).await
+    }
+    async fn keys(&self) -> vaultrs_storage::Result<Vec<String>> {
+        self.inner.keys().await
+    }
+    fn last_seq(&self) -> u64 {
+        self.inner.last_seq()
+    }
+}
+
+/// A KV v2 mount at `prefix` over `physical`, sharing nothing with other tests.
+async fn mount_on(barrier: &std::sync::Arc<vaultrs_storage::Barrier>, uuid: &str) -> Ctx {
+    let mut c = v2().await;
+    c.storage = crate::logical::StorageView::new(barrier.clone(), format!("logical/{uuid}/"));
+    c
+}
+
+async fn counting_mount() -> (Ctx, std::sync::Arc<Counting>) {
+    let counting = std::sync::Arc::new(Counting::default());
+    let barrier = std::sync::Arc::new(vaultrs_storage::Barrier::new(counting.clone()));
+    let init = barrier.init(1, 1).await.unwrap();
+    barrier.unseal(&init.shares[0]).await.unwrap();
+    (mount_on(&barrier, "counted").await, counting)
+}
+
+#[tokio::test]
+async fn no_storage_key_shows_a_path_segment() {
+    let c = v2().await;
+    let engine = KvV2::new();
+    let run = |op: Operation, path: &str, data: Value| {
+        let req = Request::new(op, path).with_data(obj(data));
+        let engine = &engine;
+        let c = &c;
+        async move { engine.handle(c, &req).await.unwrap() }
+    };
+    for p in ["prod/stripe", "prod/db/primary", "staging/stripe", "prod"] {
+        run(
+            Operation::Update,
+            &format!("data/{p}"),
+            json!({"data": {"k": p}}),
+        )
+        .await;
+    }
+    run(
+        Operation::Update,
+        "metadata/owners/finance",
+        json!({"custom_metadata": {"team": "payments"}}),
+    )
+    .await;
+    run(
+        Operation::Patch,
+        "data/prod/stripe",
+        json!({"data": {"x": 1}}),
+    )
+    .await;
+    run(
+        Operation::Update,
+        "destroy/prod/stripe",
+        json!({"versions": [1]}),
+    )
+    .await;
+    run(Operation::Delete, "data/staging/stripe", json!({})).await;
+    let keys = c.storage.keys().await.unwrap();
+    for word in [
+        "prod", "stripe", "staging", "primary", "owners", "finance", "payments",
+    ] {
+        assert!(keys.iter().all(|k| !k.contains(word)), "{word} in {keys:?}");
+    }
+    // "db" is all hex: it may only be missing as a whole segment.
+    assert!(keys.iter().all(|k| k.split('/').all(|s| s != "db")));
+    super::migrate::tests::assert_layout1_keys(&keys);
+    assert_folder_records_exact(&c).await;
+    // And everything reads back by name.
+    assert_eq!(
+        get(&c, "prod/db/primary").await["data"],
+        json!({"k": "prod/db/primary"})
+    );
+    assert_eq!(
+        list(&c, "").await,
+        Some(json!(["owners/", "prod", "prod/", "staging/"]))
+    );
+    assert_eq!(list(&c, "prod/").await, Some(json!(["db/", "stripe"])));
+    assert_eq!(list(&c, "owners").await, Some(json!(["finance"])));
+}
+
+#[tokio::test]
+async fn listing_reads_only_the_listed_folder() {
+    let (c, counting) = counting_mount().await;
+    let engine = KvV2::new();
+    let run = |op: Operation, path: String, data: Value| {
+        let req = Request::new(op, path).with_data(obj(data));
+        let engine = &engine;
+        let c = &c;
+        async move { engine.handle(c, &req).await.unwrap() }
+    };
+    for p in ["small/a", "small/b", "small/sub/c"] {
+        run(Operation::Update, format!("data/{p}"), json!({"data": {}})).await;
+    }
+    for i in 0..200 {
+        run(
+            Operation::Update,
+            format!("data/big/x{i}"),
+            json!({"data": {}}),
+        )
+        .await;
+    }
+    let store = Store::open(&c, &engine.salts).await.unwrap();
+    let small = store.locate("small").unwrap().hashed;
+    counting.take();
+
+    let r = run(Operation::List, "metadata/small/".into(), json!({})).await;
+    assert_eq!(r.data.unwrap()["keys"], json!(["a", "b", "sub/"]));
+    let (gets, lists) = counting.take();
+    // One list of the folder, one read per entry (two secrets, one folder record): no
+    // salt read (cached), nothing of `big/`.
+    assert_eq!(
+        lists,
+        [format!("logical/counted/kv2/m/{}/", small.as_str())]
+    );
+    assert_eq!(gets.len(), 3, "{gets:?}");
+    let mine = |k: &String| {
+        k.starts_with(&format!("logical/counted/kv2/m/{}/", small.as_str()))
+            || k.starts_with(&format!("logical/counted/kv2/f/{}/", small.as_str()))
+    };
+    assert!(gets.iter().all(mine), "{gets:?}");
+
+    // The root: two entries, two reads.
+    let r = run(Operation::List, "metadata/".into(), json!({})).await;
+    assert_eq!(r.data.unwrap()["keys"], json!(["big/", "small/"]));
+    let (gets, lists) = counting.take();
+    assert_eq!((gets.len(), lists.len()), (2, 1), "{gets:?} {lists:?}");
+
+    // A read costs what it did before hashed paths: the metadata and the version.
+    run(Operation::Read, "data/big/x7".into(), json!({})).await;
+    let (gets, lists) = counting.take();
+    assert_eq!((gets.len(), lists.len()), (2, 0), "{gets:?} {lists:?}");
+    // An update of an existing secret reads its metadata and the config only.
+    run(
+        Operation::Update,
+        "data/big/x7".into(),
+        json!({"data": {"v": 2}}),
+    )
+    .await;
+    let (gets, lists) = counting.take();
+    assert_eq!((gets.len(), lists.len()), (2, 0), "{gets:?} {lists:?}");
+}
+
+#[tokio::test]
+async fn nested_folder_cycles_leave_nothing_behind() {
+    let c = v2().await;
+    let paths = ["a/b/c/d", "a/b/x", "a/y", "a/b/c/e", "a/b", "a", "z/z/z"];
+    // Deletion orders: as written, reversed, and interleaved.
+    let orders: [&[usize]; 3] = [
+        &[0, 1, 2, 3, 4, 5, 6],
+        &[6, 5, 4, 3, 2, 1, 0],
+        &[4, 0, 6, 2, 5, 3, 1],
+    ];
+    for (round, order) in orders.iter().enumerate() {
+        for p in paths {
+            put(&c, p, json!({"round": round})).await;
+            assert_folder_records_exact(&c).await;
+        }
+        // Metadata-only secrets make folders too.
+        ok(
+            &c,
+            Operation::Update,
+            "metadata/m/n/o",
+            json!({"max_versions": 2}),
+        )
+        .await;
+        assert_eq!(list(&c, "").await, Some(json!(["a", "a/", "m/", "z/"])));
+        assert_eq!(list(&c, "a/b/").await, Some(json!(["c/", "x"])));
+        assert_eq!(list(&c, "a/b/c/").await, Some(json!(["d", "e"])));
+        ok(&c, Operation::Delete, "metadata/m/n/o", json!({})).await;
+        assert_eq!(list(&c, "m/").await, None);
+        for &i in order.iter() {
+            ok(
+                &c,
+                Operation::Delete,
+                &format!("metadata/{}", paths[i]),
+                json!({}),
+            )
+            .await;
+            assert_folder_records_exact(&c).await;
+            // Every folder listed holds something.
+            for folder in ["", "a/", "a/b/", "a/b/c/", "z/", "z/z/"] {
+                if let Some(keys) = list(&c, folder).await {
+                    for k in keys.as_array().unwrap() {
+                        let k = k.as_str().unwrap();
+                        if k.ends_with('/') {
+                            assert!(list(&c, &format!("{folder}{k}")).await.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(list(&c, "").await, None, "round {round}");
+        assert_eq!(
+            c.storage.sub(PREFIX).keys().await.unwrap(),
+            ["salt"],
+            "round {round}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_to_siblings_keep_the_listing_right() {
+    let c = v2().await;
+    let engine = std::sync::Arc::new(KvV2::new());
+    let run = |engine: std::sync::Arc<KvV2>, c: Ctx, op: Operation, path: String| async move {
+        let data = obj(json!({"data": {"p": path.clone()}}));
+        engine
+            .handle(&c, &Request::new(op, path).with_data(data))
+            .await
+            .unwrap();
+    };
+    // Rounds of: create siblings in a new folder while the folder's last old secret and
+    // others go away, all at once.
+    for round in 0..20 {
+        put(&c, &format!("f{round}/old"), json!({})).await;
+        put(&c, &format!("g/h{round}/old"), json!({})).await;
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            for path in [format!("f{round}/s{i}"), format!("g/h{round}/deep/s{i}")] {
+                tasks.push(tokio::spawn(run(
+                    engine.clone(),
+                    c.clone(),
+                    Operation::Update,
+                    format!("data/{path}"),
+                )));
+            }
+        }
+        for path in [format!("f{round}/old"), format!("g/h{round}/old")] {
+            tasks.push(tokio::spawn(run(
+                engine.clone(),
+                c.clone(),
+                Operation::Delete,
+                format!("metadata/{path}"),
+            )));
+        }
+        if round > 0 {
+            // Empty the previous round's folders entirely, concurrently.
+            for i in 0..6 {
+                for path in [
+                    format!("f{}/s{i}", round - 1),
+                    format!("g/h{}/deep/s{i}", round - 1),
+                ] {
+                    tasks.push(tokio::spawn(run(
+                        engine.clone(),
+                        c.clone(),
+                        Operation::Delete,
+                        format!("metadata/{path}"),
+                    )));
+                }
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let siblings: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
+        assert_eq!(list(&c, &format!("f{round}/")).await, Some(json!(siblings)));
+        assert_eq!(
+            list(&c, &format!("g/h{round}/")).await,
+            Some(json!(["deep/"]))
+        );
+        assert_eq!(
+            list(&c, &format!("g/h{round}/deep/")).await,
+            Some(json!(siblings))
+        );
+        assert_eq!(
+            list(&c, "").await,
+            Some(json!([format!("f{round}/"), "g/"]))
+        );
+        assert_eq!(list(&c, "g/").await, Some(json!([format!("h{round}/")])));
+        assert_folder_records_exact(&c).await;
+    }
+}
+
+#[tokio::test]
+async fn one_engine_many_mounts_and_invalidation() {
+    let barrier = crate::logical::test_support::unsealed_barrier().await;
+    let (m1, m2) = (
+        mount_on(&barrier, "m1").await,
+        mount_on(&barrier, "m2").await,
+    );
+    let engine = KvV2::new();
+    let write = |c: &Ctx, v: i64| {
+        let req =
+            Request::new(Operation::Update, "data/s").with_data(obj(json!({"data": {"v": v}})));
+        let (engine, c) = (&engine, c.clone());
+        async move { engine.handle(&c, &req).await.unwrap() }
+    };
+    let read = |c: &Ctx| {
+        let (engine, c) = (&engine, c.clone());
+        async move {
+            match engine
+                .handle(&c, &Request::new(Operation::Read, "data/s"))
+                .await
+            {
+                Ok(r) => Some(r.data.unwrap()["data"]["v"].clone()),
+                Err(Error::NotFound) => None,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    };
+    write(&m1, 1).await;
+    write(&m2, 2).await;
+    assert_eq!(read(&m1).await, Some(json!(1)));
+    assert_eq!(read(&m2).await, Some(json!(2)));
+    // Each mount has its own salt.
+    let salt = |c: &Ctx| {
+        let c = c.clone();
+        async move { c.storage.get("kv2/salt").await.unwrap().unwrap() }
+    };
+    assert_ne!(salt(&m1).await, salt(&m2).await);
+
+    // Replication replaces m1's data underneath with another cluster's (another salt).
+    let other = v2().await;
+    put(&other, "s", json!({"v": 3})).await;
+    let mut batch = ViewBatch::new();
+    for k in m1.storage.keys().await.unwrap() {
+        batch.delete(k);
+    }
+    for k in other.storage.keys().await.unwrap() {
+        batch.put(k.clone(), other.storage.get(&k).await.unwrap().unwrap());
+    }
+    m1.storage.commit(batch).await.unwrap();
+    // The cached salt no longer finds it, until the core says the salt changed.
+    assert_eq!(read(&m1).await, None);
+    engine.invalidate("kv2/config");
+    assert_eq!(read(&m1).await, None);
+    engine.invalidate("kv2/salt");
+    assert_eq!(read(&m1).await, Some(json!(3)));
+    assert_eq!(read(&m2).await, Some(json!(2)));
+}
+
+#[tokio::test]
+async fn deep_paths_are_refused_and_bounded() {
+    let c = v2().await;
+    let deepest = vec!["d"; super::MAX_DEPTH].join("/");
+    put(&c, &deepest, json!({"ok": true})).await;
+    assert_eq!(get(&c, &deepest).await["data"], json!({"ok": true}));
+    let parent = vec!["d"; super::MAX_DEPTH - 1].join("/");
+    assert_eq!(list(&c, &format!("{parent}/")).await, Some(json!(["d"])));
+    let too_deep = format!("{deepest}/d");
+    for p in [format!("data/{too_deep}"), format!("metadata/{too_deep}")] {
+        let msg = invalid_msg(
+            call(
+                &c,
+                Operation::Update,
+                &p,
+                json!({"data": {}, "max_versions": 1}),
+            )
+            .await,
+        );
+        assert!(msg.contains("segments"), "{msg}");
+    }
+    assert!(is_not_found(
+        &call(&c, Operation::Read, &format!("data/{too_deep}"), json!({})).await
+    ));
+    assert_eq!(list(&c, &format!("{deepest}/")).await, None);
+    assert_eq!(list(&c, &format!("{too_deep}/")).await, None);
+    ok(
+        &c,
+        Operation::Delete,
+        &format!("metadata/{too_deep}"),
+        json!({}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn listing_survives_a_missing_folder_record() {
+    let c = v2().await;
+    put(&c, "x/y/z", json!({})).await;
+    put(&c, "x/w", json!({})).await;
+    // A replica copying keys one by one may hold a folder without its record for a while.
+    let view = c.storage.sub(PREFIX);
+    for k in view.keys().await.unwrap() {
+        if k.starts_with("f/") {
+            view.delete(&k).await.unwrap();
+        }
+    }
+    assert_eq!(list(&c, "").await, Some(json!(["x/"])));
+    assert_eq!(list(&c, "x/").await, Some(json!(["w", "y/"])));
+}
+
+#[tokio::test]
+async fn metadata_under_the_wrong_key_is_never_served() {
+    let c = v2().await;
+    put(&c, "a", json!({"secret": "a"})).await;
+    put(&c, "b", json!({"secret": "b"})).await;
+    let engine = KvV2::new();
+    let store = Store::open(&c, &engine.salts).await.unwrap();
+    let (a, b) = (store.locate("a").unwrap(), store.locate("b").unwrap());
+    // As if `b` hashed like `a` (a collision) or an entry were misplaced.
+    let meta_a = store.view.get(&a.hashed.meta_key()).await.unwrap().unwrap();
+    store.view.put(&b.hashed.meta_key(), &meta_a).await.unwrap();
+    let r = call(&c, Operation::Read, "data/b", json!({})).await;
+    assert!(matches!(r, Err(Error::Internal(_))), "{r:?}");
+    let r = call(&c, Operation::Update, "data/b", json!({"data": {}})).await;
+    assert!(matches!(r, Err(Error::Internal(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn refused_first_writes_store_no_salt() {
+    let c = v2().await;
+    let too_deep = vec!["d"; super::MAX_DEPTH + 1].join("/");
+    for (path, body) in [
+        ("data/x".to_owned(), json!({})),
+        ("data/x".to_owned(), json!({"data": "str"})),
+        (
+            "data/x".to_owned(),
+            json!({"data": {}, "options": {"cas": "abc"}}),
+        ),
+        ("data/a//b".to_owned(), json!({"data": {}})),
+        (format!("data/{too_deep}"), json!({"data": {}})),
+        ("metadata/x".to_owned(), json!({"max_versions": -1})),
+        (
+            "metadata/x".to_owned(),
+            json!({"custom_metadata": {"k": ""}}),
+        ),
+        (format!("metadata/{too_deep}"), json!({"max_versions": 1})),
+    ] {
+        invalid_msg(call(&c, Operation::Update, &path, body).await);
+    }
+    // Nor do reads, lists and deletes of a mount that never stored anything.
+    assert!(is_not_found(
+        &call(&c, Operation::Read, "data/x", json!({})).await
+    ));
+    assert_eq!(list(&c, "").await, None);
+    ok(&c, Operation::Delete, "metadata/x", json!({})).await;
+    assert!(c.storage.keys().await.unwrap().is_empty());
 }
