@@ -198,7 +198,7 @@ async fn migrate_layout0(barrier: &std::sync::Arc<Barrier>, changes: &mut Change
             for (key, _) in &data {
                 changes.deletes.push(format!("{old_prefix}{key}"));
             }
-            for (key, value) in kv_v2_layout(data)? {
+            for (key, value) in crate::engines::kv::migrate_v2_layout0(data)? {
                 changes.put(format!("{new_prefix}{key}"), value);
             }
         } else if old_prefix != new_prefix {
@@ -217,16 +217,13 @@ fn old_local_key(table: Table) -> &'static str {
 }
 
 fn is_kv_v2(entry: &MountEntry) -> bool {
+    let options: serde_json::Map<String, serde_json::Value> = entry
+        .options
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
     entry.table == Table::Mounts
         && entry.kind == "kv"
-        && entry
-            .options
-            .as_ref()
-            .and_then(|o| o.get("version"))
-            .is_some_and(|v| v == "2")
-}
-
-/// KV v2's data in layout 1. (Until KV v2 hashes its paths, its keys are unchanged.)
-fn kv_v2_layout(data: Vec<(String, Vec<u8>)>) -> Result<Vec<(String, Vec<u8>)>> {
-    Ok(data)
+        && crate::engines::kv::kv_version(&options).is_ok_and(|v| v == 2)
 }
