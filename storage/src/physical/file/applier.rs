@@ -1,0 +1,184 @@
+//! The applier thread and the tree it writes: committed batches go into the directory
+//! tree in sequence order (temp file + rename per key, no fsync), and the overlay entries
+//! they cover are dropped.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+
+use super::writer::poison;
+use super::Shared;
+use crate::error::{Error, Result};
+use crate::key;
+use crate::physical::{Change, Seq};
+
+/// Groups the applier may lag behind the log before committers wait (bounds the overlay).
+pub(super) const APPLY_QUEUE: usize = 64;
+
+pub(super) enum ApplyMsg {
+    /// Committed batches, in sequence order.
+    Batches(Vec<(Seq, Arc<[Change]>)>),
+    /// Answer once everything before is applied, handing over what was touched.
+    Flush(mpsc::SyncSender<Touched>),
+}
+
+/// Files and folders changed since the last checkpoint.
+#[derive(Default)]
+pub(super) struct Touched {
+    pub(super) files: HashSet<PathBuf>,
+    pub(super) dirs: HashSet<PathBuf>,
+}
+
+/// The thread that writes committed batches into the tree, in order.
+pub(super) struct Applier {
+    pub(super) tree: Tree,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Applier {
+    pub(super) fn run(mut self, rx: mpsc::Receiver<ApplyMsg>) {
+        for msg in rx {
+            match msg {
+                ApplyMsg::Batches(group) => {
+                    if self.shared.poisoned.load(Ordering::Acquire) {
+                        // The log holds these batches; reopening applies them.
+                        continue;
+                    }
+                    for (seq, changes) in group {
+                        if let Err(e) = self.tree.apply(&changes) {
+                            poison(&self.shared, "applying a batch to the tree", &e);
+                            break;
+                        }
+                        self.settle(seq, &changes);
+                    }
+                }
+                ApplyMsg::Flush(reply) => {
+                    let _ = reply.send(std::mem::take(&mut self.tree.touched));
+                }
+            }
+        }
+    }
+
+    /// The tree now holds batch `seq`: drop its overlay entries (unless a later batch
+    /// changed the key again) and wake listings waiting for it.
+    fn settle(&self, seq: Seq, changes: &[Change]) {
+        {
+            let mut overlay = self.shared.overlay_mut();
+            for change in changes {
+                if overlay.get(&change.key).is_some_and(|(s, _)| *s == seq) {
+                    overlay.remove(&change.key);
+                }
+            }
+        }
+        let mut applied = self
+            .shared
+            .applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *applied = seq;
+        self.shared.applied_cv.notify_all();
+    }
+}
+
+/// Writes batches into the directory tree (temp file + rename per key, no fsync) and
+/// remembers what it touched for the next checkpoint.
+pub(super) struct Tree {
+    root: PathBuf,
+    touched: Touched,
+}
+
+impl Tree {
+    pub(super) fn new(root: PathBuf) -> Self {
+        Self {
+            root,
+            touched: Touched::default(),
+        }
+    }
+
+    /// Applies a committed batch: idempotent.
+    pub(super) fn apply(&mut self, changes: &[Change]) -> Result<()> {
+        for change in changes {
+            let path = key::leaf_path(&self.root, &change.key);
+            match &change.value {
+                Some(value) => self.write_leaf(&path, value)?,
+                None => self.remove_leaf(&path)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn write_leaf(&mut self, path: &Path, value: &[u8]) -> Result<()> {
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let temp = parent.join(format!(".{name}.tmp"));
+        let open = || {
+            fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(&temp)
+        };
+        // Folders usually exist: try the file first, create the folders only if missing.
+        let mut file = match open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&parent)
+                    .map_err(|e| Error::io("creating a folder", e))?;
+                open().map_err(|e| Error::io("creating a temp file", e))?
+            }
+            Err(e) => return Err(Error::io("creating a temp file", e)),
+        };
+        file.write_all(value)
+            .map_err(|e| Error::io("writing a temp file", e))?;
+        drop(file);
+        fs::rename(&temp, path).map_err(|e| Error::io("renaming a temp file", e))?;
+        self.touched.files.insert(path.to_path_buf());
+        self.touch_folders(&parent);
+        Ok(())
+    }
+
+    fn remove_leaf(&mut self, path: &Path) -> Result<()> {
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Maybe removed before a crash but never made durable: a replayed delete
+                // still has to reach the disk before the next checkpoint covers it.
+                if let Some(parent) = path.parent() {
+                    self.touch_folders(parent);
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(Error::io("removing a value", e)),
+        }
+        self.touched.files.remove(path);
+        let mut folder = path.parent();
+        while let Some(dir) = folder {
+            if dir == self.root || fs::remove_dir(dir).is_err() {
+                self.touch_folders(dir);
+                break;
+            }
+            folder = dir.parent();
+        }
+        Ok(())
+    }
+
+    fn touch_folders(&mut self, mut dir: &Path) {
+        while dir.starts_with(&self.root) && self.touched.dirs.insert(dir.to_path_buf()) {
+            match dir.parent() {
+                Some(parent) => dir = parent,
+                None => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Opening a data directory: the checkpoint record, replaying the log after it, cleaning
+//! what a crash left in the tree, and reading the log's tail back for the change feed.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
+
+use super::applier::{Applier, Tree, APPLY_QUEUE};
+use super::writer::Writer;
+use super::{FileBackend, FileOptions, Shared};
+use crate::error::{Error, Result};
+use crate::key;
+use crate::physical::wal::{list_segments, scan_segment};
+use crate::physical::{Committed, Seq};
+
+impl FileBackend {
+    pub(super) fn open_blocking(dir: PathBuf, options: FileOptions) -> Result<Self> {
+        let tree = dir.join("tree");
+        let wal_dir = dir.join("wal");
+        for d in [&dir, &tree, &wal_dir] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(d)
+                .map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
+        }
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join("LOCK"))
+            .map_err(|e| Error::io("opening the lock file", e))?;
+        lock.try_lock().map_err(|_| {
+            Error::io(
+                format!("locking {}", dir.display()),
+                io::Error::new(io::ErrorKind::WouldBlock, "data directory is in use"),
+            )
+        })?;
+
+        let checkpoint_seq = read_checkpoint(&dir)?;
+        let replay = recover_log(&wal_dir, checkpoint_seq)?;
+        let last_seq = replay.last().map_or(checkpoint_seq, |c| c.seq);
+        let shared = Arc::new(Shared {
+            last_seq: AtomicU64::new(last_seq),
+            poisoned: AtomicBool::new(false),
+            overlay: RwLock::new(HashMap::new()),
+            applied: Mutex::new(last_seq),
+            applied_cv: Condvar::new(),
+        });
+        let mut tree_writer = Tree::new(tree.clone());
+        for batch in &replay {
+            tree_writer.apply(&batch.changes)?;
+        }
+        clean_tree(&tree)?;
+        let (apply_tx, apply_rx) = mpsc::sync_channel(APPLY_QUEUE);
+        let applier = Applier {
+            tree: tree_writer,
+            shared: shared.clone(),
+        };
+        let applier = std::thread::Builder::new()
+            .name("vaultrs-storage-apply".into())
+            .spawn(move || applier.run(apply_rx))
+            .map_err(|e| Error::io("starting the storage applier", e))?;
+        let mut writer = Writer {
+            dir: dir.clone(),
+            wal_dir: wal_dir.clone(),
+            segments: list_segments(&wal_dir)?
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect(),
+            segment: None,
+            log_bytes: 0,
+            last_seq,
+            dirty_since: None,
+            shared: shared.clone(),
+            options: options.clone(),
+            apply_tx: Some(apply_tx),
+            applier: Some(applier),
+            _lock: lock,
+        };
+        writer.checkpoint()?;
+        if !replay.is_empty() {
+            tracing::info!(
+                batches = replay.len(),
+                last_seq,
+                "replayed the commit log after an unclean stop"
+            );
+        }
+
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("vaultrs-storage-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| Error::io("starting the storage writer", e))?;
+        Ok(Self {
+            dir,
+            tree,
+            tail_batches: options.tail_batches,
+            tx,
+            shared,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct CheckpointRecord {
+    pub(super) version: u32,
+    pub(super) seq: Seq,
+}
+
+pub(super) const CHECKPOINT_VERSION: u32 = 1;
+
+/// Removes temp files and empty folders left by a crash.
+fn clean_tree(tree: &Path) -> Result<()> {
+    for entry in walkdir::WalkDir::new(tree)
+        .min_depth(1)
+        .contents_first(true)
+    {
+        let entry = entry.map_err(|e| Error::io("cleaning the tree", e.into()))?;
+        let name = entry.file_name().to_str().unwrap_or_default();
+        if entry.file_type().is_file() && key::is_temp(name) {
+            fs::remove_file(entry.path()).map_err(|e| Error::io("removing a temp file", e))?;
+        } else if entry.file_type().is_dir() {
+            // Fails (and is left alone) unless empty.
+            let _ = fs::remove_dir(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn read_checkpoint(dir: &Path) -> Result<Seq> {
+    match fs::read(dir.join("CHECKPOINT")) {
+        Ok(bytes) => {
+            let record: CheckpointRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::corrupt("CHECKPOINT", e.to_string()))?;
+            if record.version != CHECKPOINT_VERSION {
+                return Err(Error::corrupt(
+                    "CHECKPOINT",
+                    format!("unknown format version {}", record.version),
+                ));
+            }
+            Ok(record.seq)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(Error::io("reading CHECKPOINT", e)),
+    }
+}
+
+/// Reads the log and returns the batches after `checkpoint_seq`, in order. A torn record
+/// at the end of the last segment is cut off; damage before the checkpoint is tolerated;
+/// damage after it (an acknowledged batch that cannot be read) is an error.
+fn recover_log(wal_dir: &Path, checkpoint_seq: Seq) -> Result<Vec<Committed>> {
+    let segments = list_segments(wal_dir)?;
+    let mut replay: Vec<Committed> = Vec::new();
+    for (i, (first, path)) in segments.iter().enumerate() {
+        let next_first = segments.get(i + 1).map(|(s, _)| *s);
+        if next_first.is_some_and(|n| n <= checkpoint_seq + 1) {
+            // Wholly before the checkpoint: nothing to replay.
+            continue;
+        }
+        let scan = scan_segment(path, *first)?;
+        for record in scan.records {
+            if record.seq <= checkpoint_seq {
+                continue;
+            }
+            let expected = replay.last().map_or(checkpoint_seq + 1, |c| c.seq + 1);
+            if record.seq != expected {
+                return Err(Error::corrupt(
+                    "commit log",
+                    format!("gap before sequence {}", record.seq),
+                ));
+            }
+            replay.push(record);
+        }
+        if scan.damaged {
+            if next_first.is_none() {
+                tracing::warn!(segment = %path.display(), "dropping a torn record at the end of the commit log");
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(|e| Error::io("opening a torn log segment", e))?;
+                file.set_len(scan.good_len)
+                    .and_then(|_| file.sync_all())
+                    .map_err(|e| Error::io("truncating a torn log segment", e))?;
+            } else {
+                return Err(Error::corrupt(
+                    "commit log",
+                    format!(
+                        "damaged record in {} after the last checkpoint",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(replay)
+}
+
+/// The last `keep` batches up to `last`, contiguous, oldest first.
+pub(super) fn read_tail(wal_dir: &Path, last: Seq, keep: u64) -> Result<Vec<Committed>> {
+    let mut tail: Vec<Committed> = Vec::new();
+    for (first, path) in list_segments(wal_dir)? {
+        let scan = match scan_segment(&path, first) {
+            Ok(scan) => scan,
+            // A segment dropped by a concurrent checkpoint.
+            Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for record in scan.records {
+            if record.seq > last {
+                break;
+            }
+            if tail.last().is_some_and(|t| t.seq + 1 != record.seq) {
+                tail.clear();
+            }
+            tail.push(record);
+        }
+        if scan.damaged {
+            // Keep only what follows the damage.
+            tail.clear();
+        }
+    }
+    let start = tail.len().saturating_sub(keep as usize);
+    Ok(tail.split_off(start))
+}
