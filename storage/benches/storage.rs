@@ -10,7 +10,10 @@
 //!   folder) from 1 and from 32 writers, and a plain `std::fs::read` of 1 KiB files, also
 //!   through `tokio::task::spawn_blocking`, from 1 and from 32 readers;
 //! - vaultrs: `FileBackend` put/get directly, and `Barrier` (AES-256-GCM) over `FileBackend`,
-//!   1 and 32 concurrent tasks on a multi-thread tokio runtime.
+//!   1 and 32 concurrent tasks on a multi-thread tokio runtime;
+//! - commit latency (p50, p99, max) of 32 tasks putting into a `FileBackend` that
+//!   checkpoints every 250 ms or 2 MiB of log, so the run holds many checkpoints, beside the
+//!   latency of the durable per-file write floor from 32 writers over as long a run.
 //!
 //! Each case runs for a fixed count of operations or `VAULTRS_BENCH_SECS`, whichever comes
 //! first, and reports throughput, wall time per op (1 / throughput), mean latency per op,
@@ -19,6 +22,7 @@
 //!
 //! Environment:
 //! - `VAULTRS_BENCH_SECS`: seconds per case (default 2);
+//! - `VAULTRS_BENCH_LAT_SECS`: seconds of each commit-latency case (default 6);
 //! - `VAULTRS_BENCH_DIR`: where to make the temp directory (default: the system temp dir);
 //! - `VAULTRS_BENCH_WRITE_OPS`, `VAULTRS_BENCH_READ_OPS`: op caps per case (defaults
 //!   50 000 and 400 000);
@@ -41,12 +45,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use vaultrs_storage::physical::file::{SyncHook, SyncPoint};
 use vaultrs_storage::{Barrier, CacheOptions, CachedPhysical, FileBackend, FileOptions, Physical};
 
 const VALUE_LEN: usize = 1024;
 const WRITERS: usize = 32;
 /// Values written, untimed, for read cases whose write cases were filtered out.
 const PREFILL: u64 = 2048;
+/// Checkpoint thresholds of the commit-latency case: low, so its run holds many.
+const LAT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+const LAT_CHECKPOINT_BYTES: u64 = 2 << 20;
 
 // ---------------------------------------------------------------------------------------
 // Measurement
@@ -118,21 +126,35 @@ struct Run {
     cpu: Duration,
     /// Sum of the per-op latencies over all workers.
     lat: Duration,
+    /// Every op's latency, sorted ascending.
+    lats: Vec<Duration>,
     /// Ops done by each worker (worker `i` did its ops `0..per_worker[i]`).
     per_worker: Vec<u64>,
 }
 
 impl Run {
-    fn finish(start: Instant, cpu0: Duration, results: Vec<(u64, Duration)>) -> Self {
+    fn finish(start: Instant, cpu0: Duration, results: Vec<Vec<Duration>>) -> Self {
         let wall = start.elapsed();
         let cpu = cpu_now().saturating_sub(cpu0);
+        let per_worker = results.iter().map(|r| r.len() as u64).collect();
+        let mut lats: Vec<Duration> = results.into_iter().flatten().collect();
+        lats.sort_unstable();
         Self {
-            ops: results.iter().map(|r| r.0).sum(),
-            lat: results.iter().map(|r| r.1).sum(),
-            per_worker: results.iter().map(|r| r.0).collect(),
+            ops: lats.len() as u64,
+            lat: lats.iter().sum(),
+            lats,
+            per_worker,
             wall,
             cpu,
         }
+    }
+    /// The latency at quantile `q` (0..=1) of the ops.
+    fn quantile(&self, q: f64) -> Duration {
+        if self.lats.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((self.lats.len() as f64) * q).ceil() as usize;
+        self.lats[rank.clamp(1, self.lats.len()) - 1]
     }
     fn ops_per_sec(&self) -> f64 {
         self.ops as f64 / self.wall.as_secs_f64()
@@ -164,14 +186,14 @@ where
                 let (gate, make) = (&gate, &make);
                 s.spawn(move || {
                     let mut op = make(i);
-                    let (mut j, mut lat) = (0u64, Duration::ZERO);
+                    let (mut j, mut lats) = (0u64, Vec::new());
                     while gate.next() {
                         let t = Instant::now();
                         op(j);
-                        lat += t.elapsed();
+                        lats.push(t.elapsed());
                         j += 1;
                     }
-                    (j, lat)
+                    lats
                 })
             })
             .collect();
@@ -197,14 +219,14 @@ where
         .map(|i| {
             let (op, gate) = (op.clone(), gate.clone());
             tokio::spawn(async move {
-                let (mut j, mut lat) = (0u64, Duration::ZERO);
+                let (mut j, mut lats) = (0u64, Vec::new());
                 while gate.next() {
                     let t = Instant::now();
                     op(i, j).await;
-                    lat += t.elapsed();
+                    lats.push(t.elapsed());
                     j += 1;
                 }
-                (j, lat)
+                lats
             })
         })
         .collect();
@@ -375,6 +397,35 @@ async fn barrier_gets(
     .await
 }
 
+/// Commit latency under load with checkpoints running: 32 tasks put 1 KiB values into a
+/// backend that checkpoints every `LAT_CHECKPOINT_INTERVAL` or `LAT_CHECKPOINT_BYTES`;
+/// returns the run and how many checkpoints finished during it.
+async fn commit_latency(dir: PathBuf, limits: Limits, value: Arc<Vec<u8>>) -> (Run, u64) {
+    let checkpoints = Arc::new(AtomicU64::new(0));
+    let counter = checkpoints.clone();
+    let hook: SyncHook = Arc::new(move |point, _: &Path| {
+        if point == SyncPoint::Checkpoint {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let options = FileOptions {
+        checkpoint_interval: LAT_CHECKPOINT_INTERVAL,
+        checkpoint_bytes: LAT_CHECKPOINT_BYTES,
+        sync_hook: Some(hook),
+        ..FileOptions::default()
+    };
+    let backend = Arc::new(
+        FileBackend::open(dir, options)
+            .await
+            .expect("open FileBackend"),
+    );
+    let before = checkpoints.load(Ordering::Relaxed);
+    let run = physical_puts(backend.clone(), "lat", WRITERS, limits, value).await;
+    let during = checkpoints.load(Ordering::Relaxed) - before;
+    backend.close().await.expect("close FileBackend");
+    (run, during)
+}
+
 /// Checkpoints (untimed by the cases) and says how long it took.
 async fn checkpoint(backend: &FileBackend) -> Duration {
     let t = Instant::now();
@@ -503,6 +554,76 @@ impl Table {
             "ratio: writes = ops/s ÷ floor ops/s (higher is better); reads = µs/op ÷ floor µs/op"
         );
         println!("(lower is better). vs sb: reads' µs/op ÷ the spawn_blocking read floor's.");
+    }
+}
+
+/// Latency percentiles; the first row is the floor the others are compared with.
+#[derive(Default)]
+struct LatencyTable {
+    rows: Vec<(String, Run, Option<u64>)>,
+}
+
+impl LatencyTable {
+    fn add(&mut self, case: String, run: Run, checkpoints: Option<u64>) {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        eprintln!(
+            "  {case:<36} {:>8} ops  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            run.ops,
+            ms(run.quantile(0.5)),
+            ms(run.quantile(0.99)),
+            ms(run.quantile(1.0))
+        );
+        self.rows.push((case, run, checkpoints));
+    }
+
+    fn print(&self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!(
+            "{:<40} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6}   {:>8} {:>8} {:>8}",
+            "latency case",
+            "ops",
+            "ops/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "ckpts",
+            "p50 ×",
+            "p99 ×",
+            "max ×"
+        );
+        println!("{}", "-".repeat(40 + 9 * 6 + 7 + 3 + 27));
+        let floor = self.rows.first().filter(|r| r.2.is_none()).map(|r| &r.1);
+        for (case, run, checkpoints) in &self.rows {
+            let mut line = format!(
+                "{case:<40} {:>8} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>6}",
+                run.ops,
+                run.ops_per_sec(),
+                ms(run.quantile(0.5)),
+                ms(run.quantile(0.99)),
+                ms(run.quantile(1.0)),
+                checkpoints.map_or("-".to_owned(), |n| n.to_string())
+            );
+            if let (Some(f), Some(_)) = (floor, checkpoints) {
+                let ratio =
+                    |q: f64| run.quantile(q).as_secs_f64() / f.quantile(q).as_secs_f64().max(1e-9);
+                line += &format!(
+                    "   {:>7.2}× {:>7.2}× {:>7.2}×",
+                    ratio(0.5),
+                    ratio(0.99),
+                    ratio(1.0)
+                );
+            }
+            println!("{line}");
+        }
+        println!();
+        println!(
+            "Latency of single ops (each writer waits for its op before the next); ckpts: \
+             checkpoints finished during the run; ×: ratio to the floor's percentile (lower is \
+             better)."
+        );
     }
 }
 
@@ -752,8 +873,29 @@ fn main() {
         backend.close().await.expect("close FileBackend");
     });
 
+    // Commit latency under checkpoints, beside the durable-write floor over as long a run.
+    let lat_limits = Limits {
+        time: Duration::from_secs_f64(env_f64("VAULTRS_BENCH_LAT_SECS").unwrap_or(6.0).max(0.5)),
+        write_ops: u64::MAX,
+        read_ops: 0,
+    };
+    let mut latency = LatencyTable::default();
+    let floor_case = format!("floor write+fsync latency, {WRITERS} writers");
+    if table.wants(&floor_case) {
+        let (run, _) = floor_writes(&root.join("lat-floor"), WRITERS, lat_limits, &value);
+        latency.add(floor_case, run, None);
+    }
+    let lat_case = format!("FileBackend commit latency, {WRITERS} tasks");
+    if table.wants(&lat_case) {
+        let (run, checkpoints) =
+            rt.block_on(commit_latency(root.join("lat"), lat_limits, value.clone()));
+        latency.add(lat_case, run, Some(checkpoints));
+    }
+
     println!();
     table.print();
+    println!();
+    latency.print();
     println!();
     for note in &notes {
         println!("{note}");
