@@ -22,8 +22,8 @@
 //! - plaintext never crosses below [`Barrier`]: physical backends, the feed and the Merkle
 //!   index only ever see ciphertext;
 //! - a committed batch is all or nothing, also after `kill -9` or a power cut;
-//! - blocking file IO runs on a dedicated writer thread or `spawn_blocking`, never on an
-//!   async worker thread;
+//! - blocking file IO runs on the file backend's own threads (writer, applier,
+//!   checkpointer) or `spawn_blocking`, never on an async worker thread;
 //! - bad input returns a typed [`Error`], never a panic.
 
 pub mod barrier;

@@ -1,6 +1,7 @@
 //! The storage crate's integration tests: one binary, one module per concern.
 
 mod barrier;
+mod checkpoint;
 mod conformance;
 mod crash;
 mod feed;

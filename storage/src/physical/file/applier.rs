@@ -2,6 +2,7 @@
 //! tree in sequence order (temp file + rename per key, no fsync), and the overlay entries
 //! they cover are dropped.
 
+#[cfg(not(target_os = "linux"))]
 use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Write};
@@ -26,11 +27,60 @@ pub(super) enum ApplyMsg {
     Flush(mpsc::SyncSender<Touched>),
 }
 
-/// Files and folders changed since the last checkpoint.
+/// What changed in the tree since the last checkpoint. On Linux the checkpoint flushes the
+/// whole filesystem with one `syncfs`, so only *whether* anything changed matters, and the
+/// applier keeps no per-file record; elsewhere every file and folder is fsynced one by one.
 #[derive(Default)]
 pub(super) struct Touched {
+    any: bool,
+    #[cfg(not(target_os = "linux"))]
     pub(super) files: HashSet<PathBuf>,
+    #[cfg(not(target_os = "linux"))]
     pub(super) dirs: HashSet<PathBuf>,
+}
+
+impl Touched {
+    pub(super) fn is_empty(&self) -> bool {
+        !self.any
+    }
+
+    fn file(&mut self, path: &Path) {
+        self.any = true;
+        #[cfg(not(target_os = "linux"))]
+        self.files.insert(path.to_path_buf());
+        #[cfg(target_os = "linux")]
+        let _ = path;
+    }
+
+    fn forget_file(&mut self, path: &Path) {
+        #[cfg(not(target_os = "linux"))]
+        self.files.remove(path);
+        #[cfg(target_os = "linux")]
+        let _ = path;
+    }
+
+    /// Records a changed folder; whether it is new to the record (its parents then need
+    /// recording too).
+    fn dir(&mut self, dir: &Path) -> bool {
+        self.any = true;
+        #[cfg(not(target_os = "linux"))]
+        return self.dirs.insert(dir.to_path_buf());
+        #[cfg(target_os = "linux")]
+        {
+            let _ = dir;
+            false
+        }
+    }
+
+    /// Adds what `other` touched.
+    pub(super) fn merge(&mut self, other: Touched) {
+        self.any |= other.any;
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.files.extend(other.files);
+            self.dirs.extend(other.dirs);
+        }
+    }
 }
 
 /// The thread that writes committed batches into the tree, in order.
@@ -143,7 +193,7 @@ impl Tree {
             .map_err(|e| Error::io("writing a temp file", e))?;
         drop(file);
         fs::rename(&temp, path).map_err(|e| Error::io("renaming a temp file", e))?;
-        self.touched.files.insert(path.to_path_buf());
+        self.touched.file(path);
         self.touch_folders(&parent);
         Ok(())
     }
@@ -161,7 +211,7 @@ impl Tree {
             }
             Err(e) => return Err(Error::io("removing a value", e)),
         }
-        self.touched.files.remove(path);
+        self.touched.forget_file(path);
         let mut folder = path.parent();
         while let Some(dir) = folder {
             if dir == self.root || fs::remove_dir(dir).is_err() {
@@ -174,7 +224,7 @@ impl Tree {
     }
 
     fn touch_folders(&mut self, mut dir: &Path) {
-        while dir.starts_with(&self.root) && self.touched.dirs.insert(dir.to_path_buf()) {
+        while dir.starts_with(&self.root) && self.touched.dir(dir) {
             match dir.parent() {
                 Some(parent) => dir = parent,
                 None => break,

@@ -13,11 +13,13 @@
 //! in an in-memory overlay that reads consult first, and answers the callers. An applier
 //! thread then writes the batches into the tree in order (temp file + rename per key, no
 //! fsync), while the writer is already fsyncing the next group; listings wait for it to
-//! catch up, so every read sees every acknowledged batch. A checkpoint (periodic, on
-//! demand, on close) waits for the applier, makes the tree durable with one `syncfs`,
-//! starts a new segment, records the checkpoint and lets segments beyond the replication
-//! tail go. A failed write poisons the backend: it refuses writes (and checkpoints) until
-//! reopened, and reopening replays the log.
+//! catch up, so every read sees every acknowledged batch. A checkpoint (periodic, by log
+//! size, on demand, on close) never stops commits: the writer only rolls the log to a new
+//! segment and hands the sequence to a checkpointer thread, which waits for the applier,
+//! makes the tree durable with one `syncfs`, records the checkpoint and lets segments
+//! beyond the replication tail go (see `checkpointer.rs` for the order and why a crash at
+//! any step is safe). A failed write poisons the backend: it refuses writes (and
+//! checkpoints) until reopened, and reopening replays the log.
 //!
 //! Opening replays every batch after the checkpoint (idempotent: puts rewrite whole files,
 //! deletes remove), truncates a torn last record, removes temp files and empty folders,
@@ -25,12 +27,15 @@
 //! batch is ever half applied once the directory has been opened again.
 //!
 //! Files: this one holds the options, the state the threads share and the [`Physical`]
-//! implementation; `writer.rs` the writer thread (group commit, checkpoints), `applier.rs`
-//! the applier thread and the tree it writes, `recovery.rs` opening a directory (checkpoint
-//! record, log replay, cleaning) and reading the log's tail back.
+//! implementation; `writer.rs` the writer thread (group commit, rolling the log),
+//! `checkpointer.rs` the checkpointer thread, `applier.rs` the applier thread and the tree
+//! it writes, `recovery.rs` opening a directory (checkpoint record, log replay, cleaning)
+//! and reading the log's tail back, `sync.rs` the fsync helpers.
 
 mod applier;
+mod checkpointer;
 mod recovery;
+mod sync;
 mod writer;
 
 use std::collections::HashMap;
@@ -54,13 +59,19 @@ use crate::key::{self, validate_key, validate_prefix, EntryName};
 /// Where a test hook is called from (see [`FileOptions::sync_hook`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncPoint {
-    /// The log was fsynced; the batches in it are about to be acknowledged.
+    /// On the writer thread: the log was fsynced; the batches in it are about to be
+    /// acknowledged.
     Log,
-    /// A checkpoint finished: the tree is durable up to the checkpoint's sequence.
+    /// On the checkpointer thread (or `open`'s): the applier has caught up with the
+    /// checkpoint's sequence and the tree is about to be made durable. A test can block
+    /// here to hold a checkpoint in flight.
+    TreeSync,
+    /// On the checkpointer thread (or `open`'s): a checkpoint finished: the tree is durable
+    /// up to the sequence now in `CHECKPOINT`, and old segments are gone.
     Checkpoint,
 }
 
-/// A hook the writer thread calls at each durability point, with the data directory.
+/// A hook the storage threads call at each durability point, with the data directory.
 pub type SyncHook = Arc<dyn Fn(SyncPoint, &Path) + Send + Sync>;
 
 /// Tuning for [`FileBackend`].
@@ -79,7 +90,8 @@ pub struct FileOptions {
     /// commits are still atomic and ordered, and survive the process being killed (the
     /// page cache keeps them), but not a power cut.
     pub durable: bool,
-    /// Test-only: called at every durability point (power-cut simulation).
+    /// Test-only: called at every durability point (power-cut simulation, holding a
+    /// checkpoint in flight).
     #[doc(hidden)]
     pub sync_hook: Option<SyncHook>,
 }

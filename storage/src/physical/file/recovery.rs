@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
 
-use super::applier::{Applier, Tree, APPLY_QUEUE};
+use super::applier::{Applier, Touched, Tree, APPLY_QUEUE};
+use super::checkpointer::{Checkpointer, Segments};
 use super::writer::Writer;
 use super::{FileBackend, FileOptions, Shared};
 use crate::error::{Error, Result};
@@ -66,24 +67,45 @@ impl FileBackend {
             .name("vaultrs-storage-apply".into())
             .spawn(move || applier.run(apply_rx))
             .map_err(|e| Error::io("starting the storage applier", e))?;
-        let mut writer = Writer {
-            dir: dir.clone(),
-            wal_dir: wal_dir.clone(),
-            segments: list_segments(&wal_dir)?
+        let segments: Segments = Arc::new(Mutex::new(
+            list_segments(&wal_dir)?
                 .into_iter()
                 .map(|(s, _)| s)
                 .collect(),
+        ));
+        let (tx, rx) = mpsc::channel();
+        let mut checkpointer = Checkpointer {
+            dir: dir.clone(),
+            shared: shared.clone(),
+            options: options.clone(),
+            segments: segments.clone(),
+            apply_tx: apply_tx.clone(),
+            pending: Touched::default(),
+        };
+        let mut writer = Writer {
+            dir: dir.clone(),
+            wal_dir: wal_dir.clone(),
+            segments,
             segment: None,
             log_bytes: 0,
             last_seq,
             dirty_since: None,
+            checkpointed: last_seq,
+            in_flight: None,
+            waiting: Vec::new(),
+            last_outcome: Ok(()),
             shared: shared.clone(),
             options: options.clone(),
             apply_tx: Some(apply_tx),
             applier: Some(applier),
+            jobs: None,
+            checkpointer: None,
             _lock: lock,
         };
-        writer.checkpoint()?;
+        // Start appending in a fresh segment and make the replayed batches durable in the
+        // tree before anything new is committed.
+        writer.roll()?;
+        checkpointer.checkpoint(last_seq)?;
         if !replay.is_empty() {
             tracing::info!(
                 batches = replay.len(),
@@ -92,7 +114,15 @@ impl FileBackend {
             );
         }
 
-        let (tx, rx) = mpsc::channel();
+        let (jobs_tx, jobs_rx) = mpsc::channel();
+        let done = tx.clone();
+        writer.checkpointer = Some(
+            std::thread::Builder::new()
+                .name("vaultrs-storage-checkpoint".into())
+                .spawn(move || checkpointer.run(jobs_rx, done))
+                .map_err(|e| Error::io("starting the storage checkpointer", e))?,
+        );
+        writer.jobs = Some(jobs_tx);
         let handle = std::thread::Builder::new()
             .name("vaultrs-storage-writer".into())
             .spawn(move || writer.run(rx))

@@ -1,10 +1,12 @@
-//! The writer thread: owns the log, appends and fsyncs groups of batches (group commit),
-//! acknowledges them, hands them to the applier, and checkpoints.
+//! The writer thread: owns the log. It appends and fsyncs groups of batches (group commit),
+//! makes them visible through the overlay, acknowledges them and hands them to the
+//! applier. When a checkpoint falls due (log bytes, age of the oldest uncheckpointed
+//! commit, an explicit request, close) it rolls the log to a new segment and hands the
+//! rest to the checkpointer thread (see `checkpointer.rs`), so commits go on meanwhile.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -12,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::applier::{ApplyMsg, Touched};
-use super::recovery::{CheckpointRecord, CHECKPOINT_VERSION};
+use super::applier::ApplyMsg;
+use super::checkpointer::{Job, Segments};
+use super::sync::sync_dir;
 use super::{FileOptions, Shared, SyncPoint};
 use crate::error::{Error, Result};
 use crate::physical::wal::{self, create_segment, segment_name};
@@ -23,41 +26,56 @@ pub(super) enum Msg {
     Commit(Batch, oneshot::Sender<Result<Seq>>),
     Checkpoint(oneshot::Sender<Result<()>>),
     Close(oneshot::Sender<Result<()>>),
+    /// From the checkpointer: the checkpoint of `seq` finished.
+    CheckpointDone {
+        seq: Seq,
+        result: Result<()>,
+    },
 }
 
-/// The thread that owns the log: appends groups, acknowledges them, checkpoints.
+/// The thread that owns the log: appends groups, acknowledges them, starts checkpoints.
 pub(super) struct Writer {
     pub(super) dir: PathBuf,
     pub(super) wal_dir: PathBuf,
-    /// First sequence of every segment on disk, ascending.
-    pub(super) segments: Vec<Seq>,
+    pub(super) segments: Segments,
     pub(super) segment: Option<File>,
+    /// Bytes appended to the current segment.
     pub(super) log_bytes: u64,
     pub(super) last_seq: Seq,
+    /// When the oldest commit not yet handed to a checkpoint was made.
     pub(super) dirty_since: Option<Instant>,
+    /// The sequence the last successful checkpoint covers.
+    pub(super) checkpointed: Seq,
+    /// The sequence of the checkpoint the checkpointer is making, if any.
+    pub(super) in_flight: Option<Seq>,
+    /// Checkpoint requests that came while one was in flight: they get the next one.
+    pub(super) waiting: Vec<oneshot::Sender<Result<()>>>,
+    /// The outcome of the last checkpoint, for `close`.
+    pub(super) last_outcome: Result<()>,
     pub(super) shared: Arc<Shared>,
     pub(super) options: FileOptions,
     pub(super) apply_tx: Option<mpsc::SyncSender<ApplyMsg>>,
     pub(super) applier: Option<JoinHandle<()>>,
+    pub(super) jobs: Option<mpsc::Sender<Job>>,
+    pub(super) checkpointer: Option<JoinHandle<()>>,
     pub(super) _lock: File,
 }
 
 impl Writer {
     pub(super) fn run(mut self, rx: mpsc::Receiver<Msg>) {
         loop {
-            let wait = match self.dirty_since {
-                Some(t) => self.options.checkpoint_interval.saturating_sub(t.elapsed()),
-                None => Duration::from_secs(3600),
+            let wait = match (self.in_flight, self.dirty_since) {
+                (None, Some(t)) => self.options.checkpoint_interval.saturating_sub(t.elapsed()),
+                _ => Duration::from_secs(3600),
             };
             let first = match rx.recv_timeout(wait) {
                 Ok(msg) => msg,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.checkpoint_logged();
+                    self.checkpoint_if_due();
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    self.checkpoint_logged();
-                    self.stop_applier();
+                    let _ = self.shut_down(&rx);
                     return;
                 }
             };
@@ -78,31 +96,172 @@ impl Writer {
             }
             for control in controls {
                 match control {
-                    Msg::Checkpoint(reply) => {
-                        let _ = reply.send(self.checkpoint());
-                    }
+                    Msg::Checkpoint(reply) => self.request_checkpoint(reply),
+                    Msg::CheckpointDone { seq, result } => self.checkpoint_done(seq, result),
                     Msg::Close(reply) => {
-                        let result = self.checkpoint();
-                        self.stop_applier();
+                        let result = self.shut_down(&rx);
                         let _ = reply.send(result);
                         return;
                     }
                     Msg::Commit(..) => unreachable!("commits are collected apart"),
                 }
             }
-            let due = self
-                .dirty_since
-                .is_some_and(|t| t.elapsed() >= self.options.checkpoint_interval);
-            if due || self.log_bytes >= self.options.checkpoint_bytes {
-                self.checkpoint_logged();
-            }
+            self.checkpoint_if_due();
         }
     }
 
-    fn stop_applier(&mut self) {
+    fn poisoned(&self) -> bool {
+        self.shared.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Whether batches were committed that no checkpoint (done or in flight) covers.
+    fn uncovered(&self) -> bool {
+        self.last_seq > self.in_flight.unwrap_or(self.checkpointed)
+    }
+
+    fn checkpoint_if_due(&mut self) {
+        if self.in_flight.is_some() || !self.uncovered() || self.poisoned() {
+            return;
+        }
+        let old = self
+            .dirty_since
+            .is_some_and(|t| t.elapsed() >= self.options.checkpoint_interval);
+        if old || self.log_bytes >= self.options.checkpoint_bytes {
+            self.start_checkpoint(Vec::new());
+        }
+    }
+
+    fn request_checkpoint(&mut self, reply: oneshot::Sender<Result<()>>) {
+        if self.poisoned() {
+            let _ = reply.send(Err(Error::Poisoned));
+        } else if self.in_flight.is_some() {
+            self.waiting.push(reply);
+        } else if self.uncovered() {
+            self.start_checkpoint(vec![reply]);
+        } else {
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    /// Rolls the log (when the current segment holds records) and hands everything
+    /// committed so far to the checkpointer.
+    fn start_checkpoint(&mut self, replies: Vec<oneshot::Sender<Result<()>>>) {
+        if self.poisoned() {
+            for reply in replies {
+                let _ = reply.send(Err(Error::Poisoned));
+            }
+            return;
+        }
+        if self.log_bytes > 0 {
+            if let Err(e) = self.roll() {
+                // The checkpoint is still right; the log just stays in this segment.
+                tracing::warn!(error = %e, "could not start a new log segment");
+            }
+        }
+        let seq = self.last_seq;
+        let Some(jobs) = &self.jobs else {
+            for reply in replies {
+                let _ = reply.send(Err(Error::Poisoned));
+            }
+            return;
+        };
+        if let Err(mpsc::SendError(job)) = jobs.send(Job { seq, replies }) {
+            for reply in job.replies {
+                let _ = reply.send(Err(Error::Poisoned));
+            }
+            return;
+        }
+        self.in_flight = Some(seq);
+        self.dirty_since = None;
+    }
+
+    fn checkpoint_done(&mut self, seq: Seq, result: Result<()>) {
+        self.in_flight = None;
+        match &result {
+            Ok(()) => self.checkpointed = self.checkpointed.max(seq),
+            // Try again once the interval has passed.
+            Err(_) => {
+                self.dirty_since.get_or_insert_with(Instant::now);
+            }
+        }
+        if !self.waiting.is_empty() {
+            let waiting = std::mem::take(&mut self.waiting);
+            if self.uncovered() {
+                self.start_checkpoint(waiting);
+            } else {
+                for reply in waiting {
+                    let _ = reply.send(result.as_ref().map(|_| ()).map_err(same_error));
+                }
+            }
+        }
+        self.last_outcome = result;
+    }
+
+    /// Starts a segment at `last_seq + 1` (durable with its folder) and appends there.
+    pub(super) fn roll(&mut self) -> Result<()> {
+        let first = self.last_seq + 1;
+        let durable = self.options.durable;
+        let path = self.wal_dir.join(segment_name(first));
+        let segment =
+            create_segment(&path, durable).map_err(|e| Error::io("starting a log segment", e))?;
+        if durable {
+            sync_dir(&self.wal_dir)?;
+        }
+        {
+            let mut segments = self.segments.lock().unwrap_or_else(|p| p.into_inner());
+            if segments.last() != Some(&first) {
+                segments.push(first);
+            }
+        }
+        self.segment = Some(segment);
+        self.log_bytes = 0;
+        Ok(())
+    }
+
+    /// Waits for the checkpoint in flight, checkpoints what is left, stops the other
+    /// threads. Commits that arrive meanwhile are dropped unanswered (the backend is
+    /// closing: their callers see [`Error::Poisoned`]).
+    fn shut_down(&mut self, rx: &mpsc::Receiver<Msg>) -> Result<()> {
+        let mut closers = Vec::new();
+        self.wait_in_flight(rx, &mut closers);
+        let result = if self.poisoned() {
+            Err(Error::Poisoned)
+        } else if self.uncovered() {
+            self.start_checkpoint(Vec::new());
+            self.wait_in_flight(rx, &mut closers);
+            std::mem::replace(&mut self.last_outcome, Ok(()))
+        } else {
+            Ok(())
+        };
+        self.jobs = None;
+        if let Some(handle) = self.checkpointer.take() {
+            let _ = handle.join();
+        }
         self.apply_tx = None;
         if let Some(handle) = self.applier.take() {
             let _ = handle.join();
+        }
+        for reply in closers {
+            let _ = reply.send(result.as_ref().map(|_| ()).map_err(same_error));
+        }
+        result
+    }
+
+    fn wait_in_flight(
+        &mut self,
+        rx: &mpsc::Receiver<Msg>,
+        closers: &mut Vec<oneshot::Sender<Result<()>>>,
+    ) {
+        while self.in_flight.is_some() {
+            match rx.recv() {
+                Ok(Msg::CheckpointDone { seq, result }) => self.checkpoint_done(seq, result),
+                Ok(Msg::Checkpoint(reply)) => self.request_checkpoint(reply),
+                Ok(Msg::Close(reply)) => closers.push(reply),
+                Ok(Msg::Commit(..)) => {}
+                Err(_) => {
+                    self.in_flight = None;
+                }
+            }
         }
     }
 
@@ -186,87 +345,6 @@ impl Writer {
         self.log_bytes += buf.len() as u64;
         Ok(())
     }
-
-    fn checkpoint_logged(&mut self) {
-        if let Err(e) = self.checkpoint() {
-            tracing::error!(error = %e, "storage checkpoint failed; will retry");
-        }
-    }
-
-    /// Waits for the applier to finish everything committed; what it touched.
-    fn flush_applier(&mut self) -> Result<Touched> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let sent = self
-            .apply_tx
-            .as_ref()
-            .is_some_and(|a| a.send(ApplyMsg::Flush(tx)).is_ok());
-        if !sent {
-            return Err(Error::Poisoned);
-        }
-        rx.recv().map_err(|_| Error::Poisoned)
-    }
-
-    /// Makes the tree durable up to `last_seq`, rolls the log, records the checkpoint and
-    /// drops segments older than the replication tail.
-    pub(super) fn checkpoint(&mut self) -> Result<()> {
-        // After a failed write the tree may hold part of a batch the log holds whole:
-        // only a reopen (which replays the log) may move the checkpoint past it.
-        if self.shared.poisoned.load(Ordering::Acquire) {
-            return Err(Error::Poisoned);
-        }
-        if self.segment.is_some() && self.dirty_since.is_none() && self.log_bytes == 0 {
-            return Ok(());
-        }
-        let touched = self.flush_applier()?;
-        if self.shared.poisoned.load(Ordering::Acquire) {
-            return Err(Error::Poisoned);
-        }
-        let durable = self.options.durable;
-        if durable {
-            sync_tree(&self.dir.join("tree"), &touched)?;
-        }
-        let first = self.last_seq + 1;
-        let path = self.wal_dir.join(segment_name(first));
-        let segment =
-            create_segment(&path, durable).map_err(|e| Error::io("starting a log segment", e))?;
-        if durable {
-            sync_dir(&self.wal_dir)?;
-        }
-        if self.segments.last() != Some(&first) {
-            self.segments.push(first);
-        }
-        self.segment = Some(segment);
-        write_durably(
-            &self.dir,
-            "CHECKPOINT",
-            &serde_json::to_vec(&CheckpointRecord {
-                version: CHECKPOINT_VERSION,
-                seq: self.last_seq,
-            })
-            .map_err(|e| Error::io("encoding CHECKPOINT", io::Error::other(e)))?,
-            durable,
-        )?;
-        self.dirty_since = None;
-        self.log_bytes = 0;
-        self.drop_old_segments();
-        if let Some(hook) = &self.options.sync_hook {
-            hook(SyncPoint::Checkpoint, &self.dir);
-        }
-        Ok(())
-    }
-
-    fn drop_old_segments(&mut self) {
-        let keep_from = self.last_seq.saturating_sub(self.options.tail_batches) + 1;
-        while self.segments.len() > 1 && self.segments[1] <= keep_from {
-            let first = self.segments.remove(0);
-            let path = self.wal_dir.join(segment_name(first));
-            if let Err(e) = fs::remove_file(&path) {
-                if e.kind() != io::ErrorKind::NotFound {
-                    tracing::warn!(error = %e, segment = %path.display(), "could not remove an old log segment");
-                }
-            }
-        }
-    }
 }
 
 pub(super) fn poison(shared: &Shared, what: &str, err: &Error) {
@@ -275,40 +353,18 @@ pub(super) fn poison(shared: &Shared, what: &str, err: &Error) {
     shared.applied_cv.notify_all();
 }
 
-/// One flush for everything: `syncfs` on Linux, otherwise an fsync per touched entry.
-fn sync_tree(tree: &Path, touched: &Touched) -> Result<()> {
-    if touched.files.is_empty() && touched.dirs.is_empty() {
-        return Ok(());
+/// A copy of `err` for a second waiter (errors are not `Clone`: IO errors carry their
+/// kind and message).
+pub(super) fn same_error(err: &Error) -> Error {
+    match err {
+        Error::Poisoned => Error::Poisoned,
+        Error::Io { context, source } => Error::Io {
+            context: context.clone(),
+            source: io::Error::new(source.kind(), source.to_string()),
+        },
+        Error::Corrupt { what, reason } => Error::corrupt(what.clone(), reason.clone()),
+        other => Error::io("checkpointing", io::Error::other(other.to_string())),
     }
-    #[cfg(target_os = "linux")]
-    {
-        let _ = &touched;
-        let dir = File::open(tree).map_err(|e| Error::io("opening the tree", e))?;
-        // One flush for the whole filesystem beats one fsync per touched file.
-        // SAFETY: syncfs takes a valid open descriptor and touches no memory.
-        let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) };
-        if rc != 0 {
-            return Err(Error::io("syncing the tree", io::Error::last_os_error()));
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = tree;
-        for path in &touched.files {
-            match File::open(path).and_then(|f| f.sync_all()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("syncing a value", e)),
-            }
-        }
-        for dir in &touched.dirs {
-            match sync_dir(dir) {
-                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
-                other => other?,
-            }
-        }
-    }
-    Ok(())
 }
 
 fn clone_io(err: &Error) -> io::Error {
@@ -316,31 +372,4 @@ fn clone_io(err: &Error) -> io::Error {
         Error::Io { source, .. } => io::Error::new(source.kind(), source.to_string()),
         other => io::Error::other(other.to_string()),
     }
-}
-
-pub(super) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(format!("syncing folder {}", dir.display()), e))
-}
-
-/// Writes `dir/name` atomically (and, when `durable`, durably): temp file, fsync, rename,
-/// fsync the folder.
-fn write_durably(dir: &Path, name: &str, bytes: &[u8], durable: bool) -> Result<()> {
-    let temp = dir.join(format!(".{name}.tmp"));
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&temp)
-        .map_err(|e| Error::io(format!("writing {name}"), e))?;
-    file.write_all(bytes)
-        .and_then(|_| if durable { file.sync_all() } else { Ok(()) })
-        .map_err(|e| Error::io(format!("writing {name}"), e))?;
-    fs::rename(&temp, dir.join(name)).map_err(|e| Error::io(format!("renaming {name}"), e))?;
-    if durable {
-        sync_dir(dir)?;
-    }
-    Ok(())
 }
