@@ -21,6 +21,7 @@ use quick_cache::Weighter;
 
 use crate::error::Result;
 use crate::physical::{Batch, Committed, Physical, Seq};
+use crate::position::{LogId, Position};
 
 /// Bounds of the cache.
 #[derive(Clone, Debug)]
@@ -146,6 +147,14 @@ impl<P: Physical> Physical for CachedPhysical<P> {
 
     fn last_seq(&self) -> Seq {
         self.inner.last_seq()
+    }
+
+    fn log_id(&self) -> LogId {
+        self.inner.log_id()
+    }
+
+    fn position(&self) -> Position {
+        self.inner.position()
     }
 
     async fn log_tail(&self) -> Result<Vec<Committed>> {

@@ -4,6 +4,8 @@
 //! HTTP, tokens or mounts):
 //!
 //! - [`key`]: logical keys and their safe, injective mapping onto files.
+//! - [`position`]: [`LogId`] and [`Position`] `(log id, seq)`: where a reader stands in a
+//!   store's commit log; a wipe or restore starts a new log id.
 //! - [`physical`]: the [`Physical`] trait (get, list, atomic batch commit) and its backends:
 //!   [`FileBackend`] (a directory tree plus a checksummed, group-committed log) and
 //!   [`InmemBackend`].
@@ -33,14 +35,16 @@ pub mod feed;
 pub mod key;
 pub mod merkle;
 pub mod physical;
+pub mod position;
 pub mod shamir;
 pub mod testing;
 
 pub use barrier::Barrier;
 pub use cache::{CacheOptions, CachedPhysical};
-pub use error::{Error, Result};
+pub use error::{Error, Result, ResyncReason};
 pub use feed::{ChangeFeed, FeedOptions, Subscription};
 pub use merkle::MerkleIndex;
 pub use physical::file::{FileBackend, FileOptions};
 pub use physical::inmem::InmemBackend;
 pub use physical::{Batch, Change, Committed, Physical, Seq};
+pub use position::{LogId, Position};

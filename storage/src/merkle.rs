@@ -28,7 +28,9 @@
 //!
 //! The primary keeps an index over its replicated keys, built once with
 //! [`MerkleIndex::rebuild`] (a walk of the tree) and then kept current by
-//! [`MerkleIndex::apply`] on every batch of the change feed; the secondary does the same over
+//! [`MerkleIndex::apply_in`] on every batch of the change feed; its position is
+//! `(log id, seq)` like the feed's, so batches of another log (after a wipe or restore)
+//! are refused rather than applied; the secondary does the same over
 //! its own storage. When a secondary asks for a sequence number the primary's log no longer
 //! holds, the two run a diff:
 //!
@@ -48,8 +50,9 @@ use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResyncReason};
 use crate::physical::{Committed, Physical, Seq};
+use crate::position::{LogId, Position};
 
 /// Number of buckets in every index; both sides of a diff must agree on it.
 pub const BUCKETS: usize = 4096;
@@ -182,6 +185,8 @@ pub struct MerkleIndex {
     /// Cached root; `None` while any bucket is dirty or before the first computation.
     root: Option<Hash>,
     len: usize,
+    /// The log the index follows (`None` until it knows one).
+    log_id: Option<LogId>,
     applied_seq: Seq,
 }
 
@@ -189,6 +194,7 @@ impl fmt::Debug for MerkleIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MerkleIndex")
             .field("len", &self.len)
+            .field("log_id", &self.log_id)
             .field("applied_seq", &self.applied_seq)
             .field("dirty_buckets", &self.dirty_list.len())
             .field("root", &self.cached_root().map(hex::encode))
@@ -207,6 +213,7 @@ impl MerkleIndex {
             dirty_list: Vec::new(),
             root: None,
             len: 0,
+            log_id: None,
             applied_seq: 0,
         }
     }
@@ -218,7 +225,7 @@ impl MerkleIndex {
     /// brings its keys to their final state. A key that vanishes between `keys()` and `get()`
     /// is skipped (its delete is such a batch).
     pub async fn rebuild(physical: &dyn Physical, filter: KeyFilter) -> Result<Self> {
-        let seq = physical.last_seq();
+        let position = physical.position();
         let keys = physical.keys().await?;
         let mut index = Self::new(filter);
         for (i, key) in keys.iter().enumerate() {
@@ -232,7 +239,8 @@ impl MerkleIndex {
                 tokio::task::yield_now().await;
             }
         }
-        index.applied_seq = seq;
+        index.log_id = Some(position.log_id);
+        index.applied_seq = position.seq;
         Ok(index)
     }
 
@@ -295,17 +303,50 @@ impl MerkleIndex {
         true
     }
 
+    /// Like [`apply`](Self::apply), for a batch of log `log_id` (a subscription's
+    /// [`log_id`](crate::Subscription::log_id)): an index that follows another log refuses it
+    /// with [`Error::Resync`] (rebuild it, or diff and [`set_position`](Self::set_position));
+    /// an index that follows no log yet adopts this one.
+    pub fn apply_in(&mut self, log_id: LogId, batch: &Committed) -> Result<bool> {
+        match self.log_id {
+            Some(current) if current != log_id => Err(Error::resync(ResyncReason::OtherLog {
+                asked: log_id,
+                current,
+            })),
+            _ => {
+                self.log_id = Some(log_id);
+                Ok(self.apply(batch))
+            }
+        }
+    }
+
     /// The sequence number of the last batch applied (or the physical's `last_seq()` at
     /// [`rebuild`](Self::rebuild), 0 for [`new`](Self::new)).
     pub fn applied_seq(&self) -> Seq {
         self.applied_seq
     }
 
-    /// Overrides the applied sequence number, for a caller that changed the index by
-    /// [`insert`](Self::insert)/[`remove`](Self::remove) (a Merkle sync) or whose feed
-    /// restarted its numbering (a reset log): later batches are compared against `seq`.
-    pub fn set_applied_seq(&mut self, seq: Seq) {
-        self.applied_seq = seq;
+    /// The log the index follows and the last sequence applied; `None` for an index that
+    /// follows no log yet ([`new`](Self::new)).
+    pub fn position(&self) -> Option<Position> {
+        self.log_id.map(|id| Position::new(id, self.applied_seq))
+    }
+
+    /// Sets the position, for a caller that changed the index by
+    /// [`insert`](Self::insert)/[`remove`](Self::remove) (a Merkle sync) up to `position`,
+    /// or moved it to a new log (after a wipe or restore): later batches are compared
+    /// against it. Within the same log a sequence never goes backwards:
+    /// [`Error::InvalidRequest`].
+    pub fn set_position(&mut self, position: Position) -> Result<()> {
+        if self.log_id == Some(position.log_id) && position.seq < self.applied_seq {
+            return Err(Error::InvalidRequest(format!(
+                "merkle index position would go back from {} to {} in log {}",
+                self.applied_seq, position.seq, position.log_id
+            )));
+        }
+        self.log_id = Some(position.log_id);
+        self.applied_seq = position.seq;
+        Ok(())
     }
 
     /// The root hash, rehashing dirty buckets first.
@@ -503,8 +544,23 @@ mod tests {
         assert!(!idx.apply(&put(2, "a", b"x")));
         assert_eq!(idx.root(), root);
         assert_eq!(idx.len(), 2);
-        idx.set_applied_seq(0);
-        assert!(idx.apply(&put(1, "c", b"3")));
+        // Positions: never backwards within a log; a new log starts anywhere.
+        let (one, two) = (LogId::random(), LogId::random());
+        idx.set_position(Position::new(one, 3)).unwrap();
+        assert!(matches!(
+            idx.set_position(Position::new(one, 2)),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            idx.apply_in(two, &put(4, "c", b"3")),
+            Err(Error::Resync {
+                reason: ResyncReason::OtherLog { .. }
+            })
+        ));
+        assert_eq!(idx.position(), Some(Position::new(one, 3)));
+        idx.set_position(Position::new(two, 0)).unwrap();
+        assert!(idx.apply_in(two, &put(1, "c", b"3")).unwrap());
+        assert_eq!(idx.position(), Some(Position::new(two, 1)));
         assert_eq!(idx.len(), 3);
     }
 

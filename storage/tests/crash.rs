@@ -65,10 +65,6 @@ fn seed(test: &str) -> u64 {
     seed
 }
 
-fn try_snapshot(root: &Path) -> std::io::Result<Snapshot> {
-    snapshot_walk(root, false)
-}
-
 /// An image of `root` while another thread changes it (the applier writing the tree, the
 /// checkpointer dropping log segments): entries that vanish during the walk are left out.
 /// Files are replaced by rename, so every file read is some whole version of it.
@@ -108,10 +104,6 @@ fn snapshot_walk(root: &Path, skip_vanished: bool) -> std::io::Result<Snapshot> 
     Ok(out)
 }
 
-fn snapshot(root: &Path) -> Snapshot {
-    try_snapshot(root).unwrap_or_else(|e| panic!("snapshot of {}: {e}", root.display()))
-}
-
 /// Writes `snap` under `dest` (which may already hold other files).
 fn restore(snap: &Snapshot, dest: &Path) {
     fs::create_dir_all(dest).unwrap();
@@ -127,8 +119,10 @@ fn restore(snap: &Snapshot, dest: &Path) {
     }
 }
 
+/// Copies `src` as it is, also while the backend's threads still write it (a `kill -9`
+/// leaves some such state).
 fn copy_dir(src: &Path, dst: &Path) {
-    restore(&snapshot(src), dst);
+    restore(&snapshot_racy(src), dst);
 }
 
 /// The tree file of a key made of plain segments (see `vaultrs_storage::key`).
@@ -966,7 +960,8 @@ async fn crash_power_cut_loses_no_acknowledged_batch() {
     // Each Checkpoint point claims the tree is durable up to its sequence N: the last real
     // syncfs of the tree before it must have flushed the state after batch N. The applier
     // goes on beside the checkpointer, so keys that later batches change may hold any of
-    // their later versions in that image; every other key holds exactly its version at N.
+    // their later versions in that image (the applier may even be half way through a
+    // batch); every other key holds exactly its version at N.
     let flushed = spy.images();
     drop(spy);
     assert!(
@@ -985,7 +980,16 @@ async fn crash_power_cut_loses_no_acknowledged_batch() {
         let image = tree_state(&flushed_at(c));
         let keys: BTreeSet<&String> = image.keys().chain(states[n].keys()).collect();
         for key in keys {
-            let later: Vec<Option<&Vec<u8>>> = states[n..].iter().map(|s| s.get(key)).collect();
+            // Every version the key had from N on, also the ones a batch overwrote within
+            // itself (the applier may be half way through a batch).
+            let mut later: Vec<Option<&Vec<u8>>> = states[n..].iter().map(|s| s.get(key)).collect();
+            later.extend(
+                batches[n..]
+                    .iter()
+                    .flat_map(|b| b.changes.iter())
+                    .filter(|ch| ch.key == **key)
+                    .map(|ch| ch.value.as_ref()),
+            );
             let got = image.get(key);
             let changed_later = batches[n..]
                 .iter()

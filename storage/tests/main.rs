@@ -5,5 +5,6 @@ mod checkpoint;
 mod conformance;
 mod crash;
 mod feed;
+mod log_id;
 mod merkle;
 mod path_safety;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::position::{LogId, Position};
 
 pub mod file;
 pub mod inmem;
@@ -96,6 +97,16 @@ pub trait Physical: Send + Sync + 'static {
     /// The sequence number of the last committed batch.
     fn last_seq(&self) -> Seq;
 
+    /// The identity of the log `last_seq` counts in (see [`crate::position`]). The file
+    /// backend keeps it in its data directory and replaces it on a wipe or restore;
+    /// backends without a durable log pick a random one per instance.
+    fn log_id(&self) -> LogId;
+
+    /// Where the store stands: its log id and last sequence.
+    fn position(&self) -> Position {
+        Position::new(self.log_id(), self.last_seq())
+    }
+
     /// Committed batches the backend still keeps in its durable log, oldest first, without
     /// gaps. Backends without a log keep none.
     async fn log_tail(&self) -> Result<Vec<Committed>> {
@@ -132,6 +143,12 @@ impl<P: Physical + ?Sized> Physical for Arc<P> {
     }
     fn last_seq(&self) -> Seq {
         (**self).last_seq()
+    }
+    fn log_id(&self) -> LogId {
+        (**self).log_id()
+    }
+    fn position(&self) -> Position {
+        (**self).position()
     }
     async fn log_tail(&self) -> Result<Vec<Committed>> {
         (**self).log_tail().await

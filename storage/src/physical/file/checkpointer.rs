@@ -105,6 +105,7 @@ impl Checkpointer {
         let record = serde_json::to_vec(&CheckpointRecord {
             version: CHECKPOINT_VERSION,
             seq,
+            log_id: Some(self.shared.log_id()),
         })
         .map_err(|e| Error::io("encoding CHECKPOINT", io::Error::other(e)))?;
         write_durably(&self.dir, "CHECKPOINT", &record, durable)?;

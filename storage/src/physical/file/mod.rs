@@ -3,7 +3,8 @@
 //! ```text
 //! <data dir>/
 //!   LOCK                     held (flock) while a backend has the directory open
-//!   CHECKPOINT               {"version":1,"seq":N}: batches <= N are durable in tree/
+//!   CHECKPOINT               {"version":2,"seq":N,"log_id":"<32 hex>"}: batches <= N are
+//!                            durable in tree/; the log id of this directory's log
 //!   wal/<first seq>.log      the commit log (see [`super::wal`])
 //!   tree/                    one file per key (see [`crate::key`] for the mapping)
 //! ```
@@ -55,6 +56,7 @@ use self::writer::Msg;
 use super::{Batch, Committed, Physical, Seq};
 use crate::error::{Error, Result};
 use crate::key::{self, validate_key, validate_prefix, EntryName};
+use crate::position::LogId;
 
 /// Where a test hook is called from (see [`FileOptions::sync_hook`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +130,8 @@ struct Shared {
     /// Last committed (durable and visible) sequence.
     last_seq: AtomicU64,
     poisoned: AtomicBool,
+    /// The log's identity, recorded in `CHECKPOINT` (see [`crate::position`]).
+    log_id: RwLock<LogId>,
     /// Committed changes the applier has not written to the tree yet, newest per key.
     /// Reads look here first, so a batch is visible as soon as it is acknowledged.
     overlay: RwLock<Overlay>,
@@ -137,6 +141,10 @@ struct Shared {
 }
 
 impl Shared {
+    fn log_id(&self) -> LogId {
+        *self.log_id.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn overlay(&self) -> std::sync::RwLockReadGuard<'_, Overlay> {
         self.overlay.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -278,6 +286,10 @@ impl Physical for FileBackend {
 
     fn last_seq(&self) -> Seq {
         self.shared.last_seq.load(Ordering::Acquire)
+    }
+
+    fn log_id(&self) -> LogId {
+        self.shared.log_id()
     }
 
     async fn log_tail(&self) -> Result<Vec<Committed>> {

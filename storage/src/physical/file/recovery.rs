@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::key;
 use crate::physical::wal::{list_segments, scan_segment};
 use crate::physical::{Committed, Seq};
+use crate::position::LogId;
 
 impl FileBackend {
     pub(super) fn open_blocking(dir: PathBuf, options: FileOptions) -> Result<Self> {
@@ -43,12 +44,16 @@ impl FileBackend {
             )
         })?;
 
-        let checkpoint_seq = read_checkpoint(&dir)?;
+        let (checkpoint_seq, log_id) = read_checkpoint(&dir)?;
+        // A new directory (or one from before log ids) gets its id now; the checkpoint
+        // below records it before `open` returns, so nobody sees an id that is not durable.
+        let log_id = log_id.unwrap_or_else(LogId::random);
         let replay = recover_log(&wal_dir, checkpoint_seq)?;
         let last_seq = replay.last().map_or(checkpoint_seq, |c| c.seq);
         let shared = Arc::new(Shared {
             last_seq: AtomicU64::new(last_seq),
             poisoned: AtomicBool::new(false),
+            log_id: RwLock::new(log_id),
             overlay: RwLock::new(HashMap::new()),
             applied: Mutex::new(last_seq),
             applied_cv: Condvar::new(),
@@ -142,9 +147,14 @@ impl FileBackend {
 pub(super) struct CheckpointRecord {
     pub(super) version: u32,
     pub(super) seq: Seq,
+    /// Since version 2; a version 1 record has none, and opening gives the directory one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) log_id: Option<LogId>,
 }
 
-pub(super) const CHECKPOINT_VERSION: u32 = 1;
+/// `CHECKPOINT` format: version 2 adds the log id; version 1 (`{"version":1,"seq":N}`) is
+/// still read.
+pub(super) const CHECKPOINT_VERSION: u32 = 2;
 
 /// Removes temp files and empty folders left by a crash.
 fn clean_tree(tree: &Path) -> Result<()> {
@@ -164,20 +174,24 @@ fn clean_tree(tree: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_checkpoint(dir: &Path) -> Result<Seq> {
+/// The checkpointed sequence and the log id (`None` for a new directory or a version 1
+/// record).
+fn read_checkpoint(dir: &Path) -> Result<(Seq, Option<LogId>)> {
     match fs::read(dir.join("CHECKPOINT")) {
         Ok(bytes) => {
             let record: CheckpointRecord = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::corrupt("CHECKPOINT", e.to_string()))?;
-            if record.version != CHECKPOINT_VERSION {
-                return Err(Error::corrupt(
+            match (record.version, record.log_id) {
+                (1, _) => Ok((record.seq, None)),
+                (2, Some(id)) => Ok((record.seq, Some(id))),
+                (2, None) => Err(Error::corrupt("CHECKPOINT", "version 2 without a log id")),
+                (v, _) => Err(Error::corrupt(
                     "CHECKPOINT",
-                    format!("unknown format version {}", record.version),
-                ));
+                    format!("unknown format version {v}"),
+                )),
             }
-            Ok(record.seq)
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((0, None)),
         Err(e) => Err(Error::io("reading CHECKPOINT", e)),
     }
 }
