@@ -13,7 +13,9 @@
 //!   1 and 32 concurrent tasks on a multi-thread tokio runtime;
 //! - commit latency (p50, p99, max) of 32 tasks putting into a `FileBackend` that
 //!   checkpoints every 250 ms or 2 MiB of log, so the run holds many checkpoints, beside the
-//!   latency of the durable per-file write floor from 32 writers over as long a run.
+//!   latency of the durable per-file write floor from 32 writers over as long a run;
+//! - bulk cases over 100k keys (`support/bulk.rs`): one 100k-key commit through the cache,
+//!   a Merkle rebuild, each beside its floor.
 //!
 //! Each case runs for a fixed count of operations or `VAULTRS_BENCH_SECS`, whichever comes
 //! first, and reports throughput, wall time per op (1 / throughput), mean latency per op,
@@ -44,6 +46,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "support/bulk.rs"]
+mod bulk;
 
 use vaultrs_storage::physical::file::{SyncHook, SyncPoint};
 use vaultrs_storage::{Barrier, CacheOptions, CachedPhysical, FileBackend, FileOptions, Physical};
@@ -892,10 +897,20 @@ fn main() {
         latency.add(lat_case, run, Some(checkpoints));
     }
 
+    // Whole-store operations over 100k keys.
+    let mut bulk_table = bulk::Table::default();
+    rt.block_on(bulk::run(
+        &root.join("bulk"),
+        &|case| table.wants(case),
+        &mut bulk_table,
+    ));
+
     println!();
     table.print();
     println!();
     latency.print();
+    println!();
+    bulk_table.print();
     println!();
     for note in &notes {
         println!("{note}");

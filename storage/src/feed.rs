@@ -16,6 +16,10 @@
 //! of the old log get [`ResyncReason::LogReset`] once they have read what was published
 //! before. (A feed that sees a commit land in a new log without a reset resets itself.)
 //!
+//! [`ChangeFeed::with_filter`] builds a feed of the replicated keys only (the server passes
+//! its locality rule); a [`crate::MerkleIndex`] rebuilt with the same filter and kept
+//! current from that feed covers exactly the same keys.
+//!
 //! Every write must go through the decorator: a batch committed to the inner backend
 //! directly would leave a gap that holds back every later publication.
 
@@ -27,6 +31,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result, ResyncReason};
+use crate::merkle::KeyFilter;
 use crate::physical::{Batch, Committed, Physical, Seq};
 use crate::position::{LogId, Position};
 
@@ -73,7 +78,29 @@ struct State {
 pub struct ChangeFeed<P> {
     inner: P,
     options: FeedOptions,
+    /// Keys the feed carries (`None`: all).
+    filter: Option<KeyFilter>,
     state: Mutex<State>,
+}
+
+/// `c` with only the changes `filter` accepts; `None` when that leaves nothing.
+fn keep(filter: Option<&KeyFilter>, c: Committed) -> Option<Committed> {
+    let Some(filter) = filter else {
+        return Some(c);
+    };
+    if c.changes.iter().all(|ch| filter(&ch.key)) {
+        return Some(c);
+    }
+    let changes: Arc<[_]> = c
+        .changes
+        .iter()
+        .filter(|ch| filter(&ch.key))
+        .cloned()
+        .collect();
+    (!changes.is_empty()).then_some(Committed {
+        seq: c.seq,
+        changes,
+    })
 }
 
 fn batch_bytes(c: &Committed) -> usize {
@@ -86,10 +113,23 @@ fn batch_bytes(c: &Committed) -> usize {
 impl<P: Physical> ChangeFeed<P> {
     /// Wraps `inner`, seeding the ring with the backend's durable log tail.
     pub async fn new(inner: P, options: FeedOptions) -> Result<Self> {
-        let state = Self::seed(&inner, &options).await?;
+        Self::build(inner, options, None).await
+    }
+
+    /// Like [`new`](Self::new), but the feed carries only the changes whose key `filter`
+    /// accepts (replication passes its locality rule: replicated keys only). A batch with
+    /// no accepted change is not delivered, so subscribers see gaps in the sequence
+    /// numbers; the feed's [`position`](Self::position) still counts every batch.
+    pub async fn with_filter(inner: P, options: FeedOptions, filter: KeyFilter) -> Result<Self> {
+        Self::build(inner, options, Some(filter)).await
+    }
+
+    async fn build(inner: P, options: FeedOptions, filter: Option<KeyFilter>) -> Result<Self> {
+        let state = Self::seed(&inner, &options, filter.as_ref()).await?;
         let feed = Self {
             inner,
             options,
+            filter,
             state: Mutex::new(state),
         };
         {
@@ -105,7 +145,7 @@ impl<P: Physical> ChangeFeed<P> {
 
     /// A state at the backend's current position, with its durable tail (not yet bounded)
     /// in the ring.
-    async fn seed(inner: &P, options: &FeedOptions) -> Result<State> {
+    async fn seed(inner: &P, options: &FeedOptions, filter: Option<&KeyFilter>) -> Result<State> {
         let log_id = inner.log_id();
         let tail = inner.log_tail().await?;
         let published = inner.last_seq();
@@ -118,6 +158,7 @@ impl<P: Physical> ChangeFeed<P> {
         let ring = tail
             .into_iter()
             .filter(|c| c.seq > floor && c.seq <= published)
+            .filter_map(|c| keep(filter, c))
             .collect();
         Ok(State {
             log_id,
@@ -135,7 +176,7 @@ impl<P: Physical> ChangeFeed<P> {
     /// the ring is re-seeded from the backend's tail, and live subscribers of the old log
     /// get [`ResyncReason::LogReset`] after what was published before.
     pub async fn reset(&self) -> Result<()> {
-        let mut fresh = Self::seed(&self.inner, &self.options).await?;
+        let mut fresh = Self::seed(&self.inner, &self.options, self.filter.as_ref()).await?;
         let tail = std::mem::take(&mut fresh.ring);
         let mut state = self.lock();
         state.reset.store(true, Ordering::Release);
@@ -218,6 +259,7 @@ impl<P: Physical> ChangeFeed<P> {
         // Subscribing under the lock that publishing holds: nothing slips in between.
         let live = state.live.subscribe();
         Ok(Subscription {
+            gaps: self.filter.is_some(),
             log_id: state.log_id,
             backlog,
             live,
@@ -254,6 +296,9 @@ impl<P: Physical> ChangeFeed<P> {
                 break;
             };
             state.published = next;
+            if batch.changes.is_empty() {
+                continue; // nothing the filter accepts
+            }
             // No receiver is fine: nobody is streaming right now.
             let _ = state.live.send(batch.clone());
             self.remember(&mut state, batch);
@@ -263,6 +308,8 @@ impl<P: Physical> ChangeFeed<P> {
 
 /// A stream of committed batches of one log, in sequence order.
 pub struct Subscription {
+    /// Whether sequence numbers may skip (a filtered feed).
+    gaps: bool,
     log_id: LogId,
     backlog: VecDeque<Committed>,
     live: broadcast::Receiver<Committed>,
@@ -299,10 +346,10 @@ impl Subscription {
             if batch.seq < self.next {
                 continue; // already delivered from the backlog
             }
-            if batch.seq > self.next {
+            if batch.seq > self.next && !self.gaps {
                 return Err(Error::Lagged);
             }
-            self.next += 1;
+            self.next = batch.seq + 1;
             return Ok(batch);
         }
     }
@@ -314,12 +361,25 @@ impl<P: Physical> Physical for ChangeFeed<P> {
         self.inner.get(key).await
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.inner.get_many(keys).await
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix).await
     }
 
     async fn commit(&self, batch: Batch) -> Result<Seq> {
-        let changes: Arc<[_]> = Arc::from(batch.changes.clone());
+        // Only what the feed carries is copied.
+        let changes: Arc<[_]> = match &self.filter {
+            None => Arc::from(batch.changes.clone()),
+            Some(filter) => batch
+                .changes
+                .iter()
+                .filter(|c| filter(&c.key))
+                .cloned()
+                .collect(),
+        };
         let seq = self.inner.commit(batch).await?;
         self.publish(Committed { seq, changes });
         Ok(seq)

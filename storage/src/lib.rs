@@ -43,7 +43,7 @@ pub use barrier::Barrier;
 pub use cache::{CacheOptions, CachedPhysical};
 pub use error::{Error, Result, ResyncReason};
 pub use feed::{ChangeFeed, FeedOptions, Subscription};
-pub use merkle::MerkleIndex;
+pub use merkle::{KeyFilter, MerkleIndex};
 pub use physical::file::{FileBackend, FileOptions};
 pub use physical::inmem::InmemBackend;
 pub use physical::{Batch, Change, Committed, Physical, Seq};

@@ -66,8 +66,11 @@ pub type KeyFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 const BUCKET_DOMAIN: &[u8] = b"vaultrs/merkle/bucket/v1\0";
 const ROOT_DOMAIN: &[u8] = b"vaultrs/merkle/root/v1\0";
 
-/// Keys between cooperative yields while [`MerkleIndex::rebuild`] walks a large tree.
-const REBUILD_YIELD_EVERY: usize = 1024;
+/// What [`Physical::get_many`] answers.
+type Values = Vec<Option<Vec<u8>>>;
+
+/// Keys [`MerkleIndex::rebuild`] reads and hashes at a time.
+pub const REBUILD_CHUNK: usize = 1024;
 
 /// The hash the index records for a stored value: SHA-256 of its ciphertext.
 pub fn value_hash(ciphertext: &[u8]) -> Hash {
@@ -220,28 +223,45 @@ impl MerkleIndex {
 
     /// Builds the index from every key of `physical` that `filter` accepts.
     ///
-    /// The sequence number is read *before* the walk, so a batch committed during the walk
-    /// is (re)delivered by the change feed with a higher sequence and [`apply`](Self::apply)
-    /// brings its keys to their final state. A key that vanishes between `keys()` and `get()`
-    /// is skipped (its delete is such a batch).
+    /// The position is read *before* the walk, so a batch committed during the walk is
+    /// (re)delivered by the change feed with a higher sequence and [`apply`](Self::apply)
+    /// brings its keys to their final state. A key that vanishes between `keys()` and the
+    /// read is skipped (its delete is such a batch).
+    ///
+    /// Cost: one listing of the keys, then the values in chunks of [`REBUILD_CHUNK`] with
+    /// [`Physical::get_many`] (the file backend reads a chunk in one blocking call); the
+    /// next chunk is read while the current one is hashed.
     pub async fn rebuild(physical: &dyn Physical, filter: KeyFilter) -> Result<Self> {
         let position = physical.position();
-        let keys = physical.keys().await?;
+        let mut keys = physical.keys().await?;
+        keys.retain(|k| filter(k));
         let mut index = Self::new(filter);
-        for (i, key) in keys.iter().enumerate() {
-            if !index.accepts(key) {
-                continue;
-            }
-            if let Some(value) = physical.get(key).await? {
-                index.insert(key, &value);
-            }
-            if i % REBUILD_YIELD_EVERY == REBUILD_YIELD_EVERY - 1 {
-                tokio::task::yield_now().await;
-            }
+        // The chunk read last, hashed while the next one is read.
+        let mut read: Option<(&[String], Values)> = None;
+        for chunk in keys.chunks(REBUILD_CHUNK) {
+            let values = match read.take() {
+                None => physical.get_many(chunk).await?,
+                Some((keys, values)) => {
+                    let hash = async { index.insert_all(keys, values) };
+                    tokio::join!(physical.get_many(chunk), hash).0?
+                }
+            };
+            read = Some((chunk, values));
+        }
+        if let Some((keys, values)) = read {
+            index.insert_all(keys, values);
         }
         index.log_id = Some(position.log_id);
         index.applied_seq = position.seq;
         Ok(index)
+    }
+
+    fn insert_all(&mut self, keys: &[String], values: Values) {
+        for (key, value) in keys.iter().zip(values) {
+            if let Some(value) = value {
+                self.insert(key, &value);
+            }
+        }
     }
 
     /// Whether the filter lets `key` into the index.

@@ -8,3 +8,4 @@ mod feed;
 mod log_id;
 mod merkle;
 mod path_safety;
+mod scale;

@@ -53,6 +53,12 @@ impl Physical for InmemBackend {
         Ok(entries.get(key).cloned())
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().try_for_each(|k| validate_key(k))?;
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        Ok(keys.iter().map(|k| entries.get(k).cloned()).collect())
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         validate_prefix(prefix)?;
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());

@@ -84,6 +84,17 @@ pub trait Physical: Send + Sync + 'static {
     /// The value at `key`, if any.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
 
+    /// The values at `keys`, in the same order (`None` where absent). For bulk reads (a
+    /// Merkle rebuild, a snapshot): backends read them in one go where that is cheaper
+    /// than one [`get`](Self::get) each.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key).await?);
+        }
+        Ok(out)
+    }
+
     /// Vault's list semantics: the direct children of `prefix` (empty, or ending in `/`),
     /// sorted; sub-folders end in `/`.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
@@ -131,6 +142,9 @@ pub trait Physical: Send + Sync + 'static {
 impl<P: Physical + ?Sized> Physical for Arc<P> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         (**self).get(key).await
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        (**self).get_many(keys).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         (**self).list(prefix).await

@@ -247,12 +247,40 @@ impl Physical for FileBackend {
             return Ok(value.as_deref().map(<[u8]>::to_vec));
         }
         let path = key::leaf_path(&self.tree, key);
-        blocking(move || match fs::read(&path) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("reading a stored value", e)),
+        blocking(move || read_leaf(&path)).await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().try_for_each(|k| validate_key(k))?;
+        // The overlay first (one lock for all), then the tree for the rest, in one
+        // blocking call.
+        let mut out: Vec<Option<Option<Vec<u8>>>> = {
+            let overlay = self.shared.overlay();
+            keys.iter()
+                .map(|k| {
+                    overlay
+                        .get(k)
+                        .map(|(_, v)| v.as_deref().map(<[u8]>::to_vec))
+                })
+                .collect()
+        };
+        let missing: Vec<(usize, PathBuf)> = out
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_none())
+            .map(|(i, _)| (i, key::leaf_path(&self.tree, &keys[i])))
+            .collect();
+        let read = blocking(move || {
+            missing
+                .into_iter()
+                .map(|(i, path)| Ok((i, read_leaf(&path)?)))
+                .collect::<Result<Vec<_>>>()
         })
-        .await
+        .await?;
+        for (i, value) in read {
+            out[i] = Some(value);
+        }
+        Ok(out.into_iter().map(Option::flatten).collect())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -303,6 +331,15 @@ impl Physical for FileBackend {
         self.request(Msg::Checkpoint).await
     }
 }
+/// A value from the tree; `None` when its file does not exist.
+fn read_leaf(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("reading a stored value", e)),
+    }
+}
+
 fn list_folder(folder: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(folder) {
         Ok(entries) => entries,
