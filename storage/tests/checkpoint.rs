@@ -49,7 +49,7 @@ fn hook(gate: &Arc<Gate>) -> SyncHook {
         SyncPoint::Checkpoint => {
             gate.checkpoints.fetch_add(1, Ordering::SeqCst);
         }
-        SyncPoint::Log => {}
+        SyncPoint::Log | SyncPoint::Replace(_) => {}
     })
 }
 

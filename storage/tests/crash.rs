@@ -35,12 +35,12 @@ use vaultrs_storage::{Batch, FileBackend, FileOptions, Physical};
 // Helpers
 
 /// Logical state: key → value.
-type State = BTreeMap<String, Vec<u8>>;
+pub(crate) type State = BTreeMap<String, Vec<u8>>;
 
 /// A directory image: relative path → file bytes, or `None` for a folder.
 type Snapshot = BTreeMap<PathBuf, Option<Vec<u8>>>;
 
-fn scratch() -> tempfile::TempDir {
+pub(crate) fn scratch() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         if let Ok(dir) = tempfile::Builder::new()
@@ -121,7 +121,7 @@ fn restore(snap: &Snapshot, dest: &Path) {
 
 /// Copies `src` as it is, also while the backend's threads still write it (a `kill -9`
 /// leaves some such state).
-fn copy_dir(src: &Path, dst: &Path) {
+pub(crate) fn copy_dir(src: &Path, dst: &Path) {
     restore(&snapshot_racy(src), dst);
 }
 
@@ -155,7 +155,7 @@ fn apply(state: &mut State, batch: &Batch) {
 }
 
 /// Every key and value the backend serves.
-async fn read_state(b: &FileBackend) -> State {
+pub(crate) async fn read_state(b: &FileBackend) -> State {
     let mut out = State::new();
     for key in b.keys().await.expect("keys()") {
         match b.get(&key).await.expect("get") {
@@ -176,7 +176,7 @@ fn show(v: Option<&Vec<u8>>) -> String {
 }
 
 /// Up to 12 differences between two states, for failure messages.
-fn diff(actual: &State, expected: &State) -> String {
+pub(crate) fn diff(actual: &State, expected: &State) -> String {
     let keys: BTreeSet<&String> = actual.keys().chain(expected.keys()).collect();
     let mut out = Vec::new();
     let mut count = 0;
@@ -282,7 +282,7 @@ fn recording_hook_with_spy(rec: &Arc<Mutex<Recorder>>, spy: Option<&syncfs_spy::
                 let image = log_image(dir);
                 r.logs.push(image);
             }
-            SyncPoint::TreeSync => {}
+            SyncPoint::TreeSync | SyncPoint::Replace(_) => {}
             SyncPoint::Checkpoint => {
                 let log = log_image(dir);
                 let image = CheckpointImage {
@@ -331,7 +331,7 @@ fn record_bounds(segment: &[u8]) -> Vec<(usize, usize, u64)> {
     out
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -397,7 +397,7 @@ fn kill9_state(before: &State, cycle: u64, w: u64, upto: u64) -> State {
     state
 }
 
-fn emit(line: &str) {
+pub(crate) fn emit(line: &str) {
     // Straight to the process's stdout (not the test harness's capture), one write per line.
     let mut out = std::io::stdout().lock();
     out.write_all(format!("{line}\n").as_bytes()).unwrap();
@@ -937,6 +937,7 @@ async fn crash_power_cut_loses_no_acknowledged_batch() {
         }
     }
     b.close().await.unwrap();
+    drop(b);
     let rec = Arc::try_unwrap(rec)
         .ok()
         .expect("the backend is closed")

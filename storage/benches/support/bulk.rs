@@ -4,7 +4,11 @@
 //! - committing one batch of 100k keys through `CachedPhysical` (its per-key bookkeeping)
 //!   beside the same batch committed to the `InmemBackend` it wraps;
 //! - `MerkleIndex::rebuild` over a `FileBackend` of 100k keys beside a walk of its tree
-//!   that reads every file (the I/O the rebuild cannot avoid); the target is ≤ 1 s.
+//!   that reads every file (the I/O the rebuild cannot avoid); the target is ≤ 1 s;
+//! - `FileBackend::snapshot` of that store to a file (fsynced) beside `tar -cf` of its data
+//!   directory, and `FileBackend::restore` of that snapshot into an empty store (staged,
+//!   made durable with `syncfs`, swapped in) beside `tar -xf` into an empty directory (no
+//!   fsync at all).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -140,9 +144,20 @@ pub async fn run(dir: &Path, wants: &dyn Fn(&str) -> bool, table: &mut Table) {
         "floor: walk the tree, read every file",
         "MerkleIndex::rebuild over FileBackend",
     );
+    let snapshot_cases = [
+        "floor: tar -cf of the data directory",
+        "FileBackend::snapshot to a file",
+        "floor: tar -xf into an empty directory",
+        "FileBackend::restore from that file",
+    ];
+    let any_snapshot = snapshot_cases.iter().any(|c| wants(c));
+    if !(wants(walk_case) || wants(merkle_case) || any_snapshot) {
+        return;
+    }
+    let data = dir.join("store");
+    let backend = filled_backend(&data).await;
     if wants(walk_case) || wants(merkle_case) {
-        let backend = filled_backend(&dir.join("merkle")).await;
-        let tree = dir.join("merkle/tree");
+        let tree = data.join("tree");
         let ((files, _), t) = timed(|| walk_and_read(&tree));
         assert_eq!(files, KEYS);
         let floor = table.add(walk_case, t, None);
@@ -152,8 +167,80 @@ pub async fn run(dir: &Path, wants: &dyn Fn(&str) -> bool, table: &mut Table) {
         assert!(index.len() > KEYS * 5 / 7);
         let row = table.add(merkle_case, t, Some(floor));
         table.rows[row].target = Some(Duration::from_secs(1));
-        backend.close().await.expect("close");
     }
+    if any_snapshot {
+        let (tar, snap) = (dir.join("store.tar"), dir.join("store.snapshot"));
+        let (_, t) = timed(|| {
+            tar_run(&[
+                "-cf",
+                &tar.to_string_lossy(),
+                "-C",
+                &dir.to_string_lossy(),
+                "store",
+            ])
+        });
+        let floor = table.add(snapshot_cases[0], t, None);
+        let (info, t) = timed_async(async {
+            let file = tokio::fs::File::create(&snap).await.expect("create");
+            let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+            let info = backend.snapshot(&mut out, |_| {}).await.expect("snapshot");
+            out.into_inner()
+                .sync_all()
+                .await
+                .expect("fsync the snapshot");
+            info
+        })
+        .await;
+        assert_eq!(info.header.keys as usize, KEYS);
+        table.add(snapshot_cases[1], t, Some(floor));
+        eprintln!(
+            "    snapshot: {} bytes, tar: {} bytes",
+            info.bytes,
+            std::fs::metadata(&tar).map_or(0, |m| m.len())
+        );
+
+        let untar = dir.join("untar");
+        std::fs::create_dir_all(&untar).expect("mkdir");
+        let (_, t) = timed(|| {
+            tar_run(&[
+                "-xf",
+                &tar.to_string_lossy(),
+                "-C",
+                &untar.to_string_lossy(),
+            ])
+        });
+        let floor = table.add(snapshot_cases[2], t, None);
+        let target = FileBackend::open(dir.join("restored"), FileOptions::default())
+            .await
+            .expect("open");
+        let start = Instant::now();
+        let mut staged = Duration::ZERO;
+        let (restored, t) = timed_async(async {
+            let file = tokio::fs::File::open(&snap)
+                .await
+                .expect("open the snapshot");
+            let input = tokio::io::BufReader::with_capacity(1 << 20, file);
+            let last = |_: vaultrs_storage::Progress| staged = start.elapsed();
+            target.restore(input, last).await.expect("restore")
+        })
+        .await;
+        assert_eq!(restored.snapshot, info);
+        table.add(snapshot_cases[3], t, Some(floor));
+        eprintln!(
+            "    restore: entries written after {:.0} ms; the tree's sync and the swap took the rest",
+            staged.as_secs_f64() * 1e3
+        );
+        target.close().await.expect("close");
+    }
+    backend.close().await.expect("close");
+}
+
+fn tar_run(args: &[&str]) {
+    let status = std::process::Command::new("tar")
+        .args(args)
+        .status()
+        .expect("running tar");
+    assert!(status.success(), "tar {args:?}: {status}");
 }
 
 /// A FileBackend holding `KEYS` keys, checkpointed (the tree holds them all).

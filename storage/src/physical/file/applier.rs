@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 
+use tokio::sync::oneshot;
+
+use super::snapshot::Marks;
 use super::writer::poison;
 use super::Shared;
 use crate::error::{Error, Result};
@@ -25,6 +28,11 @@ pub(super) enum ApplyMsg {
     Batches(Vec<(Seq, Arc<[Change]>)>),
     /// Answer once everything before is applied, handing over what was touched.
     Flush(mpsc::SyncSender<Touched>),
+    /// Keep, for this snapshot, the version of every key before changing it from now on;
+    /// answer with the last sequence applied (the snapshot's).
+    StartSnapshot(Arc<Marks>, oneshot::Sender<Seq>),
+    /// Stop keeping versions for this snapshot.
+    EndSnapshot(Arc<Marks>),
 }
 
 /// What changed in the tree since the last checkpoint. On Linux the checkpoint flushes the
@@ -42,6 +50,11 @@ pub(super) struct Touched {
 impl Touched {
     pub(super) fn is_empty(&self) -> bool {
         !self.any
+    }
+
+    /// Records that something changed, whatever the sets say (a staged tree's folders).
+    pub(super) fn note_any(&mut self) {
+        self.any = true;
     }
 
     fn file(&mut self, path: &Path) {
@@ -109,6 +122,18 @@ impl Applier {
                 ApplyMsg::Flush(reply) => {
                     let _ = reply.send(std::mem::take(&mut self.tree.touched));
                 }
+                ApplyMsg::StartSnapshot(marks, reply) => {
+                    self.tree.snapshots.push(marks);
+                    let applied = *self
+                        .shared
+                        .applied
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    let _ = reply.send(applied);
+                }
+                ApplyMsg::EndSnapshot(marks) => {
+                    self.tree.snapshots.retain(|m| !Arc::ptr_eq(m, &marks));
+                }
             }
         }
     }
@@ -139,6 +164,8 @@ impl Applier {
 pub(super) struct Tree {
     root: PathBuf,
     touched: Touched,
+    /// Open snapshots: each keeps the version of a key before its first change.
+    snapshots: Vec<Arc<Marks>>,
 }
 
 impl Tree {
@@ -146,17 +173,60 @@ impl Tree {
         Self {
             root,
             touched: Touched::default(),
+            snapshots: Vec::new(),
         }
+    }
+
+    /// What the tree touched since this was last called.
+    pub(super) fn take_touched(&mut self) -> Touched {
+        std::mem::take(&mut self.touched)
     }
 
     /// Applies a committed batch: idempotent.
     pub(super) fn apply(&mut self, changes: &[Change]) -> Result<()> {
         for change in changes {
             let path = key::leaf_path(&self.root, &change.key);
+            for marks in &self.snapshots {
+                marks.before_change(&change.key, &path);
+            }
             match &change.value {
                 Some(value) => self.write_leaf(&path, value)?,
                 None => self.remove_leaf(&path)?,
             }
+        }
+        Ok(())
+    }
+
+    /// Writes keys that have no file yet straight to their files, without a temp file
+    /// and rename: for building a tree nobody reads until it is complete and synced (a
+    /// restore's staging, whose keys come unique and in order).
+    pub(super) fn write_new(&mut self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        for (key, value) in entries {
+            let path = key::leaf_path(&self.root, key);
+            let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+            let open = || {
+                fs::OpenOptions::new()
+                    .create_new(true)
+                    .write(true)
+                    .mode(0o600)
+                    .open(&path)
+            };
+            let mut file = match open() {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(&parent)
+                        .map_err(|e| Error::io("creating a folder", e))?;
+                    open().map_err(|e| Error::io("creating a value", e))?
+                }
+                Err(e) => return Err(Error::io("creating a value", e)),
+            };
+            file.write_all(value)
+                .map_err(|e| Error::io("writing a value", e))?;
+            self.touched.file(&path);
+            self.touch_folders(&parent);
         }
         Ok(())
     }

@@ -36,6 +36,8 @@
 mod applier;
 mod checkpointer;
 mod recovery;
+mod replace;
+mod snapshot;
 mod sync;
 mod writer;
 
@@ -43,13 +45,16 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::oneshot;
+
+pub use self::replace::{ReplaceStep, RestoreInfo};
+pub use self::snapshot::SnapshotStream;
 
 use self::recovery::read_tail;
 use self::writer::Msg;
@@ -71,6 +76,9 @@ pub enum SyncPoint {
     /// On the checkpointer thread (or `open`'s): a checkpoint finished: the tree is durable
     /// up to the sequence now in `CHECKPOINT`, and old segments are gone.
     Checkpoint,
+    /// A step of a restore or wipe (see [`ReplaceStep`]), on the thread doing it (or
+    /// `open`'s, finishing one).
+    Replace(ReplaceStep),
 }
 
 /// A hook the storage threads call at each durability point, with the data directory.
@@ -132,6 +140,10 @@ struct Shared {
     poisoned: AtomicBool,
     /// The log's identity, recorded in `CHECKPOINT` (see [`crate::position`]).
     log_id: RwLock<LogId>,
+    /// Held shared by tree reads, exclusively while a restore or wipe swaps the tree.
+    gate: RwLock<()>,
+    /// Snapshots open (restore and wipe refuse to swap the tree under them).
+    snapshots: AtomicUsize,
     /// Committed changes the applier has not written to the tree yet, newest per key.
     /// Reads look here first, so a batch is visible as soon as it is acknowledged.
     overlay: RwLock<Overlay>,
@@ -141,6 +153,10 @@ struct Shared {
 }
 
 impl Shared {
+    fn gate_read(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn log_id(&self) -> LogId {
         *self.log_id.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -178,6 +194,10 @@ pub struct FileBackend {
     tx: mpsc::Sender<Msg>,
     shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// One restore or wipe at a time.
+    replacing: tokio::sync::Mutex<()>,
+    durable: bool,
+    sync_hook: Option<SyncHook>,
 }
 
 impl std::fmt::Debug for FileBackend {
@@ -247,7 +267,12 @@ impl Physical for FileBackend {
             return Ok(value.as_deref().map(<[u8]>::to_vec));
         }
         let path = key::leaf_path(&self.tree, key);
-        blocking(move || read_leaf(&path)).await
+        let shared = self.shared.clone();
+        blocking(move || {
+            let _gate = shared.gate_read();
+            read_leaf(&path)
+        })
+        .await
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
@@ -270,7 +295,9 @@ impl Physical for FileBackend {
             .filter(|(_, v)| v.is_none())
             .map(|(i, _)| (i, key::leaf_path(&self.tree, &keys[i])))
             .collect();
+        let shared = self.shared.clone();
         let read = blocking(move || {
+            let _gate = shared.gate_read();
             missing
                 .into_iter()
                 .map(|(i, path)| Ok((i, read_leaf(&path)?)))
@@ -289,6 +316,7 @@ impl Physical for FileBackend {
         let (shared, upto) = (self.shared.clone(), self.last_seq());
         blocking(move || {
             shared.wait_applied(upto)?;
+            let _gate = shared.gate_read();
             list_folder(&folder)
         })
         .await
@@ -307,6 +335,7 @@ impl Physical for FileBackend {
         let (shared, upto) = (self.shared.clone(), self.last_seq());
         blocking(move || {
             shared.wait_applied(upto)?;
+            let _gate = shared.gate_read();
             walk_keys(&tree)
         })
         .await
@@ -365,7 +394,14 @@ fn list_folder(folder: &Path) -> Result<Vec<String>> {
 fn walk_keys(tree: &Path) -> Result<Vec<String>> {
     let mut keys = Vec::new();
     for entry in walkdir::WalkDir::new(tree).min_depth(1) {
-        let entry = entry.map_err(|e| Error::io("walking the tree", e.into()))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The applier removes a folder its last delete emptied: it held no key.
+            Err(e) if e.io_error().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => {
+                continue
+            }
+            Err(e) => return Err(Error::io("walking the tree", e.into())),
+        };
         if !entry.file_type().is_file() {
             continue;
         }

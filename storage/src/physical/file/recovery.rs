@@ -6,11 +6,12 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
 
 use super::applier::{Applier, Touched, Tree, APPLY_QUEUE};
 use super::checkpointer::{Checkpointer, Segments};
+use super::replace;
 use super::writer::Writer;
 use super::{FileBackend, FileOptions, Shared};
 use crate::error::{Error, Result};
@@ -23,13 +24,14 @@ impl FileBackend {
     pub(super) fn open_blocking(dir: PathBuf, options: FileOptions) -> Result<Self> {
         let tree = dir.join("tree");
         let wal_dir = dir.join("wal");
-        for d in [&dir, &tree, &wal_dir] {
+        let create = |d: &Path| {
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(d)
-                .map_err(|e| Error::io(format!("creating {}", d.display()), e))?;
-        }
+                .map_err(|e| Error::io(format!("creating {}", d.display()), e))
+        };
+        create(&dir)?;
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -43,6 +45,11 @@ impl FileBackend {
                 io::Error::new(io::ErrorKind::WouldBlock, "data directory is in use"),
             )
         })?;
+        // A restore or wipe a crash interrupted is finished (or dropped) first: until then
+        // `tree/` and `wal/` may be missing or half swapped.
+        replace::recover(&dir, options.durable, options.sync_hook.as_ref())?;
+        create(&tree)?;
+        create(&wal_dir)?;
 
         let (checkpoint_seq, log_id) = read_checkpoint(&dir)?;
         // A new directory (or one from before log ids) gets its id now; the checkpoint
@@ -54,6 +61,8 @@ impl FileBackend {
             last_seq: AtomicU64::new(last_seq),
             poisoned: AtomicBool::new(false),
             log_id: RwLock::new(log_id),
+            gate: RwLock::new(()),
+            snapshots: AtomicUsize::new(0),
             overlay: RwLock::new(HashMap::new()),
             applied: Mutex::new(last_seq),
             applied_cv: Condvar::new(),
@@ -99,6 +108,7 @@ impl FileBackend {
             in_flight: None,
             waiting: Vec::new(),
             last_outcome: Ok(()),
+            pending_replace: None,
             shared: shared.clone(),
             options: options.clone(),
             apply_tx: Some(apply_tx),
@@ -139,6 +149,9 @@ impl FileBackend {
             tx,
             shared,
             writer: Mutex::new(Some(handle)),
+            replacing: tokio::sync::Mutex::new(()),
+            durable: options.durable,
+            sync_hook: options.sync_hook.clone(),
         })
     }
 }

@@ -16,11 +16,13 @@ use tokio::sync::oneshot;
 
 use super::applier::ApplyMsg;
 use super::checkpointer::{Job, Segments};
+use super::snapshot::Marks;
 use super::sync::sync_dir;
 use super::{FileOptions, Shared, SyncPoint};
 use crate::error::{Error, Result};
 use crate::physical::wal::{self, create_segment, segment_name};
 use crate::physical::{Batch, Seq};
+use crate::position::Position;
 
 pub(super) enum Msg {
     Commit(Batch, oneshot::Sender<Result<Seq>>),
@@ -30,6 +32,14 @@ pub(super) enum Msg {
     CheckpointDone {
         seq: Seq,
         result: Result<()>,
+    },
+    /// Passed on to the applier, behind every batch handed over so far.
+    StartSnapshot(Arc<Marks>, oneshot::Sender<Seq>),
+    EndSnapshot(Arc<Marks>),
+    /// Swap in the store staged in `staging` (see `replace.rs`).
+    Replace {
+        staging: PathBuf,
+        reply: oneshot::Sender<Result<Position>>,
     },
 }
 
@@ -52,6 +62,8 @@ pub(super) struct Writer {
     pub(super) waiting: Vec<oneshot::Sender<Result<()>>>,
     /// The outcome of the last checkpoint, for `close`.
     pub(super) last_outcome: Result<()>,
+    /// A replace that waits for the checkpoint in flight.
+    pub(super) pending_replace: Option<(PathBuf, oneshot::Sender<Result<Position>>)>,
     pub(super) shared: Arc<Shared>,
     pub(super) options: FileOptions,
     pub(super) apply_tx: Option<mpsc::SyncSender<ApplyMsg>>,
@@ -98,6 +110,17 @@ impl Writer {
                 match control {
                     Msg::Checkpoint(reply) => self.request_checkpoint(reply),
                     Msg::CheckpointDone { seq, result } => self.checkpoint_done(seq, result),
+                    Msg::StartSnapshot(marks, reply) => {
+                        self.to_applier(ApplyMsg::StartSnapshot(marks, reply));
+                    }
+                    Msg::EndSnapshot(marks) => self.to_applier(ApplyMsg::EndSnapshot(marks)),
+                    Msg::Replace { staging, reply } => {
+                        if self.in_flight.is_some() {
+                            self.pending_replace = Some((staging, reply));
+                        } else {
+                            let _ = reply.send(self.replace(&staging));
+                        }
+                    }
                     Msg::Close(reply) => {
                         let result = self.shut_down(&rx);
                         let _ = reply.send(result);
@@ -120,7 +143,8 @@ impl Writer {
     }
 
     fn checkpoint_if_due(&mut self) {
-        if self.in_flight.is_some() || !self.uncovered() || self.poisoned() {
+        let busy = self.in_flight.is_some() || self.pending_replace.is_some();
+        if busy || !self.uncovered() || self.poisoned() {
             return;
         }
         let old = self
@@ -177,6 +201,9 @@ impl Writer {
 
     fn checkpoint_done(&mut self, seq: Seq, result: Result<()>) {
         self.in_flight = None;
+        if let Some((staging, reply)) = self.pending_replace.take() {
+            let _ = reply.send(self.replace(&staging));
+        }
         match &result {
             Ok(()) => self.checkpointed = self.checkpointed.max(seq),
             // Try again once the interval has passed.
@@ -257,7 +284,12 @@ impl Writer {
                 Ok(Msg::CheckpointDone { seq, result }) => self.checkpoint_done(seq, result),
                 Ok(Msg::Checkpoint(reply)) => self.request_checkpoint(reply),
                 Ok(Msg::Close(reply)) => closers.push(reply),
-                Ok(Msg::Commit(..)) => {}
+                Ok(
+                    Msg::Commit(..)
+                    | Msg::StartSnapshot(..)
+                    | Msg::EndSnapshot(..)
+                    | Msg::Replace { .. },
+                ) => {}
                 Err(_) => {
                     self.in_flight = None;
                 }
@@ -265,8 +297,29 @@ impl Writer {
         }
     }
 
-    fn poison(&self, what: &str, err: &Error) {
+    pub(super) fn poison(&self, what: &str, err: &Error) {
         poison(&self.shared, what, err);
+    }
+
+    /// Waits until the applier has written every batch handed over.
+    pub(super) fn flush_applier(&self) -> Result<()> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let sent = self
+            .apply_tx
+            .as_ref()
+            .is_some_and(|a| a.send(ApplyMsg::Flush(tx)).is_ok());
+        if !sent {
+            return Err(Error::Poisoned);
+        }
+        rx.recv().map(drop).map_err(|_| Error::Poisoned)
+    }
+
+    /// A control message for the applier (dropped if it is gone: its sender then sees the
+    /// reply channel close).
+    fn to_applier(&self, msg: ApplyMsg) {
+        if let Some(tx) = &self.apply_tx {
+            let _ = tx.send(msg);
+        }
     }
 
     fn commit_group(&mut self, commits: Vec<(Batch, oneshot::Sender<Result<Seq>>)>) {
