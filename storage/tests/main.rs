@@ -11,3 +11,4 @@ mod merkle;
 mod path_safety;
 mod scale;
 mod snapshot;
+mod wal;
