@@ -5,6 +5,7 @@ mod checkpoint;
 mod conformance;
 mod crash;
 mod crash_restore;
+mod damaged_checkpoint;
 mod feed;
 mod log_id;
 mod merkle;

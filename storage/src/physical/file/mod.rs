@@ -25,7 +25,9 @@
 //! Opening replays every batch after the checkpoint (idempotent: puts rewrite whole files,
 //! deletes remove), truncates a torn last record, removes temp files and empty folders,
 //! then checkpoints. So an acknowledged batch survives `kill -9` and power cuts, and no
-//! batch is ever half applied once the directory has been opened again.
+//! batch is ever half applied once the directory has been opened again. A damaged (or lost)
+//! `CHECKPOINT` is replaced by a replay of everything the log still holds, and a new log id;
+//! if the log cannot show the tree complete either, opening refuses and says to restore.
 //!
 //! Files: this one holds the options, the state the threads share and the [`Physical`]
 //! implementation; `writer.rs` the writer thread (group commit, rolling the log),

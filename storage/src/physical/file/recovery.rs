@@ -51,11 +51,35 @@ impl FileBackend {
         create(&tree)?;
         create(&wal_dir)?;
 
-        let (checkpoint_seq, log_id) = read_checkpoint(&dir)?;
-        // A new directory (or one from before log ids) gets its id now; the checkpoint
-        // below records it before `open` returns, so nobody sees an id that is not durable.
+        let (checkpoint_seq, log_id, damage) = match read_checkpoint(&dir)? {
+            CheckpointState::Found(seq, log_id) => (seq, log_id, None),
+            CheckpointState::Missing if list_segments(&wal_dir)?.is_empty() => (0, None, None),
+            CheckpointState::Missing => {
+                let damage = "it is missing".to_owned();
+                (
+                    checkpoint_from_log(&dir, &wal_dir, &damage)?,
+                    None,
+                    Some(damage),
+                )
+            }
+            CheckpointState::Damaged(damage) => (
+                checkpoint_from_log(&dir, &wal_dir, &damage)?,
+                None,
+                Some(damage),
+            ),
+        };
+        // A new directory (or one from before log ids, or whose CHECKPOINT was damaged)
+        // gets its id now; the checkpoint below records it before `open` returns, so nobody
+        // sees an id that is not durable.
         let log_id = log_id.unwrap_or_else(LogId::random);
-        let replay = recover_log(&wal_dir, checkpoint_seq)?;
+        let replay = recover_log(&wal_dir, checkpoint_seq).map_err(|e| match &damage {
+            Some(damage) => unprovable(
+                &dir,
+                damage,
+                &format!("the commit log cannot be replayed ({e})"),
+            ),
+            None => e,
+        })?;
         let last_seq = replay.last().map_or(checkpoint_seq, |c| c.seq);
         let shared = Arc::new(Shared {
             last_seq: AtomicU64::new(last_seq),
@@ -187,26 +211,73 @@ fn clean_tree(tree: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The checkpointed sequence and the log id (`None` for a new directory or a version 1
-/// record).
-fn read_checkpoint(dir: &Path) -> Result<(Seq, Option<LogId>)> {
-    match fs::read(dir.join("CHECKPOINT")) {
-        Ok(bytes) => {
-            let record: CheckpointRecord = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::corrupt("CHECKPOINT", e.to_string()))?;
-            match (record.version, record.log_id) {
-                (1, _) => Ok((record.seq, None)),
-                (2, Some(id)) => Ok((record.seq, Some(id))),
-                (2, None) => Err(Error::corrupt("CHECKPOINT", "version 2 without a log id")),
-                (v, _) => Err(Error::corrupt(
-                    "CHECKPOINT",
-                    format!("unknown format version {v}"),
-                )),
-            }
+/// What `CHECKPOINT` says.
+enum CheckpointState {
+    /// The checkpointed sequence and the log id (`None` in a version 1 record).
+    Found(Seq, Option<LogId>),
+    Missing,
+    /// Unreadable as a checkpoint record: why.
+    Damaged(String),
+}
+
+fn read_checkpoint(dir: &Path) -> Result<CheckpointState> {
+    let bytes = match fs::read(dir.join("CHECKPOINT")) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(CheckpointState::Missing),
+        Err(e) => return Err(Error::io("reading CHECKPOINT", e)),
+    };
+    // A newer format is not damage: refuse it rather than guess.
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        if let Some(v) = value["version"].as_u64().filter(|v| *v > 2) {
+            return Err(Error::corrupt(
+                "CHECKPOINT",
+                format!("unknown format version {v} (written by a newer vaultrs?)"),
+            ));
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((0, None)),
-        Err(e) => Err(Error::io("reading CHECKPOINT", e)),
     }
+    let record: CheckpointRecord = match serde_json::from_slice(&bytes) {
+        Ok(record) => record,
+        Err(e) => return Ok(CheckpointState::Damaged(e.to_string())),
+    };
+    Ok(match (record.version, record.log_id) {
+        (1, _) => CheckpointState::Found(record.seq, None),
+        (2, Some(id)) => CheckpointState::Found(record.seq, Some(id)),
+        (2, None) => CheckpointState::Damaged("version 2 without a log id".into()),
+        (v, _) => CheckpointState::Damaged(format!("format version {v}")),
+    })
+}
+
+/// Where to replay from when `CHECKPOINT` is damaged (or gone while a log exists): the first
+/// batch the log still holds. Sound because a segment is only removed once a durable
+/// checkpoint covers every batch in it: whatever the damaged record said, the tree holds
+/// everything before the oldest segment left, and replaying from there (idempotent) brings
+/// it to the last batch. Without any segment nothing shows the tree complete: refused.
+fn checkpoint_from_log(dir: &Path, wal_dir: &Path, damage: &str) -> Result<Seq> {
+    let segments = list_segments(wal_dir)?;
+    let Some((first, _)) = segments.first() else {
+        return Err(unprovable(dir, damage, "the commit log holds no segment"));
+    };
+    tracing::warn!(
+        checkpoint = %dir.join("CHECKPOINT").display(),
+        damage,
+        from = first,
+        "CHECKPOINT is damaged: replaying everything the commit log still holds; the \
+         directory gets a new log id"
+    );
+    Ok(first.saturating_sub(1))
+}
+
+/// The refusal when neither `CHECKPOINT` nor the log can show the tree is complete.
+fn unprovable(dir: &Path, damage: &str, why: &str) -> Error {
+    Error::corrupt(
+        "CHECKPOINT",
+        format!(
+            "{} is damaged ({damage}) and {why}, so nothing shows the tree is complete; \
+             restore the data directory from a snapshot (vaultrs operator snapshot restore) \
+             or from a backup",
+            dir.join("CHECKPOINT").display()
+        ),
+    )
 }
 
 /// Reads the log and returns the batches after `checkpoint_seq`, in order. A torn record
