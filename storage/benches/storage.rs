@@ -11,11 +11,15 @@
 //!   through `tokio::task::spawn_blocking`, from 1 and from 32 readers;
 //! - vaultrs: `FileBackend` put/get directly, and `Barrier` (AES-256-GCM) over `FileBackend`,
 //!   1 and 32 concurrent tasks on a multi-thread tokio runtime;
-//! - commit latency (p50, p99, max) of 32 tasks putting into a `FileBackend` that
-//!   checkpoints every 250 ms or 2 MiB of log, so the run holds many checkpoints, beside the
-//!   latency of the durable per-file write floor from 32 writers over as long a run;
+//! - commit latency (p50, p99, max; `support/latency.rs`) of 32 tasks putting into a
+//!   `FileBackend` that checkpoints every 250 ms or 2 MiB of log, so the run holds many
+//!   checkpoints, beside the latency of the durable per-file write floor from 32 writers
+//!   over as long a run;
 //! - bulk cases over 100k keys (`support/bulk.rs`): one 100k-key commit through the cache,
-//!   a Merkle rebuild, each beside its floor.
+//!   a Merkle rebuild, a snapshot and a restore, each beside its floor (`tar` for the last
+//!   two).
+//!
+//! `support/report.rs` prints the main table.
 //!
 //! Each case runs for a fixed count of operations or `VAULTRS_BENCH_SECS`, whichever comes
 //! first, and reports throughput, wall time per op (1 / throughput), mean latency per op,
@@ -49,18 +53,18 @@ use std::time::{Duration, Instant};
 
 #[path = "support/bulk.rs"]
 mod bulk;
+#[path = "support/latency.rs"]
+mod latency;
+#[path = "support/report.rs"]
+mod report;
 
-use vaultrs_storage::physical::file::{SyncHook, SyncPoint};
+use report::{Table, Target};
 use vaultrs_storage::{Barrier, CacheOptions, CachedPhysical, FileBackend, FileOptions, Physical};
 
 const VALUE_LEN: usize = 1024;
 const WRITERS: usize = 32;
 /// Values written, untimed, for read cases whose write cases were filtered out.
 const PREFILL: u64 = 2048;
-/// Checkpoint thresholds of the commit-latency case: low, so its run holds many.
-const LAT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-const LAT_CHECKPOINT_BYTES: u64 = 2 << 20;
-
 // ---------------------------------------------------------------------------------------
 // Measurement
 
@@ -402,234 +406,11 @@ async fn barrier_gets(
     .await
 }
 
-/// Commit latency under load with checkpoints running: 32 tasks put 1 KiB values into a
-/// backend that checkpoints every `LAT_CHECKPOINT_INTERVAL` or `LAT_CHECKPOINT_BYTES`;
-/// returns the run and how many checkpoints finished during it.
-async fn commit_latency(dir: PathBuf, limits: Limits, value: Arc<Vec<u8>>) -> (Run, u64) {
-    let checkpoints = Arc::new(AtomicU64::new(0));
-    let counter = checkpoints.clone();
-    let hook: SyncHook = Arc::new(move |point, _: &Path| {
-        if point == SyncPoint::Checkpoint {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    });
-    let options = FileOptions {
-        checkpoint_interval: LAT_CHECKPOINT_INTERVAL,
-        checkpoint_bytes: LAT_CHECKPOINT_BYTES,
-        sync_hook: Some(hook),
-        ..FileOptions::default()
-    };
-    let backend = Arc::new(
-        FileBackend::open(dir, options)
-            .await
-            .expect("open FileBackend"),
-    );
-    let before = checkpoints.load(Ordering::Relaxed);
-    let run = physical_puts(backend.clone(), "lat", WRITERS, limits, value).await;
-    let during = checkpoints.load(Ordering::Relaxed) - before;
-    backend.close().await.expect("close FileBackend");
-    (run, during)
-}
-
 /// Checkpoints (untimed by the cases) and says how long it took.
 async fn checkpoint(backend: &FileBackend) -> Duration {
     let t = Instant::now();
     backend.checkpoint().await.expect("checkpoint");
     t.elapsed()
-}
-
-// ---------------------------------------------------------------------------------------
-// Report
-
-enum Target {
-    /// Throughput at least this multiple of the floor's.
-    FasterBy(f64),
-    /// Wall time per op at most this multiple of the floor's.
-    SlowerAtMost(f64),
-}
-
-struct Row {
-    case: String,
-    run: Run,
-    /// The floor's row and the target.
-    vs: Option<(usize, Target)>,
-    /// Extra time ratio against a second floor (gets vs. the spawn_blocking read floor).
-    vs_alt: Option<usize>,
-}
-
-struct Table {
-    rows: Vec<Row>,
-    /// `VAULTRS_BENCH_ONLY`: run only the cases whose name contains one of these.
-    only: Vec<String>,
-}
-
-impl Table {
-    fn wants(&self, case: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| case.contains(o.as_str()))
-    }
-
-    fn add(&mut self, case: impl Into<String>, run: Run) -> usize {
-        let case = case.into();
-        eprintln!(
-            "  {case:<36} {:>8} ops {:>10.0} ops/s {:>9.1} µs/op {:>8.1} µs CPU/op",
-            run.ops,
-            run.ops_per_sec(),
-            run.us_per_op(),
-            run.cpu_us()
-        );
-        self.rows.push(Row {
-            case,
-            run,
-            vs: None,
-            vs_alt: None,
-        });
-        self.rows.len() - 1
-    }
-
-    /// Compares `row` with `floor` (when that floor ran).
-    fn compare(&mut self, row: usize, floor: Option<usize>, target: Target, alt: Option<usize>) {
-        self.rows[row].vs = floor.map(|f| (f, target));
-        self.rows[row].vs_alt = alt;
-    }
-
-    fn print(&self) {
-        println!(
-            "{:<36} {:>8} {:>10} {:>9} {:>9} {:>9}  {:<28} {:>7} {:>7} {:>4} {:>9}",
-            "case",
-            "ops",
-            "ops/s",
-            "µs/op",
-            "lat µs",
-            "CPU µs/op",
-            "floor",
-            "ratio",
-            "target",
-            "met",
-            "vs sb"
-        );
-        println!(
-            "{}",
-            "-".repeat(36 + 9 + 11 + 10 + 10 + 10 + 30 + 8 + 8 + 5 + 10)
-        );
-        for row in &self.rows {
-            let r = &row.run;
-            let mut line = format!(
-                "{:<36} {:>8} {:>10.0} {:>9.1} {:>9.1} {:>9.1}",
-                row.case,
-                r.ops,
-                r.ops_per_sec(),
-                r.us_per_op(),
-                r.lat_us(),
-                r.cpu_us()
-            );
-            if let Some((floor, target)) = &row.vs {
-                let f = &self.rows[*floor];
-                let (ratio, target_s, met) = match target {
-                    Target::FasterBy(x) => {
-                        let ratio = r.ops_per_sec() / f.run.ops_per_sec();
-                        (ratio, format!("≥{x:.1}×"), ratio >= *x)
-                    }
-                    Target::SlowerAtMost(x) => {
-                        let ratio = r.us_per_op() / f.run.us_per_op();
-                        (ratio, format!("≤{x:.1}×"), ratio <= *x)
-                    }
-                };
-                line += &format!(
-                    "  {:<28} {:>6.2}× {:>7} {:>4}",
-                    f.case,
-                    ratio,
-                    target_s,
-                    if met { "yes" } else { "NO" }
-                );
-                if let Some(alt) = row.vs_alt {
-                    let ratio = r.us_per_op() / self.rows[alt].run.us_per_op();
-                    line += &format!(" {ratio:>8.2}×");
-                }
-            }
-            println!("{line}");
-        }
-        println!();
-        println!(
-            "ops/s and µs/op are wall-clock throughput (µs/op = 1 / ops/s, over all workers);"
-        );
-        println!(
-            "lat µs is the mean latency of one op; CPU µs/op is process CPU (all threads) per op."
-        );
-        println!(
-            "ratio: writes = ops/s ÷ floor ops/s (higher is better); reads = µs/op ÷ floor µs/op"
-        );
-        println!("(lower is better). vs sb: reads' µs/op ÷ the spawn_blocking read floor's.");
-    }
-}
-
-/// Latency percentiles; the first row is the floor the others are compared with.
-#[derive(Default)]
-struct LatencyTable {
-    rows: Vec<(String, Run, Option<u64>)>,
-}
-
-impl LatencyTable {
-    fn add(&mut self, case: String, run: Run, checkpoints: Option<u64>) {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        eprintln!(
-            "  {case:<36} {:>8} ops  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-            run.ops,
-            ms(run.quantile(0.5)),
-            ms(run.quantile(0.99)),
-            ms(run.quantile(1.0))
-        );
-        self.rows.push((case, run, checkpoints));
-    }
-
-    fn print(&self) {
-        if self.rows.is_empty() {
-            return;
-        }
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        println!(
-            "{:<40} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6}   {:>8} {:>8} {:>8}",
-            "latency case",
-            "ops",
-            "ops/s",
-            "p50 ms",
-            "p99 ms",
-            "max ms",
-            "ckpts",
-            "p50 ×",
-            "p99 ×",
-            "max ×"
-        );
-        println!("{}", "-".repeat(40 + 9 * 6 + 7 + 3 + 27));
-        let floor = self.rows.first().filter(|r| r.2.is_none()).map(|r| &r.1);
-        for (case, run, checkpoints) in &self.rows {
-            let mut line = format!(
-                "{case:<40} {:>8} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>6}",
-                run.ops,
-                run.ops_per_sec(),
-                ms(run.quantile(0.5)),
-                ms(run.quantile(0.99)),
-                ms(run.quantile(1.0)),
-                checkpoints.map_or("-".to_owned(), |n| n.to_string())
-            );
-            if let (Some(f), Some(_)) = (floor, checkpoints) {
-                let ratio =
-                    |q: f64| run.quantile(q).as_secs_f64() / f.quantile(q).as_secs_f64().max(1e-9);
-                line += &format!(
-                    "   {:>7.2}× {:>7.2}× {:>7.2}×",
-                    ratio(0.5),
-                    ratio(0.99),
-                    ratio(1.0)
-                );
-            }
-            println!("{line}");
-        }
-        println!();
-        println!(
-            "Latency of single ops (each writer waits for its op before the next); ckpts: \
-             checkpoints finished during the run; ×: ratio to the floor's percentile (lower is \
-             better)."
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -884,17 +665,20 @@ fn main() {
         write_ops: u64::MAX,
         read_ops: 0,
     };
-    let mut latency = LatencyTable::default();
+    let mut latency_table = latency::LatencyTable::default();
     let floor_case = format!("floor write+fsync latency, {WRITERS} writers");
     if table.wants(&floor_case) {
         let (run, _) = floor_writes(&root.join("lat-floor"), WRITERS, lat_limits, &value);
-        latency.add(floor_case, run, None);
+        latency_table.add(floor_case, run, None);
     }
     let lat_case = format!("FileBackend commit latency, {WRITERS} tasks");
     if table.wants(&lat_case) {
-        let (run, checkpoints) =
-            rt.block_on(commit_latency(root.join("lat"), lat_limits, value.clone()));
-        latency.add(lat_case, run, Some(checkpoints));
+        let (run, checkpoints) = rt.block_on(latency::commit_latency(
+            root.join("lat"),
+            lat_limits,
+            value.clone(),
+        ));
+        latency_table.add(lat_case, run, Some(checkpoints));
     }
 
     // Whole-store operations over 100k keys.
@@ -908,7 +692,7 @@ fn main() {
     println!();
     table.print();
     println!();
-    latency.print();
+    latency_table.print();
     println!();
     bulk_table.print();
     println!();
