@@ -45,7 +45,7 @@ fn storage_status(err: &StorageError) -> (StatusCode, Vec<String>) {
         StorageError::Integrity { .. }
         | StorageError::UnknownTerm { .. }
         | StorageError::Corrupt { .. }
-        | StorageError::TooOld { .. }
+        | StorageError::Resync { .. }
         | StorageError::Lagged
         | StorageError::Poisoned
         | StorageError::Io { .. } => {

@@ -10,7 +10,16 @@
 //!   folder) from 1 and from 32 writers, and a plain `std::fs::read` of 1 KiB files, also
 //!   through `tokio::task::spawn_blocking`, from 1 and from 32 readers;
 //! - vaultrs: `FileBackend` put/get directly, and `Barrier` (AES-256-GCM) over `FileBackend`,
-//!   1 and 32 concurrent tasks on a multi-thread tokio runtime.
+//!   1 and 32 concurrent tasks on a multi-thread tokio runtime;
+//! - commit latency (p50, p99, max; `support/latency.rs`) of 32 tasks putting into a
+//!   `FileBackend` that checkpoints every 250 ms or 2 MiB of log, so the run holds many
+//!   checkpoints, beside the latency of the durable per-file write floor from 32 writers
+//!   over as long a run;
+//! - bulk cases over 100k keys (`support/bulk.rs`): one 100k-key commit through the cache,
+//!   a Merkle rebuild, a snapshot and a restore, each beside its floor (`tar` for the last
+//!   two).
+//!
+//! `support/report.rs` prints the main table.
 //!
 //! Each case runs for a fixed count of operations or `VAULTRS_BENCH_SECS`, whichever comes
 //! first, and reports throughput, wall time per op (1 / throughput), mean latency per op,
@@ -19,6 +28,7 @@
 //!
 //! Environment:
 //! - `VAULTRS_BENCH_SECS`: seconds per case (default 2);
+//! - `VAULTRS_BENCH_LAT_SECS`: seconds of each commit-latency case (default 6);
 //! - `VAULTRS_BENCH_DIR`: where to make the temp directory (default: the system temp dir);
 //! - `VAULTRS_BENCH_WRITE_OPS`, `VAULTRS_BENCH_READ_OPS`: op caps per case (defaults
 //!   50 000 and 400 000);
@@ -41,13 +51,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/bulk.rs"]
+mod bulk;
+#[path = "support/latency.rs"]
+mod latency;
+#[path = "support/report.rs"]
+mod report;
+
+use report::{Table, Target};
 use vaultrs_storage::{Barrier, CacheOptions, CachedPhysical, FileBackend, FileOptions, Physical};
 
 const VALUE_LEN: usize = 1024;
 const WRITERS: usize = 32;
 /// Values written, untimed, for read cases whose write cases were filtered out.
 const PREFILL: u64 = 2048;
-
 // ---------------------------------------------------------------------------------------
 // Measurement
 
@@ -118,21 +135,35 @@ struct Run {
     cpu: Duration,
     /// Sum of the per-op latencies over all workers.
     lat: Duration,
+    /// Every op's latency, sorted ascending.
+    lats: Vec<Duration>,
     /// Ops done by each worker (worker `i` did its ops `0..per_worker[i]`).
     per_worker: Vec<u64>,
 }
 
 impl Run {
-    fn finish(start: Instant, cpu0: Duration, results: Vec<(u64, Duration)>) -> Self {
+    fn finish(start: Instant, cpu0: Duration, results: Vec<Vec<Duration>>) -> Self {
         let wall = start.elapsed();
         let cpu = cpu_now().saturating_sub(cpu0);
+        let per_worker = results.iter().map(|r| r.len() as u64).collect();
+        let mut lats: Vec<Duration> = results.into_iter().flatten().collect();
+        lats.sort_unstable();
         Self {
-            ops: results.iter().map(|r| r.0).sum(),
-            lat: results.iter().map(|r| r.1).sum(),
-            per_worker: results.iter().map(|r| r.0).collect(),
+            ops: lats.len() as u64,
+            lat: lats.iter().sum(),
+            lats,
+            per_worker,
             wall,
             cpu,
         }
+    }
+    /// The latency at quantile `q` (0..=1) of the ops.
+    fn quantile(&self, q: f64) -> Duration {
+        if self.lats.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((self.lats.len() as f64) * q).ceil() as usize;
+        self.lats[rank.clamp(1, self.lats.len()) - 1]
     }
     fn ops_per_sec(&self) -> f64 {
         self.ops as f64 / self.wall.as_secs_f64()
@@ -164,14 +195,14 @@ where
                 let (gate, make) = (&gate, &make);
                 s.spawn(move || {
                     let mut op = make(i);
-                    let (mut j, mut lat) = (0u64, Duration::ZERO);
+                    let (mut j, mut lats) = (0u64, Vec::new());
                     while gate.next() {
                         let t = Instant::now();
                         op(j);
-                        lat += t.elapsed();
+                        lats.push(t.elapsed());
                         j += 1;
                     }
-                    (j, lat)
+                    lats
                 })
             })
             .collect();
@@ -197,14 +228,14 @@ where
         .map(|i| {
             let (op, gate) = (op.clone(), gate.clone());
             tokio::spawn(async move {
-                let (mut j, mut lat) = (0u64, Duration::ZERO);
+                let (mut j, mut lats) = (0u64, Vec::new());
                 while gate.next() {
                     let t = Instant::now();
                     op(i, j).await;
-                    lat += t.elapsed();
+                    lats.push(t.elapsed());
                     j += 1;
                 }
-                (j, lat)
+                lats
             })
         })
         .collect();
@@ -380,130 +411,6 @@ async fn checkpoint(backend: &FileBackend) -> Duration {
     let t = Instant::now();
     backend.checkpoint().await.expect("checkpoint");
     t.elapsed()
-}
-
-// ---------------------------------------------------------------------------------------
-// Report
-
-enum Target {
-    /// Throughput at least this multiple of the floor's.
-    FasterBy(f64),
-    /// Wall time per op at most this multiple of the floor's.
-    SlowerAtMost(f64),
-}
-
-struct Row {
-    case: String,
-    run: Run,
-    /// The floor's row and the target.
-    vs: Option<(usize, Target)>,
-    /// Extra time ratio against a second floor (gets vs. the spawn_blocking read floor).
-    vs_alt: Option<usize>,
-}
-
-struct Table {
-    rows: Vec<Row>,
-    /// `VAULTRS_BENCH_ONLY`: run only the cases whose name contains one of these.
-    only: Vec<String>,
-}
-
-impl Table {
-    fn wants(&self, case: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| case.contains(o.as_str()))
-    }
-
-    fn add(&mut self, case: impl Into<String>, run: Run) -> usize {
-        let case = case.into();
-        eprintln!(
-            "  {case:<36} {:>8} ops {:>10.0} ops/s {:>9.1} µs/op {:>8.1} µs CPU/op",
-            run.ops,
-            run.ops_per_sec(),
-            run.us_per_op(),
-            run.cpu_us()
-        );
-        self.rows.push(Row {
-            case,
-            run,
-            vs: None,
-            vs_alt: None,
-        });
-        self.rows.len() - 1
-    }
-
-    /// Compares `row` with `floor` (when that floor ran).
-    fn compare(&mut self, row: usize, floor: Option<usize>, target: Target, alt: Option<usize>) {
-        self.rows[row].vs = floor.map(|f| (f, target));
-        self.rows[row].vs_alt = alt;
-    }
-
-    fn print(&self) {
-        println!(
-            "{:<36} {:>8} {:>10} {:>9} {:>9} {:>9}  {:<28} {:>7} {:>7} {:>4} {:>9}",
-            "case",
-            "ops",
-            "ops/s",
-            "µs/op",
-            "lat µs",
-            "CPU µs/op",
-            "floor",
-            "ratio",
-            "target",
-            "met",
-            "vs sb"
-        );
-        println!(
-            "{}",
-            "-".repeat(36 + 9 + 11 + 10 + 10 + 10 + 30 + 8 + 8 + 5 + 10)
-        );
-        for row in &self.rows {
-            let r = &row.run;
-            let mut line = format!(
-                "{:<36} {:>8} {:>10.0} {:>9.1} {:>9.1} {:>9.1}",
-                row.case,
-                r.ops,
-                r.ops_per_sec(),
-                r.us_per_op(),
-                r.lat_us(),
-                r.cpu_us()
-            );
-            if let Some((floor, target)) = &row.vs {
-                let f = &self.rows[*floor];
-                let (ratio, target_s, met) = match target {
-                    Target::FasterBy(x) => {
-                        let ratio = r.ops_per_sec() / f.run.ops_per_sec();
-                        (ratio, format!("≥{x:.1}×"), ratio >= *x)
-                    }
-                    Target::SlowerAtMost(x) => {
-                        let ratio = r.us_per_op() / f.run.us_per_op();
-                        (ratio, format!("≤{x:.1}×"), ratio <= *x)
-                    }
-                };
-                line += &format!(
-                    "  {:<28} {:>6.2}× {:>7} {:>4}",
-                    f.case,
-                    ratio,
-                    target_s,
-                    if met { "yes" } else { "NO" }
-                );
-                if let Some(alt) = row.vs_alt {
-                    let ratio = r.us_per_op() / self.rows[alt].run.us_per_op();
-                    line += &format!(" {ratio:>8.2}×");
-                }
-            }
-            println!("{line}");
-        }
-        println!();
-        println!(
-            "ops/s and µs/op are wall-clock throughput (µs/op = 1 / ops/s, over all workers);"
-        );
-        println!(
-            "lat µs is the mean latency of one op; CPU µs/op is process CPU (all threads) per op."
-        );
-        println!(
-            "ratio: writes = ops/s ÷ floor ops/s (higher is better); reads = µs/op ÷ floor µs/op"
-        );
-        println!("(lower is better). vs sb: reads' µs/op ÷ the spawn_blocking read floor's.");
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -752,8 +659,42 @@ fn main() {
         backend.close().await.expect("close FileBackend");
     });
 
+    // Commit latency under checkpoints, beside the durable-write floor over as long a run.
+    let lat_limits = Limits {
+        time: Duration::from_secs_f64(env_f64("VAULTRS_BENCH_LAT_SECS").unwrap_or(6.0).max(0.5)),
+        write_ops: u64::MAX,
+        read_ops: 0,
+    };
+    let mut latency_table = latency::LatencyTable::default();
+    let floor_case = format!("floor write+fsync latency, {WRITERS} writers");
+    if table.wants(&floor_case) {
+        let (run, _) = floor_writes(&root.join("lat-floor"), WRITERS, lat_limits, &value);
+        latency_table.add(floor_case, run, None);
+    }
+    let lat_case = format!("FileBackend commit latency, {WRITERS} tasks");
+    if table.wants(&lat_case) {
+        let (run, checkpoints) = rt.block_on(latency::commit_latency(
+            root.join("lat"),
+            lat_limits,
+            value.clone(),
+        ));
+        latency_table.add(lat_case, run, Some(checkpoints));
+    }
+
+    // Whole-store operations over 100k keys.
+    let mut bulk_table = bulk::Table::default();
+    rt.block_on(bulk::run(
+        &root.join("bulk"),
+        &|case| table.wants(case),
+        &mut bulk_table,
+    ));
+
     println!();
     table.print();
+    println!();
+    latency_table.print();
+    println!();
+    bulk_table.print();
     println!();
     for note in &notes {
         println!("{note}");

@@ -12,6 +12,7 @@
 //! The cache is bounded by bytes; all writes must go through it (the rule the change feed
 //! has too).
 
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,7 @@ use quick_cache::Weighter;
 
 use crate::error::Result;
 use crate::physical::{Batch, Committed, Physical, Seq};
+use crate::position::{LogId, Position};
 
 /// Bounds of the cache.
 #[derive(Clone, Debug)]
@@ -111,15 +113,23 @@ impl<P: Physical> Physical for CachedPhysical<P> {
         Ok(value)
     }
 
+    /// Straight to the backend (which the write-through cache never is behind): bulk
+    /// reads (Merkle rebuilds, snapshots) would only evict the hot entries.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.inner.get_many(keys).await
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix).await
     }
 
     async fn commit(&self, batch: Batch) -> Result<Seq> {
-        // Last change per key wins within a batch.
+        // Last change per key wins within a batch: one pass from the end, remembering the
+        // keys seen (linear in the batch, however many keys it holds).
+        let mut seen: HashSet<&str> = HashSet::with_capacity(batch.changes.len());
         let mut latest: Vec<(String, Option<Arc<[u8]>>)> = Vec::with_capacity(batch.changes.len());
         for change in batch.changes.iter().rev() {
-            if !latest.iter().any(|(k, _)| *k == change.key) {
+            if seen.insert(change.key.as_str()) {
                 latest.push((change.key.clone(), change.value.as_deref().map(Arc::from)));
             }
         }
@@ -146,6 +156,14 @@ impl<P: Physical> Physical for CachedPhysical<P> {
 
     fn last_seq(&self) -> Seq {
         self.inner.last_seq()
+    }
+
+    fn log_id(&self) -> LogId {
+        self.inner.log_id()
+    }
+
+    fn position(&self) -> Position {
+        self.inner.position()
     }
 
     async fn log_tail(&self) -> Result<Vec<Committed>> {

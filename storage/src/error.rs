@@ -45,9 +45,10 @@ pub enum Error {
     #[error("corrupt {what}: {reason}")]
     Corrupt { what: String, reason: String },
 
-    /// The change feed no longer holds the requested sequence: fall back to a Merkle diff.
-    #[error("sequence {requested} is no longer in the change log (oldest kept: {oldest})")]
-    TooOld { requested: u64, oldest: u64 },
+    /// A reader's log position cannot be resumed from: resynchronise (a Merkle diff, or a
+    /// full copy) and start again from the current position.
+    #[error("cannot resume from that log position, resynchronise: {reason}")]
+    Resync { reason: ResyncReason },
     /// A live subscriber fell too far behind and was dropped.
     #[error("change feed subscriber lagged behind and was dropped")]
     Lagged,
@@ -70,7 +71,32 @@ pub enum Error {
     },
 }
 
+/// Why a log position cannot be resumed from (see [`Error::Resync`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResyncReason {
+    /// The position belongs to another log: the store was wiped or restored since (or the
+    /// position comes from another store).
+    #[error("the position is in log {asked}, the store now holds log {current}")]
+    OtherLog {
+        asked: crate::LogId,
+        current: crate::LogId,
+    },
+    /// The log no longer keeps the batches after that sequence.
+    #[error("sequence {requested} is no longer in the change log (oldest kept: {oldest})")]
+    TooOld { requested: u64, oldest: u64 },
+    /// The position is past the end of the log.
+    #[error("sequence {requested} is past the end of the change log (last: {last})")]
+    Ahead { requested: u64, last: u64 },
+    /// The log was reset (wiped or restored) while this reader followed it.
+    #[error("the change log was reset (the store was wiped or restored)")]
+    LogReset,
+}
+
 impl Error {
+    pub(crate) fn resync(reason: ResyncReason) -> Self {
+        Error::Resync { reason }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io {
             context: context.into(),

@@ -28,7 +28,9 @@
 //!
 //! The primary keeps an index over its replicated keys, built once with
 //! [`MerkleIndex::rebuild`] (a walk of the tree) and then kept current by
-//! [`MerkleIndex::apply`] on every batch of the change feed; the secondary does the same over
+//! [`MerkleIndex::apply_in`] on every batch of the change feed; its position is
+//! `(log id, seq)` like the feed's, so batches of another log (after a wipe or restore)
+//! are refused rather than applied; the secondary does the same over
 //! its own storage. When a secondary asks for a sequence number the primary's log no longer
 //! holds, the two run a diff:
 //!
@@ -48,8 +50,9 @@ use std::sync::{Arc, OnceLock};
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResyncReason};
 use crate::physical::{Committed, Physical, Seq};
+use crate::position::{LogId, Position};
 
 /// Number of buckets in every index; both sides of a diff must agree on it.
 pub const BUCKETS: usize = 4096;
@@ -63,8 +66,11 @@ pub type KeyFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 const BUCKET_DOMAIN: &[u8] = b"vaultrs/merkle/bucket/v1\0";
 const ROOT_DOMAIN: &[u8] = b"vaultrs/merkle/root/v1\0";
 
-/// Keys between cooperative yields while [`MerkleIndex::rebuild`] walks a large tree.
-const REBUILD_YIELD_EVERY: usize = 1024;
+/// What [`Physical::get_many`] answers.
+type Values = Vec<Option<Vec<u8>>>;
+
+/// Keys [`MerkleIndex::rebuild`] reads and hashes at a time.
+pub const REBUILD_CHUNK: usize = 1024;
 
 /// The hash the index records for a stored value: SHA-256 of its ciphertext.
 pub fn value_hash(ciphertext: &[u8]) -> Hash {
@@ -182,6 +188,8 @@ pub struct MerkleIndex {
     /// Cached root; `None` while any bucket is dirty or before the first computation.
     root: Option<Hash>,
     len: usize,
+    /// The log the index follows (`None` until it knows one).
+    log_id: Option<LogId>,
     applied_seq: Seq,
 }
 
@@ -189,6 +197,7 @@ impl fmt::Debug for MerkleIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MerkleIndex")
             .field("len", &self.len)
+            .field("log_id", &self.log_id)
             .field("applied_seq", &self.applied_seq)
             .field("dirty_buckets", &self.dirty_list.len())
             .field("root", &self.cached_root().map(hex::encode))
@@ -207,33 +216,52 @@ impl MerkleIndex {
             dirty_list: Vec::new(),
             root: None,
             len: 0,
+            log_id: None,
             applied_seq: 0,
         }
     }
 
     /// Builds the index from every key of `physical` that `filter` accepts.
     ///
-    /// The sequence number is read *before* the walk, so a batch committed during the walk
-    /// is (re)delivered by the change feed with a higher sequence and [`apply`](Self::apply)
-    /// brings its keys to their final state. A key that vanishes between `keys()` and `get()`
-    /// is skipped (its delete is such a batch).
+    /// The position is read *before* the walk, so a batch committed during the walk is
+    /// (re)delivered by the change feed with a higher sequence and [`apply`](Self::apply)
+    /// brings its keys to their final state. A key that vanishes between `keys()` and the
+    /// read is skipped (its delete is such a batch).
+    ///
+    /// Cost: one listing of the keys, then the values in chunks of [`REBUILD_CHUNK`] with
+    /// [`Physical::get_many`] (the file backend reads a chunk in one blocking call); the
+    /// next chunk is read while the current one is hashed.
     pub async fn rebuild(physical: &dyn Physical, filter: KeyFilter) -> Result<Self> {
-        let seq = physical.last_seq();
-        let keys = physical.keys().await?;
+        let position = physical.position();
+        let mut keys = physical.keys().await?;
+        keys.retain(|k| filter(k));
         let mut index = Self::new(filter);
-        for (i, key) in keys.iter().enumerate() {
-            if !index.accepts(key) {
-                continue;
-            }
-            if let Some(value) = physical.get(key).await? {
-                index.insert(key, &value);
-            }
-            if i % REBUILD_YIELD_EVERY == REBUILD_YIELD_EVERY - 1 {
-                tokio::task::yield_now().await;
+        // The chunk read last, hashed while the next one is read.
+        let mut read: Option<(&[String], Values)> = None;
+        for chunk in keys.chunks(REBUILD_CHUNK) {
+            let values = match read.take() {
+                None => physical.get_many(chunk).await?,
+                Some((keys, values)) => {
+                    let hash = async { index.insert_all(keys, values) };
+                    tokio::join!(physical.get_many(chunk), hash).0?
+                }
+            };
+            read = Some((chunk, values));
+        }
+        if let Some((keys, values)) = read {
+            index.insert_all(keys, values);
+        }
+        index.log_id = Some(position.log_id);
+        index.applied_seq = position.seq;
+        Ok(index)
+    }
+
+    fn insert_all(&mut self, keys: &[String], values: Values) {
+        for (key, value) in keys.iter().zip(values) {
+            if let Some(value) = value {
+                self.insert(key, &value);
             }
         }
-        index.applied_seq = seq;
-        Ok(index)
     }
 
     /// Whether the filter lets `key` into the index.
@@ -295,17 +323,50 @@ impl MerkleIndex {
         true
     }
 
+    /// Like [`apply`](Self::apply), for a batch of log `log_id` (a subscription's
+    /// [`log_id`](crate::Subscription::log_id)): an index that follows another log refuses it
+    /// with [`Error::Resync`] (rebuild it, or diff and [`set_position`](Self::set_position));
+    /// an index that follows no log yet adopts this one.
+    pub fn apply_in(&mut self, log_id: LogId, batch: &Committed) -> Result<bool> {
+        match self.log_id {
+            Some(current) if current != log_id => Err(Error::resync(ResyncReason::OtherLog {
+                asked: log_id,
+                current,
+            })),
+            _ => {
+                self.log_id = Some(log_id);
+                Ok(self.apply(batch))
+            }
+        }
+    }
+
     /// The sequence number of the last batch applied (or the physical's `last_seq()` at
     /// [`rebuild`](Self::rebuild), 0 for [`new`](Self::new)).
     pub fn applied_seq(&self) -> Seq {
         self.applied_seq
     }
 
-    /// Overrides the applied sequence number, for a caller that changed the index by
-    /// [`insert`](Self::insert)/[`remove`](Self::remove) (a Merkle sync) or whose feed
-    /// restarted its numbering (a reset log): later batches are compared against `seq`.
-    pub fn set_applied_seq(&mut self, seq: Seq) {
-        self.applied_seq = seq;
+    /// The log the index follows and the last sequence applied; `None` for an index that
+    /// follows no log yet ([`new`](Self::new)).
+    pub fn position(&self) -> Option<Position> {
+        self.log_id.map(|id| Position::new(id, self.applied_seq))
+    }
+
+    /// Sets the position, for a caller that changed the index by
+    /// [`insert`](Self::insert)/[`remove`](Self::remove) (a Merkle sync) up to `position`,
+    /// or moved it to a new log (after a wipe or restore): later batches are compared
+    /// against it. Within the same log a sequence never goes backwards:
+    /// [`Error::InvalidRequest`].
+    pub fn set_position(&mut self, position: Position) -> Result<()> {
+        if self.log_id == Some(position.log_id) && position.seq < self.applied_seq {
+            return Err(Error::InvalidRequest(format!(
+                "merkle index position would go back from {} to {} in log {}",
+                self.applied_seq, position.seq, position.log_id
+            )));
+        }
+        self.log_id = Some(position.log_id);
+        self.applied_seq = position.seq;
+        Ok(())
     }
 
     /// The root hash, rehashing dirty buckets first.
@@ -503,8 +564,23 @@ mod tests {
         assert!(!idx.apply(&put(2, "a", b"x")));
         assert_eq!(idx.root(), root);
         assert_eq!(idx.len(), 2);
-        idx.set_applied_seq(0);
-        assert!(idx.apply(&put(1, "c", b"3")));
+        // Positions: never backwards within a log; a new log starts anywhere.
+        let (one, two) = (LogId::random(), LogId::random());
+        idx.set_position(Position::new(one, 3)).unwrap();
+        assert!(matches!(
+            idx.set_position(Position::new(one, 2)),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            idx.apply_in(two, &put(4, "c", b"3")),
+            Err(Error::Resync {
+                reason: ResyncReason::OtherLog { .. }
+            })
+        ));
+        assert_eq!(idx.position(), Some(Position::new(one, 3)));
+        idx.set_position(Position::new(two, 0)).unwrap();
+        assert!(idx.apply_in(two, &put(1, "c", b"3")).unwrap());
+        assert_eq!(idx.position(), Some(Position::new(two, 1)));
         assert_eq!(idx.len(), 3);
     }
 

@@ -35,12 +35,12 @@ use vaultrs_storage::{Batch, FileBackend, FileOptions, Physical};
 // Helpers
 
 /// Logical state: key → value.
-type State = BTreeMap<String, Vec<u8>>;
+pub(crate) type State = BTreeMap<String, Vec<u8>>;
 
 /// A directory image: relative path → file bytes, or `None` for a folder.
 type Snapshot = BTreeMap<PathBuf, Option<Vec<u8>>>;
 
-fn scratch() -> tempfile::TempDir {
+pub(crate) fn scratch() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         if let Ok(dir) = tempfile::Builder::new()
@@ -65,13 +65,25 @@ fn seed(test: &str) -> u64 {
     seed
 }
 
-fn try_snapshot(root: &Path) -> std::io::Result<Snapshot> {
+/// An image of `root` while another thread changes it (the applier writing the tree, the
+/// checkpointer dropping log segments): entries that vanish during the walk are left out.
+/// Files are replaced by rename, so every file read is some whole version of it.
+fn snapshot_racy(root: &Path) -> Snapshot {
+    snapshot_walk(root, true).unwrap_or_else(|e| panic!("snapshot of {}: {e}", root.display()))
+}
+
+fn snapshot_walk(root: &Path, skip_vanished: bool) -> std::io::Result<Snapshot> {
+    let vanished = |e: &std::io::Error| skip_vanished && e.kind() == std::io::ErrorKind::NotFound;
     let mut out = Snapshot::new();
     if !root.exists() {
         return Ok(out);
     }
     for entry in walkdir::WalkDir::new(root).min_depth(1) {
-        let entry = entry.map_err(std::io::Error::from)?;
+        let entry = match entry.map_err(std::io::Error::from) {
+            Ok(entry) => entry,
+            Err(e) if vanished(&e) => continue,
+            Err(e) => return Err(e),
+        };
         let rel = entry
             .path()
             .strip_prefix(root)
@@ -80,14 +92,16 @@ fn try_snapshot(root: &Path) -> std::io::Result<Snapshot> {
         if entry.file_type().is_dir() {
             out.insert(rel, None);
         } else if entry.file_type().is_file() {
-            out.insert(rel, Some(fs::read(entry.path())?));
+            match fs::read(entry.path()) {
+                Ok(bytes) => {
+                    out.insert(rel, Some(bytes));
+                }
+                Err(e) if vanished(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(out)
-}
-
-fn snapshot(root: &Path) -> Snapshot {
-    try_snapshot(root).unwrap_or_else(|e| panic!("snapshot of {}: {e}", root.display()))
 }
 
 /// Writes `snap` under `dest` (which may already hold other files).
@@ -105,8 +119,10 @@ fn restore(snap: &Snapshot, dest: &Path) {
     }
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    restore(&snapshot(src), dst);
+/// Copies `src` as it is, also while the backend's threads still write it (a `kill -9`
+/// leaves some such state).
+pub(crate) fn copy_dir(src: &Path, dst: &Path) {
+    restore(&snapshot_racy(src), dst);
 }
 
 /// The tree file of a key made of plain segments (see `vaultrs_storage::key`).
@@ -139,7 +155,7 @@ fn apply(state: &mut State, batch: &Batch) {
 }
 
 /// Every key and value the backend serves.
-async fn read_state(b: &FileBackend) -> State {
+pub(crate) async fn read_state(b: &FileBackend) -> State {
     let mut out = State::new();
     for key in b.keys().await.expect("keys()") {
         match b.get(&key).await.expect("get") {
@@ -160,7 +176,7 @@ fn show(v: Option<&Vec<u8>>) -> String {
 }
 
 /// Up to 12 differences between two states, for failure messages.
-fn diff(actual: &State, expected: &State) -> String {
+pub(crate) fn diff(actual: &State, expected: &State) -> String {
     let keys: BTreeSet<&String> = actual.keys().chain(expected.keys()).collect();
     let mut out = Vec::new();
     let mut count = 0;
@@ -218,8 +234,14 @@ struct LogImage {
 
 /// What a checkpoint made durable.
 struct CheckpointImage {
-    /// How many `Log` points came before it: it covers the batches of those groups.
+    /// How many `Log` points came before it. Checkpoints run beside commits, so it may
+    /// cover fewer batches than that: `seq` says how many.
     logs_before: usize,
+    /// The sequence it recorded in CHECKPOINT.
+    seq: u64,
+    /// The tree when the hook ran. Exact only while nothing commits (the checkpoint made
+    /// by `open`, or an explicit one of a sequential writer); else the applier may be
+    /// writing later batches meanwhile.
     tree: Snapshot,
     /// How many `syncfs` of the tree the spy (if any) had seen by then.
     syncs: usize,
@@ -232,15 +254,20 @@ struct Recorder {
     checkpoints: Vec<CheckpointImage>,
 }
 
+/// The log and CHECKPOINT as a power cut now could leave them. The checkpointer may be
+/// dropping segments meanwhile, which it only does once a CHECKPOINT covering them is
+/// durable: reading the segments first and CHECKPOINT second yields a real durable state.
 fn log_image(dir: &Path) -> LogImage {
+    let wal = snapshot_racy(&dir.join("wal"));
     LogImage {
-        wal: snapshot(&dir.join("wal")),
+        wal,
         checkpoint: fs::read(dir.join("CHECKPOINT")).unwrap_or_default(),
     }
 }
 
-/// A sync hook recording the durable images: the log at each `Log` point, the tree and the
-/// log at each `Checkpoint`. It runs on the writer thread, which is then idle.
+/// A sync hook recording the durable images: the log at each `Log` point (on the writer
+/// thread, which is then idle), the tree and the log at each `Checkpoint` (on the
+/// checkpointer thread, while commits may go on).
 fn recording_hook(rec: &Arc<Mutex<Recorder>>) -> SyncHook {
     recording_hook_with_spy(rec, None)
 }
@@ -255,11 +282,14 @@ fn recording_hook_with_spy(rec: &Arc<Mutex<Recorder>>, spy: Option<&syncfs_spy::
                 let image = log_image(dir);
                 r.logs.push(image);
             }
+            SyncPoint::TreeSync | SyncPoint::Replace(_) => {}
             SyncPoint::Checkpoint => {
+                let log = log_image(dir);
                 let image = CheckpointImage {
                     logs_before: r.logs.len(),
-                    tree: snapshot(&dir.join("tree")),
-                    log: log_image(dir),
+                    seq: checkpoint_seq(&log.checkpoint),
+                    tree: snapshot_racy(&dir.join("tree")),
+                    log,
                     syncs: syncs
                         .as_ref()
                         .map_or(0, |s| s.lock().unwrap_or_else(|p| p.into_inner()).len()),
@@ -301,7 +331,7 @@ fn record_bounds(segment: &[u8]) -> Vec<(usize, usize, u64)> {
     out
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -367,7 +397,7 @@ fn kill9_state(before: &State, cycle: u64, w: u64, upto: u64) -> State {
     state
 }
 
-fn emit(line: &str) {
+pub(crate) fn emit(line: &str) {
     // Straight to the process's stdout (not the test harness's capture), one write per line.
     let mut out = std::io::stdout().lock();
     out.write_all(format!("{line}\n").as_bytes()).unwrap();
@@ -835,6 +865,24 @@ fn pc_batch(rng: &mut StdRng, idx: usize) -> Batch {
     batch
 }
 
+/// The logical state a tree image holds (test keys use plain folder names).
+fn tree_state(tree: &Snapshot) -> State {
+    let mut out = State::new();
+    for (rel, content) in tree {
+        let Some(bytes) = content else { continue };
+        let name = rel.file_name().unwrap().to_string_lossy();
+        let Some(leaf) = name.strip_prefix('_') else {
+            continue; // a temp file
+        };
+        let key = match rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(folder) => format!("{}/{leaf}", folder.to_string_lossy()),
+            None => leaf.to_owned(),
+        };
+        out.insert(key, bytes.clone());
+    }
+    out
+}
+
 /// Writes `value` (or removes the file) at the tree path of `key` in `tree`.
 fn set_file(tree: &Path, key: &str, value: Option<&[u8]>) {
     let path = tree.join(leaf_rel(key));
@@ -889,6 +937,7 @@ async fn crash_power_cut_loses_no_acknowledged_batch() {
         }
     }
     b.close().await.unwrap();
+    drop(b);
     let rec = Arc::try_unwrap(rec)
         .ok()
         .expect("the backend is closed")
@@ -900,44 +949,86 @@ async fn crash_power_cut_loses_no_acknowledged_batch() {
         .filter(|c| c.logs_before > 0 && c.logs_before < PC_BATCHES)
         .count();
     assert!(mid_run >= 4, "only {mid_run} checkpoints during the run");
-    // Each Checkpoint point claims the tree is durable: it must equal what the last real
-    // syncfs of the tree flushed (or, with no syncfs since, what was durable before).
+    let overlapped = rec
+        .checkpoints
+        .iter()
+        .filter(|c| c.logs_before > c.seq as usize)
+        .count();
+    eprintln!(
+        "power cut: {} checkpoints, {overlapped} of them with commits acknowledged while they ran",
+        rec.checkpoints.len()
+    );
+    // Each Checkpoint point claims the tree is durable up to its sequence N: the last real
+    // syncfs of the tree before it must have flushed the state after batch N. The applier
+    // goes on beside the checkpointer, so keys that later batches change may hold any of
+    // their later versions in that image (the applier may even be half way through a
+    // batch); every other key holds exactly its version at N.
     let flushed = spy.images();
     drop(spy);
     assert!(
         !flushed.is_empty(),
         "no syncfs of the tree seen (is the spy linked in?)"
     );
-    let mut durable = Snapshot::new();
-    for (i, c) in rec.checkpoints.iter().enumerate() {
+    let flushed_at = |c: &CheckpointImage| -> Snapshot {
         if c.syncs > 0 {
-            durable = flushed[c.syncs - 1].clone();
+            flushed[c.syncs - 1].clone()
+        } else {
+            Snapshot::new()
         }
-        assert!(
-            c.tree == durable,
-            "checkpoint {i} (after {} batches) declared a tree durable that no syncfs flushed",
-            c.logs_before
-        );
+    };
+    for (i, c) in rec.checkpoints.iter().enumerate() {
+        let n = c.seq as usize;
+        let image = tree_state(&flushed_at(c));
+        let keys: BTreeSet<&String> = image.keys().chain(states[n].keys()).collect();
+        for key in keys {
+            // Every version the key had from N on, also the ones a batch overwrote within
+            // itself (the applier may be half way through a batch).
+            let mut later: Vec<Option<&Vec<u8>>> = states[n..].iter().map(|s| s.get(key)).collect();
+            later.extend(
+                batches[n..]
+                    .iter()
+                    .flat_map(|b| b.changes.iter())
+                    .filter(|ch| ch.key == **key)
+                    .map(|ch| ch.value.as_ref()),
+            );
+            let got = image.get(key);
+            let changed_later = batches[n..]
+                .iter()
+                .any(|b| b.changes.iter().any(|ch| ch.key == **key));
+            let ok = if changed_later {
+                later.contains(&got)
+            } else {
+                got == states[n].get(key)
+            };
+            assert!(
+                ok,
+                "checkpoint {i} (seq {n}, after {} Log points) declared a tree durable that no \
+                 syncfs flushed: {key} is {} in the last flushed image, {} at seq {n}",
+                c.logs_before,
+                show(got),
+                show(states[n].get(key))
+            );
+        }
     }
 
     let work = scratch();
     for k in 0..PC_BATCHES {
         let log = &rec.logs[k];
-        // The tree durable at Log point k: the latest checkpoint before it.
+        // The tree durable at Log point k: what the syncfs of the checkpoint that CHECKPOINT
+        // names then flushed (a later syncfs only flushed more).
+        let j = checkpoint_seq(&log.checkpoint) as usize;
         let ckpt = rec
             .checkpoints
             .iter()
-            .rfind(|c| c.logs_before <= k)
-            .expect("open() checkpoints before any commit");
-        let j = ckpt.logs_before;
-        assert_eq!(
-            checkpoint_seq(&log.checkpoint),
-            j as u64,
-            "Log point {k}: CHECKPOINT disagrees with the last Checkpoint sync point"
+            .find(|c| c.seq as usize == j)
+            .unwrap_or_else(|| panic!("Log point {k}: no Checkpoint sync point for seq {j}"));
+        assert!(
+            j <= k + 1,
+            "Log point {k}: CHECKPOINT {j} is ahead of the log"
         );
         let image = work.path().join(format!("cut{k}"));
         let tree = image.join("tree");
-        build_image(&image, &ckpt.tree, log);
+        build_image(&image, &flushed_at(ckpt), log);
 
         // Every tree file changed since that checkpoint is in any state the page cache may
         // have left on disk: as checkpointed, gone, empty, any version written since, or
@@ -1037,7 +1128,8 @@ mod syncfs_spy {
         };
         let watches = WATCHES.lock().unwrap_or_else(|p| p.into_inner());
         for watch in watches.iter().filter(|w| w.tree == path) {
-            if let Ok(image) = try_snapshot(&watch.tree) {
+            // The applier may be writing the tree meanwhile: take what is there.
+            if let Ok(image) = snapshot_walk(&watch.tree, true) {
                 watch
                     .images
                     .lock()

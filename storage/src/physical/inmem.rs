@@ -1,24 +1,47 @@
-//! An in-memory backend: the same contract as the file backend, no durability.
+//! An in-memory backend: the same contract as the file backend, no durability. Its log id
+//! is random per instance; [`InmemBackend::wipe`] empties it and starts a new one.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use async_trait::async_trait;
 
 use super::{children_of, Batch, Physical, Seq};
 use crate::error::Result;
 use crate::key::{validate_key, validate_prefix};
+use crate::position::LogId;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct InmemBackend {
     entries: RwLock<BTreeMap<String, Vec<u8>>>,
     seq: AtomicU64,
+    log_id: Mutex<LogId>,
+}
+
+impl Default for InmemBackend {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::default(),
+            seq: AtomicU64::new(0),
+            log_id: Mutex::new(LogId::random()),
+        }
+    }
 }
 
 impl InmemBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Deletes every key and starts a new log id; sequence numbers go on from where they
+    /// were. Returns the new id.
+    pub fn wipe(&self) -> LogId {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let mut log_id = self.log_id.lock().unwrap_or_else(|p| p.into_inner());
+        entries.clear();
+        *log_id = LogId::random();
+        *log_id
     }
 }
 
@@ -28,6 +51,12 @@ impl Physical for InmemBackend {
         validate_key(key)?;
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         Ok(entries.get(key).cloned())
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().try_for_each(|k| validate_key(k))?;
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        Ok(keys.iter().map(|k| entries.get(k).cloned()).collect())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -60,5 +89,9 @@ impl Physical for InmemBackend {
 
     fn last_seq(&self) -> Seq {
         self.seq.load(Ordering::SeqCst)
+    }
+
+    fn log_id(&self) -> LogId {
+        *self.log_id.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::position::{LogId, Position};
 
 pub mod file;
 pub mod inmem;
@@ -83,6 +84,17 @@ pub trait Physical: Send + Sync + 'static {
     /// The value at `key`, if any.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
 
+    /// The values at `keys`, in the same order (`None` where absent). For bulk reads (a
+    /// Merkle rebuild, a snapshot): backends read them in one go where that is cheaper
+    /// than one [`get`](Self::get) each.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key).await?);
+        }
+        Ok(out)
+    }
+
     /// Vault's list semantics: the direct children of `prefix` (empty, or ending in `/`),
     /// sorted; sub-folders end in `/`.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
@@ -95,6 +107,16 @@ pub trait Physical: Send + Sync + 'static {
 
     /// The sequence number of the last committed batch.
     fn last_seq(&self) -> Seq;
+
+    /// The identity of the log `last_seq` counts in (see [`crate::position`]). The file
+    /// backend keeps it in its data directory and replaces it on a wipe or restore;
+    /// backends without a durable log pick a random one per instance.
+    fn log_id(&self) -> LogId;
+
+    /// Where the store stands: its log id and last sequence.
+    fn position(&self) -> Position {
+        Position::new(self.log_id(), self.last_seq())
+    }
 
     /// Committed batches the backend still keeps in its durable log, oldest first, without
     /// gaps. Backends without a log keep none.
@@ -121,6 +143,9 @@ impl<P: Physical + ?Sized> Physical for Arc<P> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         (**self).get(key).await
     }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        (**self).get_many(keys).await
+    }
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         (**self).list(prefix).await
     }
@@ -132,6 +157,12 @@ impl<P: Physical + ?Sized> Physical for Arc<P> {
     }
     fn last_seq(&self) -> Seq {
         (**self).last_seq()
+    }
+    fn log_id(&self) -> LogId {
+        (**self).log_id()
+    }
+    fn position(&self) -> Position {
+        (**self).position()
     }
     async fn log_tail(&self) -> Result<Vec<Committed>> {
         (**self).log_tail().await

@@ -51,28 +51,50 @@ pub(crate) fn list_segments(wal_dir: &Path) -> Result<Vec<(Seq, PathBuf)>> {
     Ok(out)
 }
 
-/// Appends the encoded record for `changes` at `seq` to `buf`.
+/// Appends the encoded record for `changes` at `seq` to `buf`, whole or not at all: every
+/// length is checked before the first byte is written, so a batch refused for its size
+/// leaves `buf` as it was (the group it came with is still appended intact).
 pub(crate) fn encode_record(buf: &mut Vec<u8>, seq: Seq, changes: &[Change]) -> Result<()> {
+    encode_record_within(buf, seq, changes, MAX_RECORD)
+}
+
+fn encode_record_within(
+    buf: &mut Vec<u8>,
+    seq: Seq,
+    changes: &[Change],
+    max_payload: usize,
+) -> Result<()> {
+    let too_large = || Error::InvalidRequest("batch too large".into());
+    let count = u32::try_from(changes.len()).map_err(|_| too_large())?;
+    let mut payload_len: usize = 4;
+    for change in changes {
+        // Keys are validated: at most MAX_KEY_LEN (4096) bytes.
+        u16::try_from(change.key.len()).map_err(|_| too_large())?;
+        payload_len = payload_len.saturating_add(3 + change.key.len());
+        if let Some(value) = &change.value {
+            u32::try_from(value.len())
+                .map_err(|_| Error::InvalidRequest("value too large".into()))?;
+            payload_len = payload_len.saturating_add(4 + value.len());
+        }
+    }
+    if payload_len > max_payload {
+        return Err(too_large());
+    }
+    // Nothing below can fail.
     let start = buf.len();
+    buf.reserve(HEADER + payload_len);
     buf.extend_from_slice(&[0; HEADER]);
-    buf.extend_from_slice(&(changes.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&count.to_le_bytes());
     for change in changes {
         buf.push(u8::from(change.value.is_some()));
-        // Keys are validated: at most MAX_KEY_LEN (4096) bytes.
         buf.extend_from_slice(&(change.key.len() as u16).to_le_bytes());
         buf.extend_from_slice(change.key.as_bytes());
         if let Some(value) = &change.value {
-            let len = u32::try_from(value.len())
-                .map_err(|_| Error::InvalidRequest("value too large".into()))?;
-            buf.extend_from_slice(&len.to_le_bytes());
+            buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
             buf.extend_from_slice(value);
         }
     }
-    let payload_len = buf.len() - start - HEADER;
-    if payload_len > MAX_RECORD {
-        buf.truncate(start);
-        return Err(Error::InvalidRequest("batch too large".into()));
-    }
+    debug_assert_eq!(buf.len() - start - HEADER, payload_len);
     buf[start + 8..start + 16].copy_from_slice(&seq.to_le_bytes());
     let crc = crc32fast::hash(&buf[start + 8..]);
     buf[start..start + 4].copy_from_slice(&(payload_len as u32).to_le_bytes());
@@ -255,6 +277,33 @@ mod tests {
         // A record with the wrong sequence is damage, not data.
         fs::write(&path, &buf).unwrap();
         assert!(scan_segment(&path, 6).unwrap().damaged);
+    }
+
+    #[test]
+    fn record_refused_for_its_size_leaves_the_buffer_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(segment_name(1));
+        let mut buf = MAGIC.to_vec();
+        encode_record(&mut buf, 1, &changes()).unwrap();
+        let before = buf.clone();
+        let big = vec![Change {
+            key: "big".into(),
+            value: Some(vec![7; 300]),
+        }];
+        // The size check fails after the first (small) change of the batch was counted.
+        let mut batch = changes();
+        batch.extend(big);
+        assert!(matches!(
+            encode_record_within(&mut buf, 2, &batch, 256),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert_eq!(buf, before, "a refused record left bytes behind");
+        // The next record of the same group follows the first directly.
+        encode_record(&mut buf, 2, &changes()[..1]).unwrap();
+        fs::write(&path, &buf).unwrap();
+        let scan = scan_segment(&path, 1).unwrap();
+        assert!(!scan.damaged);
+        assert_eq!(scan.records.len(), 2);
     }
 
     #[test]
