@@ -18,6 +18,30 @@ fn entries(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The first entry of `path` that `pred` accepts, waiting for it up to 10 s. With several
+/// devices a request is answered once one of them has its line; the others write theirs
+/// a moment later.
+async fn entry_eventually(path: &Path, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        // Only whole lines: the writer may be halfway through the last one.
+        let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        let found = whole
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| pred(e));
+        if let Some(e) = found {
+            return e;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no such entry in {path:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 async fn enable_file(v: &V, path: &str, file: &Path, extra: Value) {
     let mut options = json!({ "file_path": file.to_str().unwrap() });
     options
@@ -544,16 +568,14 @@ async fn devices_survive_restarts_and_local_ones_stay_local() {
     // Same salt: the same hash after the restart.
     assert_eq!(audit_hash(&v, "file", "same-input").await, before);
     let (token, accessor, _) = v.create_token(json!({"ttl": "1h"})).await;
-    let created = entries(&log)
-        .into_iter()
-        .find(|e| e["type"] == "response" && e["request"]["path"] == "auth/token/create")
-        .unwrap();
+    let created = entry_eventually(&log, |e| {
+        e["type"] == "response" && e["request"]["path"] == "auth/token/create"
+    })
+    .await;
     // hmac_accessor=false: accessors in clear, tokens still hashed.
     assert_eq!(created["response"]["auth"]["accessor"], accessor.as_str());
     assert_ne!(created["response"]["auth"]["client_token"], token.as_str());
-    assert!(entries(&local_log)
-        .iter()
-        .any(|e| e["request"]["path"] == "auth/token/create"));
+    entry_eventually(&local_log, |e| e["request"]["path"] == "auth/token/create").await;
 }
 
 fn keys_of(v: &Value) -> Vec<String> {

@@ -1060,6 +1060,9 @@ impl vaultrs_storage::Physical for Counting {
     fn last_seq(&self) -> u64 {
         self.inner.last_seq()
     }
+    fn log_id(&self) -> vaultrs_storage::LogId {
+        self.inner.log_id()
+    }
 }
 
 /// A KV v2 mount at `prefix` over `physical`, sharing nothing with other tests.
