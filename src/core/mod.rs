@@ -11,10 +11,12 @@ mod auditing;
 mod expiration;
 pub mod generate_root;
 mod layout;
+mod login;
 pub mod mounts;
 pub mod policy_store;
 pub mod request;
 mod sys;
+mod tables;
 mod token_backend;
 pub mod tokens;
 mod wrapping;
@@ -29,7 +31,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::logical::{Backend, Ctx, Operation, StorageView};
 use crate::policy::Acl;
-use mounts::{Handler, MountEntry, Resolved, Route, Router, StoredTable, Table};
+use mounts::{Handler, MountEntry, Resolved, Route, Router, Table};
 use policy_store::PolicyStore;
 pub use request::{Auth, Request, Response};
 use tokens::{NewToken, TokenEntry, TokenStore, TokenUse};
@@ -318,131 +320,6 @@ impl Core {
         Ok(active)
     }
 
-    /// This cluster's name and id, created on first unseal (`local/core/cluster`).
-    async fn cluster_info(&self) -> Result<(String, String)> {
-        #[derive(serde::Serialize, serde::Deserialize)]
-        struct Info {
-            version: u32,
-            name: String,
-            id: String,
-        }
-        if let Some(bytes) = self.barrier.get(crate::locality::CLUSTER_KEY).await? {
-            let info: Info = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Internal(format!("decoding cluster info: {e}")))?;
-            return Ok((info.name, info.id));
-        }
-        let info = Info {
-            version: 1,
-            name: format!("vault-cluster-{}", crate::util::random_hex(4)),
-            id: crate::util::uuid(),
-        };
-        let bytes = serde_json::to_vec(&info).map_err(|e| Error::Internal(e.to_string()))?;
-        self.barrier
-            .put(crate::locality::CLUSTER_KEY, &bytes)
-            .await?;
-        Ok((info.name, info.id))
-    }
-
-    /// The cluster's name and id while unsealed.
-    pub fn cluster_identity(&self) -> Option<(String, String)> {
-        self.active
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|a| a.cluster.clone())
-    }
-
-    /// Both halves of a mount table; the built-in mounts on first use.
-    async fn load_table(&self, table: Table) -> Result<Vec<MountEntry>> {
-        let (shared_key, local_key) = table.keys();
-        let shared = self.barrier.get(shared_key).await?;
-        let local = self.barrier.get(local_key).await?;
-        let mut entries = Vec::new();
-        for bytes in [&shared, &local].into_iter().flatten() {
-            entries.extend(StoredTable::decode(bytes)?.entries);
-        }
-        // The built-in mounts, on first use, each in its own half: the replicated ones
-        // only where this node writes replicated keys (a follower receives its primary's),
-        // the local ones (cubbyhole) on every cluster.
-        let missing: Vec<MountEntry> = default_mounts(table)
-            .into_iter()
-            .filter(|d| {
-                let half_missing = if d.local {
-                    local.is_none()
-                } else {
-                    shared.is_none() && !self.barrier.is_follower()
-                };
-                half_missing && !entries.iter().any(|e| e.path == d.path)
-            })
-            .collect();
-        if !missing.is_empty() {
-            entries.extend(missing);
-            self.store_table(table, &entries).await?;
-        }
-        Ok(entries)
-    }
-
-    /// Writes a table: each half (replicated, local) only if it changed, in one commit.
-    async fn store_table(&self, table: Table, entries: &[MountEntry]) -> Result<()> {
-        self.store_table_with(table, entries, None).await
-    }
-
-    /// [`Core::store_table`], with one more key written (`Some`) or deleted (`None`) in
-    /// the same commit.
-    async fn store_table_with(
-        &self,
-        table: Table,
-        entries: &[MountEntry],
-        extra: Option<(String, Option<Vec<u8>>)>,
-    ) -> Result<()> {
-        let (shared_key, local_key) = table.keys();
-        let (local, shared): (Vec<_>, Vec<_>) = entries.iter().cloned().partition(|e| e.local);
-        let mut batch = vaultrs_storage::Batch::new();
-        for (key, half) in [(shared_key, shared), (local_key, local)] {
-            let bytes = serde_json::to_vec(&StoredTable::new(half))
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            if self.barrier.get(key).await?.as_deref() != Some(bytes.as_slice()) {
-                batch = batch.put(key, bytes);
-            }
-        }
-        batch = match extra {
-            Some((key, Some(value))) => batch.put(key, value),
-            Some((key, None)) => batch.delete(key),
-            None => batch,
-        };
-        if !batch.is_empty() {
-            self.barrier.commit(batch).await?;
-        }
-        Ok(())
-    }
-
-    /// How a mount entry is served.
-    fn handler_for(&self, entry: &MountEntry) -> Result<Handler> {
-        let options: serde_json::Map<String, serde_json::Value> = entry
-            .options
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect();
-        Ok(match (entry.table, entry.kind.as_str()) {
-            (Table::Mounts, "system") => Handler::System,
-            (Table::Auth, "token") => Handler::Token,
-            (Table::Mounts, "cubbyhole") => Handler::PerToken(Arc::new(crate::engines::kv::KvV1)),
-            (Table::Mounts, "kv") => Handler::Engine(crate::engines::kv::kv_backend(&options)?),
-            (Table::Auth, "userpass") => {
-                Handler::Engine(Arc::new(crate::engines::userpass::Userpass::new()))
-            }
-            (Table::Auth, "approle") => {
-                Handler::Engine(Arc::new(crate::engines::approle::AppRole::new()))
-            }
-            (_, other) => {
-                return Err(Error::invalid(format!(
-                    "plugin not found in the catalog: {other}"
-                )))
-            }
-        })
-    }
-
     /// Creates a root token (dev mode and init); `id` picks its value.
     pub async fn create_root_token(&self, id: Option<String>) -> Result<String> {
         let active = self.active()?;
@@ -596,83 +473,6 @@ impl Core {
         owned.path = format!("{}{relative}", mount.route.entry.route());
         mount.relative = relative;
         Ok((Cow::Owned(owned), Some(mount)))
-    }
-
-    /// A login: no token and no ACL; the auth method checks the credentials, and what it
-    /// grants becomes a token with a lease.
-    async fn login(
-        &self,
-        active: &Active,
-        mount: &Resolved,
-        backend: &Arc<dyn Backend>,
-        req: &Request,
-    ) -> Result<Response> {
-        let ctx = self.engine_ctx(mount, "");
-        let lreq = crate::logical::Request::new(req.operation, mount.relative.as_str())
-            .with_data(req.data.clone())
-            .with_remote_addr(req.remote_addr.map(|a| a.ip()));
-        let mut answer = backend.handle(&ctx, &lreq).await?;
-        let grant = answer.auth.take();
-        let mut response: Response = answer.into();
-        if let Some(grant) = grant {
-            response.auth = Some(
-                self.issue_login_token(active, mount, &req.path, grant)
-                    .await?,
-            );
-        }
-        self.maybe_wrap(active, response, req).await
-    }
-
-    /// Turns what an auth method granted into a service token (Vault's `RegisterAuth`).
-    async fn issue_login_token(
-        &self,
-        active: &Active,
-        mount: &Resolved,
-        path: &str,
-        grant: crate::logical::LoginAuth,
-    ) -> Result<Auth> {
-        let info = &mount.facts.info;
-        let mut policies = crate::engines::token_params::normalize_policies(grant.policies);
-        if policies.iter().any(|p| p == "root") {
-            return Err(Error::invalid("auth methods cannot create root tokens"));
-        }
-        if !grant.no_default_policy && !policies.iter().any(|p| p == "default") {
-            policies.push("default".into());
-            policies.sort();
-        }
-        let max = match grant.max_ttl {
-            d if d.is_zero() => info.max_lease_ttl,
-            d => d.min(info.max_lease_ttl),
-        };
-        let ttl = match grant.ttl {
-            d if d.is_zero() => info.default_lease_ttl,
-            d => d,
-        }
-        .min(max);
-        let source = info.path.trim_end_matches('/');
-        let display_name = if grant.display_name.is_empty() {
-            source.to_owned()
-        } else {
-            format!("{source}-{}", grant.display_name)
-        };
-        let (token, entry) = active
-            .tokens
-            .create(NewToken {
-                policies,
-                meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
-                display_name,
-                num_uses: grant.num_uses,
-                parent: None,
-                path: path.trim_end_matches('/').to_owned(),
-                ttl,
-                explicit_max_ttl: grant.explicit_max_ttl,
-                period: grant.period,
-                renewable: grant.renewable,
-                max_ttl: max,
-                ..NewToken::default()
-            })
-            .await?;
-        Ok(token_backend::auth_for(&token, &entry, entry.ttl))
     }
 
     /// The default and max lease TTLs of the mount serving `path`, as tuned now (the
@@ -889,36 +689,5 @@ impl Core {
         let revoked = active.tokens.revoke_tree(hash).await?;
         self.purge_cubbyholes(active, &revoked).await;
         Ok(())
-    }
-}
-
-/// The mounts every table starts with.
-fn default_mounts(table: Table) -> Vec<MountEntry> {
-    match table {
-        Table::Mounts => vec![
-            MountEntry::new(
-                table,
-                "sys/",
-                "system",
-                "system endpoints used for control, policy and debugging",
-                false,
-            ),
-            MountEntry::new(
-                table,
-                "cubbyhole/",
-                "cubbyhole",
-                "per-token private secret storage",
-                true,
-            ),
-        ],
-        Table::Auth => vec![MountEntry::new(
-            table,
-            "token/",
-            "token",
-            "token based credentials",
-            false,
-        )],
-        // Nothing until a device is enabled.
-        Table::Audit => Vec::new(),
     }
 }

@@ -1,0 +1,90 @@
+//! Logins: an auth method checks the credentials, the core turns what it grants into a
+//! token (Vault's `RegisterAuth`).
+
+use std::sync::Arc;
+
+use super::mounts::Resolved;
+use super::request::{Auth, Request, Response};
+use super::tokens::NewToken;
+use super::{token_backend, Active, Core};
+use crate::error::{Error, Result};
+use crate::logical::Backend;
+
+impl Core {
+    /// A login: no token and no ACL; the auth method checks the credentials, and what it
+    /// grants becomes a token with a lease.
+    pub(super) async fn login(
+        &self,
+        active: &Active,
+        mount: &Resolved,
+        backend: &Arc<dyn Backend>,
+        req: &Request,
+    ) -> Result<Response> {
+        let ctx = self.engine_ctx(mount, "");
+        let lreq = crate::logical::Request::new(req.operation, mount.relative.as_str())
+            .with_data(req.data.clone())
+            .with_remote_addr(req.remote_addr.map(|a| a.ip()));
+        let mut answer = backend.handle(&ctx, &lreq).await?;
+        let grant = answer.auth.take();
+        let mut response: Response = answer.into();
+        if let Some(grant) = grant {
+            response.auth = Some(
+                self.issue_login_token(active, mount, &req.path, grant)
+                    .await?,
+            );
+        }
+        self.maybe_wrap(active, response, req).await
+    }
+
+    /// Turns what an auth method granted into a service token (Vault's `RegisterAuth`).
+    pub(super) async fn issue_login_token(
+        &self,
+        active: &Active,
+        mount: &Resolved,
+        path: &str,
+        grant: crate::logical::LoginAuth,
+    ) -> Result<Auth> {
+        let info = &mount.facts.info;
+        let mut policies = crate::engines::token_params::normalize_policies(grant.policies);
+        if policies.iter().any(|p| p == "root") {
+            return Err(Error::invalid("auth methods cannot create root tokens"));
+        }
+        if !grant.no_default_policy && !policies.iter().any(|p| p == "default") {
+            policies.push("default".into());
+            policies.sort();
+        }
+        let max = match grant.max_ttl {
+            d if d.is_zero() => info.max_lease_ttl,
+            d => d.min(info.max_lease_ttl),
+        };
+        let ttl = match grant.ttl {
+            d if d.is_zero() => info.default_lease_ttl,
+            d => d,
+        }
+        .min(max);
+        let source = info.path.trim_end_matches('/');
+        let display_name = if grant.display_name.is_empty() {
+            source.to_owned()
+        } else {
+            format!("{source}-{}", grant.display_name)
+        };
+        let (token, entry) = active
+            .tokens
+            .create(NewToken {
+                policies,
+                meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+                display_name,
+                num_uses: grant.num_uses,
+                parent: None,
+                path: path.trim_end_matches('/').to_owned(),
+                ttl,
+                explicit_max_ttl: grant.explicit_max_ttl,
+                period: grant.period,
+                renewable: grant.renewable,
+                max_ttl: max,
+                ..NewToken::default()
+            })
+            .await?;
+        Ok(token_backend::auth_for(&token, &entry, entry.ttl))
+    }
+}
