@@ -41,6 +41,9 @@ pub enum Error {
     /// the primary; this is what is left when it cannot.)
     #[error("replicated data is written on the primary: this server follows one")]
     Follower,
+    /// Not possible right now; the client may retry (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Storage failed underneath (logged in full; the client sees a generic message).
     #[error(transparent)]
     Storage(#[from] vaultrs_storage::Error),

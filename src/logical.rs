@@ -324,7 +324,9 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// Storage under this engine's view changed underneath it (`key` relative to the
-    /// view): drop whatever is cached of it.
+    /// view; a prefix stands for every key under it, `""` for the whole view): drop
+    /// whatever is cached of it. Called for replicated keys only: the engine's local view
+    /// is written by this cluster alone.
     fn invalidate(&self, _key: &str) {}
 }
 

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{json, Map};
-use vaultrs_storage::{Barrier, CacheOptions, CachedPhysical, FileBackend, FileOptions, Physical};
+use vaultrs_storage::FileBackend;
 
 use crate::config::{Config, Listener};
+use crate::core::storage::Storage;
 use crate::core::{Core, CoreConfig, Request};
 use crate::error::{Error, Result};
 use crate::http::{self, HttpOptions};
@@ -94,22 +95,6 @@ fn is_loopback(addr: &str) -> bool {
         .unwrap_or_else(|_| addr.starts_with("localhost:"))
 }
 
-/// Opens the file backend; `durable: false` only for a dev server's temporary directory,
-/// which is removed at exit and so gains nothing from fsyncs.
-async fn open_storage(dir: &Path, durable: bool) -> Result<Arc<FileBackend>> {
-    let options = FileOptions {
-        durable,
-        ..FileOptions::default()
-    };
-    Ok(Arc::new(FileBackend::open(dir, options).await?))
-}
-
-/// The barrier over the file backend, with Vault's physical read cache in between.
-fn barrier_over(storage: &Arc<FileBackend>) -> Arc<Barrier> {
-    let cached = CachedPhysical::new(storage.clone(), CacheOptions::default());
-    Arc::new(Barrier::new(Arc::new(cached) as Arc<dyn Physical>))
-}
-
 /// A dev server: initialized with one share, unsealed, `secret/` mounted as KV v2.
 async fn run_dev(options: ServerOptions) -> Result<()> {
     let address = options
@@ -133,10 +118,11 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         }
     };
     let kept = options.dev_data_dir.is_some();
-    let storage = open_storage(&data_dir, kept).await?;
-    let barrier = barrier_over(&storage);
+    let shutdown = shutdown_signal();
+    // Fsyncs only for a kept directory: a temporary one is removed at exit.
+    let storage = Storage::open(&data_dir, kept).await?;
     let core = Core::new(
-        barrier.clone(),
+        storage.clone(),
         CoreConfig {
             storage_type: "file".into(),
             audit_files: audit_rules(false, [data_dir.clone()]),
@@ -168,7 +154,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         max_request_size: crate::config::DEFAULT_MAX_REQUEST_SIZE,
         disable_unauthed_generate_root_endpoints: false,
     };
-    serve(core, vec![(listener, socket)], storage).await
+    serve(core, vec![(listener, socket)], storage.file, shutdown).await
 }
 
 /// Binds a listening socket (port 0 picks a free port).
@@ -323,8 +309,8 @@ fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept:
 
 /// A server from a configuration file: starts uninitialized or sealed, as Vault does.
 async fn run_config(config: Config, config_path: &Path) -> Result<()> {
-    let storage = open_storage(&config.storage_path, true).await?;
-    let barrier = barrier_over(&storage);
+    let shutdown = shutdown_signal();
+    let storage = Storage::open(&config.storage_path, true).await?;
     let own_files = [config.storage_path.clone(), config_path.to_path_buf()]
         .into_iter()
         .chain(
@@ -344,7 +330,7 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     if let Some(ttl) = config.max_lease_ttl {
         core_config.max_lease_ttl = ttl;
     }
-    let core = Core::new(barrier, core_config);
+    let core = Core::new(storage.clone(), core_config);
     let mut out = std::io::stdout();
     let _ = writeln!(out, "==> Vault server configuration:\n");
     for (i, l) in config.listeners.iter().enumerate() {
@@ -382,7 +368,7 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
         let socket = bind(&listener.address)?;
         listeners.push((listener, socket));
     }
-    serve(core, listeners, storage).await
+    serve(core, listeners, storage.file, shutdown).await
 }
 
 /// Serves every listener until a shutdown signal, then drains requests and checkpoints.
@@ -390,6 +376,7 @@ async fn serve(
     core: Arc<Core>,
     listeners: Vec<(Listener, std::net::TcpListener)>,
     storage: Arc<FileBackend>,
+    shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let handle = axum_server::Handle::new();
     let mut tasks = Vec::new();
@@ -436,7 +423,7 @@ async fn serve(
             }
         }
     });
-    shutdown_signal().await;
+    shutdown.await;
     reload.abort();
     tracing::info!("shutting down: finishing in-flight requests");
     handle.graceful_shutdown(Some(Duration::from_secs(30)));
@@ -448,17 +435,32 @@ async fn serve(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or SIGINT. Built before any listener answers, so a signal sent as
+/// soon as the server is seen up is never met by the default action (an abrupt kill).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let term = async {
+            match term {
+                Some(mut t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let int = async {
+            match int {
+                Some(mut i) => {
+                    i.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term => {}
+            _ = int => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

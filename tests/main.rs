@@ -8,5 +8,6 @@ mod cli;
 mod cli_auth;
 mod compat_vaultrs;
 mod generate_root;
+mod groundwork;
 mod server;
 mod upgrade;

@@ -68,6 +68,44 @@ impl Core {
         Ok((broker, table))
     }
 
+    /// Follows the stored audit table (it changed underneath): devices no longer in it
+    /// are closed, new or changed ones opened. Hold `table_lock`.
+    pub(super) async fn reload_audit(&self, active: &Active) -> Result<()> {
+        let table = self.read_table(Table::Audit).await?;
+        let old = active
+            .audit_table
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let same = |a: &MountEntry, b: &MountEntry| {
+            serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
+        };
+        // A device whose path stays is replaced by `add` below, never removed first: the
+        // broker is never without it, so no request goes unaudited in between.
+        for entry in &old {
+            if !table.iter().any(|e| e.path == entry.path) {
+                active.audit.remove(&entry.path);
+            }
+        }
+        for entry in &table {
+            if old.iter().any(|e| same(e, entry)) {
+                continue;
+            }
+            let salt = self.audit_salt(entry).await?;
+            let options = entry.options.clone().unwrap_or_default();
+            let device = Device::new(
+                &entry.path,
+                &entry.kind,
+                &options,
+                &salt,
+                &self.config.audit_files,
+            )?;
+            active.audit.add(&entry.path, Arc::new(device));
+        }
+        *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = table;
+        Ok(())
+    }
+
     /// SIGHUP: every audit device reopens its file (after log rotation).
     pub fn reopen_audit_devices(&self) {
         if let Ok(active) = self.active() {

@@ -137,10 +137,17 @@ impl ExpiryQueue {
     }
 }
 
-/// Revokes expired tokens until the core seals (the task is aborted then, and ends by
-/// itself once the active state is gone).
-pub(super) async fn run(core: Weak<Core>, active: Weak<Active>) {
+/// Revokes expired tokens until the core seals: `stop` turns true, and the task ends
+/// after the revocation it is in (never half way through one).
+pub(super) async fn run(
+    core: Weak<Core>,
+    active: Weak<Active>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
+        if *stop.borrow() {
+            return;
+        }
         let Some(queue) = active.upgrade().map(|a| a.tokens.expiry()) else {
             return;
         };
@@ -151,6 +158,9 @@ pub(super) async fn run(core: Weak<Core>, active: Weak<Active>) {
                     return;
                 };
                 for hash in queue.due(now) {
+                    if *stop.borrow() {
+                        return;
+                    }
                     if let Err(e) = core.revoke_tree(&active, &hash).await {
                         // Leave it queued a little later: storage may come back.
                         tracing::warn!(error = %e, "could not revoke an expired token");
@@ -162,8 +172,11 @@ pub(super) async fn run(core: Weak<Core>, active: Weak<Active>) {
                 let wait = next.map_or(Duration::from_secs(3600), |at| {
                     Duration::from_secs(at - now)
                 });
-                // Holding the queue (not the active state) lets a seal end this task.
-                let _ = tokio::time::timeout(wait, queue.wake.notified()).await;
+                // Holding the queue (not the active state) while waiting.
+                tokio::select! {
+                    _ = tokio::time::timeout(wait, queue.wake.notified()) => {}
+                    _ = stop.changed() => {}
+                }
             }
         }
     }

@@ -9,12 +9,15 @@
 
 mod auditing;
 mod expiration;
+mod follow;
 pub mod generate_root;
+mod invalidate;
 mod layout;
 mod login;
 pub mod mounts;
 pub mod policy_store;
 pub mod request;
+pub mod storage;
 mod sys;
 mod tables;
 mod token_backend;
@@ -25,7 +28,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use vaultrs_storage::barrier::UnsealProgress;
-use vaultrs_storage::Barrier;
+use vaultrs_storage::{Barrier, MerkleIndex, Position};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -39,6 +42,9 @@ use tokens::{NewToken, TokenEntry, TokenStore, TokenUse};
 /// Vault's system-wide default and maximum lease TTL: 768h (32 days).
 pub const SYSTEM_TTL: Duration = Duration::from_secs(768 * 3600);
 
+/// Where policies are stored (replicated).
+const POLICY_PREFIX: &str = "sys/policy/";
+
 /// Core settings from the server configuration.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -48,6 +54,10 @@ pub struct CoreConfig {
     pub storage_type: String,
     /// What `file` audit devices may write.
     pub audit_files: crate::audit::FileRules,
+    /// Follower mode (a replication secondary): replicated keys are written only by the
+    /// replication applier, below the barrier; the core writes local keys only, and a
+    /// request that would write a replicated key gets [`Error::Follower`].
+    pub follower: bool,
 }
 
 impl Default for CoreConfig {
@@ -57,6 +67,7 @@ impl Default for CoreConfig {
             max_lease_ttl: SYSTEM_TTL,
             storage_type: "file".into(),
             audit_files: crate::audit::FileRules::default(),
+            follower: false,
         }
     }
 }
@@ -73,8 +84,13 @@ pub(crate) struct Active {
     /// The enabled audit devices, and the table they were enabled from.
     audit: crate::audit::Broker,
     audit_table: std::sync::Mutex<Vec<MountEntry>>,
-    /// Background work of this unsealed period (the expiration manager), stopped on seal.
+    /// Background work of this unsealed period (the expiration manager, the storage
+    /// follower). Seal asks it to stop through `stop` and waits: work a task has started
+    /// (a revocation, an invalidation) finishes first.
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    /// The Merkle index of the replicated keys, kept current by the storage follower.
+    merkle: std::sync::Mutex<MerkleIndex>,
 }
 
 impl Active {
@@ -85,7 +101,39 @@ impl Active {
     fn router_mut(&self) -> std::sync::RwLockWriteGuard<'_, Router> {
         self.router.write().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Runs `task` until the core seals (it watches `stop`).
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tokio::spawn(task));
+    }
+
+    /// Asks the background tasks to stop and waits for them: what one has started
+    /// finishes. One that does not end in time is cut off, and said so.
+    async fn stop_tasks(&self) {
+        self.stop.send_replace(true);
+        let tasks: Vec<_> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        for mut task in tasks {
+            if tokio::time::timeout(TASK_STOP_TIMEOUT, &mut task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a background task did not stop in time; cutting it off");
+                task.abort();
+            }
+        }
+    }
 }
+
+/// How long seal waits for a background task to finish what it started.
+const TASK_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The authenticated caller of a request.
 pub(crate) struct Caller {
@@ -119,7 +167,11 @@ pub struct SealStatus {
 pub struct Core {
     /// This core, for the background tasks it starts.
     me: std::sync::Weak<Core>,
+    storage: storage::Storage,
     barrier: Arc<Barrier>,
+    /// The last batch whose consequences (caches, router, Merkle index) are applied: every
+    /// read sees it ([`Core::wait_applied`]).
+    applied: tokio::sync::watch::Sender<Position>,
     config: CoreConfig,
     active: RwLock<Option<Arc<Active>>>,
     /// Serializes seal and unseal transitions.
@@ -159,10 +211,17 @@ fn needs_sudo(path: &str) -> bool {
 }
 
 impl Core {
-    pub fn new(barrier: Arc<Barrier>, config: CoreConfig) -> Arc<Self> {
+    pub fn new(storage: storage::Storage, config: CoreConfig) -> Arc<Self> {
+        let barrier = storage.barrier.clone();
+        if config.follower {
+            barrier.set_follower(Some(crate::locality::is_local));
+        }
+        let applied = tokio::sync::watch::channel(storage.feed.position()).0;
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
+            storage,
             barrier,
+            applied,
             config,
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
@@ -172,6 +231,11 @@ impl Core {
 
     pub fn barrier(&self) -> &Arc<Barrier> {
         &self.barrier
+    }
+
+    /// The storage stack under this core.
+    pub fn storage(&self) -> &storage::Storage {
+        &self.storage
     }
 
     pub fn config(&self) -> &CoreConfig {
@@ -259,14 +323,7 @@ impl Core {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(active) = active {
-            for task in active
-                .tasks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .drain(..)
-            {
-                task.abort();
-            }
+            active.stop_tasks().await;
         }
         self.generate_root.discard();
         self.barrier.seal().await;
@@ -275,13 +332,18 @@ impl Core {
     /// Loads (or on first unseal creates) the mount tables, tokens and policies.
     async fn activate(&self) -> Result<Arc<Active>> {
         layout::ensure_current(&self.barrier, self.barrier.is_follower()).await?;
+        // Follow the feed from here: what is committed from now on is invalidated and
+        // indexed; everything before is read below and by the index rebuild.
+        let position = self.storage.feed.position();
+        let subscription = self.storage.feed.subscribe(position)?;
+        let merkle = follow::rebuild_index(&self.storage).await?;
         let tokens = TokenStore::load(
             StorageView::new(self.barrier.clone(), crate::locality::TOKENS_PREFIX),
             StorageView::new(self.barrier.clone(), crate::locality::LEASES_PREFIX),
         )
         .await?;
         let policies = PolicyStore::load(
-            StorageView::new(self.barrier.clone(), "sys/policy/"),
+            StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),
         )
         .await?;
@@ -309,13 +371,21 @@ impl Core {
             policies,
             table_lock: tokio::sync::Mutex::new(()),
             tasks: std::sync::Mutex::new(Vec::new()),
+            stop: tokio::sync::watch::channel(false).0,
+            merkle: std::sync::Mutex::new(merkle),
         });
-        let expiry = tokio::spawn(expiration::run(self.me.clone(), Arc::downgrade(&active)));
-        active
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(expiry);
+        self.applied.send_replace(position);
+        active.spawn(follow::run(
+            self.me.clone(),
+            Arc::downgrade(&active),
+            subscription,
+            active.stop.subscribe(),
+        ));
+        active.spawn(expiration::run(
+            self.me.clone(),
+            Arc::downgrade(&active),
+            active.stop.subscribe(),
+        ));
         *self.active.write().unwrap_or_else(|p| p.into_inner()) = Some(active.clone());
         Ok(active)
     }

@@ -386,6 +386,15 @@ impl Router {
         out
     }
 
+    /// The route whose replicated data holds storage key `key`, and the key relative to
+    /// its view.
+    pub fn owner_of_key<'k>(&self, key: &'k str) -> Option<(&Route, &'k str)> {
+        self.routes.iter().find_map(|slot| {
+            key.strip_prefix(slot.facts.storage_prefix.as_str())
+                .map(|rest| (&slot.route, rest))
+        })
+    }
+
     /// A route key that would conflict with mounting at `route_key` (prefix either way).
     pub fn conflict(&self, route_key: &str) -> Option<String> {
         self.routes

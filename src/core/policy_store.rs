@@ -1,6 +1,7 @@
 //! Stored ACL policies (replicated, under `sys/policy/`) with a parsed cache.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, Result};
@@ -12,6 +13,10 @@ pub struct PolicyStore {
     cache: RwLock<HashMap<String, Arc<Policy>>>,
     /// Compiled ACLs by policy set; cleared whenever any policy changes.
     acls: RwLock<HashMap<Vec<String>, Arc<Acl>>>,
+    /// Counts invalidations. What was read from storage is cached only if no
+    /// invalidation happened since the read began: a slow reader never puts back a
+    /// policy (or an ACL built from one) that changed while it read.
+    generation: AtomicU64,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -29,6 +34,7 @@ impl PolicyStore {
             view,
             cache: RwLock::new(HashMap::new()),
             acls: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         };
         if write_default && store.view.get("default").await?.is_none() {
             store.put("default", DEFAULT_POLICY).await?;
@@ -46,6 +52,7 @@ impl PolicyStore {
         {
             return Ok(Some(p.clone()));
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let parsed = match name {
             "root" => return Ok(None),
             "response-wrapping" => Policy::parse(name, RESPONSE_WRAPPING_POLICY)?,
@@ -55,10 +62,10 @@ impl PolicyStore {
             },
         };
         let parsed = Arc::new(parsed);
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), parsed.clone());
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) == generation {
+            cache.insert(name.to_owned(), parsed.clone());
+        }
         Ok(Some(parsed))
     }
 
@@ -71,7 +78,8 @@ impl PolicyStore {
         if name == "response-wrapping" {
             return Err(Error::invalid("cannot update \"response-wrapping\" policy"));
         }
-        let policy = Policy::parse(&name, text)?;
+        // A policy that does not parse is refused before anything is written.
+        Policy::parse(&name, text)?;
         self.view
             .put_json(
                 &name,
@@ -82,11 +90,9 @@ impl PolicyStore {
                 },
             )
             .await?;
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name, Arc::new(policy));
-        self.acls.write().unwrap_or_else(|p| p.into_inner()).clear();
+        // Not cached from here: two writers of one name finish in any order, and storage
+        // holds the one that committed last; the next read parses that one.
+        self.invalidate(&name);
         Ok(())
     }
 
@@ -104,10 +110,17 @@ impl PolicyStore {
 
     /// Drops a cached policy (its stored form changed underneath, e.g. by replication).
     pub fn invalidate(&self, name: &str) {
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.remove(name);
+        self.acls.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Drops every cached policy and ACL.
+    pub fn invalidate_all(&self) {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.clear();
         self.acls.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
@@ -128,6 +141,7 @@ impl PolicyStore {
     /// The ACL for a token's policies (compiled once per policy set); unknown names grant
     /// nothing.
     pub async fn acl(&self, names: &[String]) -> Result<Arc<Acl>> {
+        let generation = self.generation.load(Ordering::Acquire);
         if let Some(acl) = self
             .acls
             .read()
@@ -143,10 +157,10 @@ impl PolicyStore {
             }
         }
         let acl = Arc::new(Acl::new(&policies));
-        self.acls
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(names.to_vec(), acl.clone());
+        let mut acls = self.acls.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) == generation {
+            acls.insert(names.to_vec(), acl.clone());
+        }
         Ok(acl)
     }
 }

@@ -7,6 +7,9 @@ use super::mounts::{Handler, MountEntry, StoredTable, Table};
 use super::Core;
 use crate::error::{Error, Result};
 
+/// A table's stored halves (replicated, local) and their entries.
+type Halves = (Option<Vec<u8>>, Option<Vec<u8>>, Vec<MountEntry>);
+
 impl Core {
     /// This cluster's name and id, created on first unseal (`local/core/cluster`).
     pub(super) async fn cluster_info(&self) -> Result<(String, String)> {
@@ -44,13 +47,7 @@ impl Core {
 
     /// Both halves of a mount table; the built-in mounts on first use.
     pub(super) async fn load_table(&self, table: Table) -> Result<Vec<MountEntry>> {
-        let (shared_key, local_key) = table.keys();
-        let shared = self.barrier.get(shared_key).await?;
-        let local = self.barrier.get(local_key).await?;
-        let mut entries = Vec::new();
-        for bytes in [&shared, &local].into_iter().flatten() {
-            entries.extend(StoredTable::decode(bytes)?.entries);
-        }
+        let (shared, local, mut entries) = self.read_halves(table).await?;
         // The built-in mounts, on first use, each in its own half: the replicated ones
         // only where this node writes replicated keys (a follower receives its primary's),
         // the local ones (cubbyhole) on every cluster.
@@ -70,6 +67,23 @@ impl Core {
             self.store_table(table, &entries).await?;
         }
         Ok(entries)
+    }
+
+    /// Both halves of a table as stored (nothing written).
+    pub(super) async fn read_table(&self, table: Table) -> Result<Vec<MountEntry>> {
+        Ok(self.read_halves(table).await?.2)
+    }
+
+    /// The stored halves (replicated, local) of a table and their entries.
+    async fn read_halves(&self, table: Table) -> Result<Halves> {
+        let (shared_key, local_key) = table.keys();
+        let shared = self.barrier.get(shared_key).await?;
+        let local = self.barrier.get(local_key).await?;
+        let mut entries = Vec::new();
+        for bytes in [&shared, &local].into_iter().flatten() {
+            entries.extend(StoredTable::decode(bytes)?.entries);
+        }
+        Ok((shared, local, entries))
     }
 
     /// Writes a table: each half (replicated, local) only if it changed, in one commit.

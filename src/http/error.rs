@@ -20,6 +20,7 @@ pub fn status_and_messages(err: &Error) -> (StatusCode, Vec<String>) {
         Error::Sealed => (StatusCode::SERVICE_UNAVAILABLE, msg("Vault is sealed")),
         Error::NotInitialized => (StatusCode::BAD_REQUEST, msg("Vault is not initialized")),
         Error::Follower => (StatusCode::BAD_REQUEST, vec![err.to_string()]),
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, vec![err.to_string()]),
         Error::Storage(e) => storage_status(e),
         Error::Internal(detail) => {
             tracing::error!(%detail, "internal error");

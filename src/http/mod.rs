@@ -92,9 +92,24 @@ fn empty_response(status: StatusCode) -> HttpResponse {
 }
 
 async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> HttpResponse {
-    match serve(&state, req).await {
+    // Work that has started finishes: hyper drops this future when the client goes away,
+    // but the request runs in a task of its own, so a write and every consequence of it
+    // (caches, the router, the token's use count, the audit response entry) complete
+    // whether or not anyone is still waiting for the answer.
+    let work = tokio::spawn(async move {
+        match serve(&state, req).await {
+            Ok(resp) => resp,
+            Err(err) => error_response(&err),
+        }
+    });
+    match work.await {
         Ok(resp) => resp,
-        Err(err) => error_response(&err),
+        Err(e) => {
+            tracing::error!(error = %e, "a request task failed");
+            error_response(&Error::Internal(
+                "the request could not be completed".into(),
+            ))
+        }
     }
 }
 

@@ -51,7 +51,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
-use tokio::sync::{Mutex, MutexGuard, OnceCell, RwLock};
+use tokio::sync::{Mutex, MutexGuard, RwLock};
 
 use crate::error::{Error, Result};
 use crate::fields::Data;
@@ -273,6 +273,15 @@ impl Backend for AppRole {
         }
         Ok(())
     }
+
+    /// The replicated view's HMAC key is the one thing cached from storage (roles are
+    /// read per request; the secret id key lives in the local view, which only this
+    /// cluster writes).
+    fn invalidate(&self, key: &str) {
+        if SALT_KEY.starts_with(key) {
+            self.role_id_salt.forget();
+        }
+    }
 }
 
 /// Checks a role name from a path and lower-cases it, as Vault does. Names are Vault's
@@ -300,8 +309,14 @@ fn role_name(raw: &str) -> Result<String> {
 }
 
 /// A lazily loaded (or created) HMAC key, kept at [`SALT_KEY`] in one view and cached.
+/// [`Salt::forget`] drops the cached key when storage changed underneath (a replicated
+/// salt arriving, a restore); a load that raced with it does not cache what it read.
 #[derive(Default)]
-struct Salt(OnceCell<[u8; 32]>);
+struct Salt {
+    cached: std::sync::RwLock<(u64, Option<[u8; 32]>)>,
+    /// Serializes creation, so two first uses never store two keys.
+    create: Mutex<()>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct SaltEntry {
@@ -320,46 +335,71 @@ async fn read_salt(view: &StorageView) -> Result<Option<[u8; 32]>> {
 }
 
 impl Salt {
+    /// The cached key, and the generation it belongs to.
+    fn cached(&self) -> (u64, Option<[u8; 32]>) {
+        *self.cached.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Caches `key`, read in `generation`, unless it was forgotten since.
+    fn remember(&self, generation: u64, key: [u8; 32]) {
+        let mut cached = self.cached.write().unwrap_or_else(|p| p.into_inner());
+        if cached.0 == generation {
+            cached.1 = Some(key);
+        }
+    }
+
+    /// Drops the cached key: the next use reads it again.
+    fn forget(&self) {
+        let mut cached = self.cached.write().unwrap_or_else(|p| p.into_inner());
+        cached.0 += 1;
+        cached.1 = None;
+    }
+
     /// The key of `view`. Without `create`, `None` when the key does not exist yet: then
     /// nothing was ever hashed with it, so nothing can be found by hash either.
-    async fn get(&self, view: &StorageView, create: bool) -> Result<Option<Keyed<'_>>> {
-        if let Some(key) = self.0.get() {
+    async fn get(&self, view: &StorageView, create: bool) -> Result<Option<Keyed>> {
+        let (generation, cached) = self.cached();
+        if let Some(key) = cached {
             return Ok(Some(Keyed(key)));
         }
         if !create {
             let Some(stored) = read_salt(view).await? else {
                 return Ok(None);
             };
-            return Ok(Some(Keyed(self.0.get_or_init(|| async { stored }).await)));
+            self.remember(generation, stored);
+            return Ok(Some(Keyed(stored)));
         }
-        let key = self
-            .0
-            .get_or_try_init(|| async {
-                if let Some(stored) = read_salt(view).await? {
-                    return Ok::<_, Error>(stored);
-                }
+        let _creating = self.create.lock().await;
+        let (generation, cached) = self.cached();
+        if let Some(key) = cached {
+            return Ok(Some(Keyed(key)));
+        }
+        let key = match read_salt(view).await? {
+            Some(stored) => stored,
+            None => {
                 let mut key = [0u8; 32];
                 rand::thread_rng().fill_bytes(&mut key);
                 let entry = SaltEntry {
                     key: hex::encode(key),
                 };
                 view.put_json(SALT_KEY, &entry).await?;
-                Ok(key)
-            })
-            .await?;
+                key
+            }
+        };
+        self.remember(generation, key);
         Ok(Some(Keyed(key)))
     }
 }
 
 /// An HMAC-SHA256 key in use.
 #[derive(Clone, Copy)]
-struct Keyed<'a>(&'a [u8; 32]);
+struct Keyed([u8; 32]);
 
-impl Keyed<'_> {
+impl Keyed {
     /// The hex HMAC of `value`, with a `domain` so hashes of different kinds never collide.
     fn hash(&self, domain: &str, value: &str) -> String {
         // HMAC takes keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0)
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
         mac.update(domain.as_bytes());
         mac.update(&[0]);

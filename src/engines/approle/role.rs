@@ -57,7 +57,7 @@ fn role_key(name: &str) -> String {
     format!("role/{name}")
 }
 
-fn role_id_key(key: Keyed<'_>, role_id: &str) -> String {
+fn role_id_key(key: Keyed, role_id: &str) -> String {
     format!("role_id/{}", key.hash(ROLE_ID, role_id))
 }
 

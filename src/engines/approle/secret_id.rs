@@ -85,7 +85,7 @@ pub(super) fn secret_key(instance: &str, hash: &str) -> String {
     format!("secret_id/{instance}/{hash}")
 }
 
-pub(super) fn accessor_key(key: Keyed<'_>, accessor: &str) -> String {
+pub(super) fn accessor_key(key: Keyed, accessor: &str) -> String {
     format!("accessor/{}", key.hash(ACCESSOR, accessor))
 }
 
@@ -339,7 +339,7 @@ impl AppRole {
         ctx: &Ctx,
         instance: &str,
         accessor: &str,
-    ) -> Result<Option<(Keyed<'_>, AccessorEntry)>> {
+    ) -> Result<Option<(Keyed, AccessorEntry)>> {
         let Some(key) = self.secret_id_salt.get(&ctx.local, false).await? else {
             return Ok(None);
         };
@@ -494,7 +494,7 @@ impl AppRole {
 /// caller holds the secret id's stripe.
 pub(super) async fn remove_secret_id(
     ctx: &Ctx,
-    key: Keyed<'_>,
+    key: Keyed,
     instance: &str,
     hash: &str,
 ) -> Result<bool> {
