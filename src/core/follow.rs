@@ -148,6 +148,24 @@ impl Core {
         *self.applied.borrow()
     }
 
+    /// The Merkle index's bucket hashes and the position they stand at (one lock: the
+    /// hashes are exactly those of the tree at that position).
+    pub fn merkle_buckets(&self) -> Result<(Option<Position>, Vec<[u8; 32]>)> {
+        let active = self.active()?;
+        let mut index = active.merkle.lock().unwrap_or_else(|p| p.into_inner());
+        Ok((index.position(), index.bucket_hashes()))
+    }
+
+    /// The (key, ciphertext hash) pairs of bucket `i`, sorted by key.
+    pub fn merkle_bucket(&self, i: usize) -> Result<Vec<(String, [u8; 32])>> {
+        if i >= vaultrs_storage::merkle::BUCKETS {
+            return Err(Error::invalid(format!("no bucket {i}")));
+        }
+        let active = self.active()?;
+        let index = active.merkle.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(index.bucket(i))
+    }
+
     /// The position the Merkle index of the replicated keys stands at, and its root hash.
     pub fn merkle_root(&self) -> Result<(Option<Position>, [u8; 32])> {
         let active = self.active()?;

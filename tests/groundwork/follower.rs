@@ -73,7 +73,7 @@ async fn a_follower_writes_local_keys_only() {
         ..CoreConfig::default()
     };
     let before = replicated_in(dir.path()).await;
-    let follower = Node::open(dir.path(), config, &key, &root).await;
+    let follower = Node::open(dir.path(), config, &key, Some(&root)).await;
     let v = follower.v();
 
     // Reads of replicated data are served.

@@ -7,4 +7,5 @@
 mod disconnect;
 mod follower;
 mod invalidate;
+mod replica;
 pub mod support;

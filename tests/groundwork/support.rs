@@ -72,18 +72,28 @@ impl Node {
         node
     }
 
-    /// A server over the existing data directory `dir`, unsealed with `unseal_key`.
-    pub async fn open(dir: &Path, config: CoreConfig, unseal_key: &[u8], root: &str) -> Self {
+    /// A server over the existing data directory `dir`, unsealed with `unseal_key`;
+    /// `root: None` creates a root token here (tokens are local to a cluster).
+    pub async fn open(
+        dir: &Path,
+        config: CoreConfig,
+        unseal_key: &[u8],
+        root: Option<&str>,
+    ) -> Self {
         let storage = Storage::open(dir, false).await.unwrap();
         let core = Core::new(storage.clone(), config);
         core.unseal(unseal_key).await.unwrap();
+        let root = match root {
+            Some(root) => root.to_owned(),
+            None => core.create_root_token(None).await.unwrap(),
+        };
         let (addr, server) = serve(core.clone()).await;
         Self {
             storage,
             core,
             addr,
             unseal_key: unseal_key.to_vec(),
-            root: root.to_owned(),
+            root,
             server,
         }
     }
@@ -93,6 +103,18 @@ impl Node {
         self.server.abort();
         self.core.seal().await;
         self.storage.file.close().await.unwrap();
+    }
+
+    /// Serves the primary's side of the cluster channel on another loopback port (plain
+    /// HTTP here; the server puts it behind mutual TLS); its base URL.
+    pub async fn serve_cluster(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let app = vaultrs::replication::source::router(self.core.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (addr, server)
     }
 
     pub fn v(&self) -> V {

@@ -1,0 +1,12 @@
+//! Performance replication: a primary streams its replicated keys (ciphertext) to
+//! secondaries, which apply them below their barrier.
+//!
+//! - [`wire`]: the frames of the stream;
+//! - [`source`]: the primary's side of the cluster channel (stream, Merkle index, values);
+//! - [`primary_client`]: a secondary's client of it;
+//! - [`replica`]: a secondary's sync loop (Merkle sync, streaming, resync).
+
+pub mod primary_client;
+pub mod replica;
+pub mod source;
+pub mod wire;

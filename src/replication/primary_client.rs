@@ -1,0 +1,216 @@
+//! A secondary's client of its primary's cluster channel ([`super::source`]).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+use vaultrs_storage::merkle::{Hash, BUCKETS};
+use vaultrs_storage::{Change, LogId, Position};
+
+use super::wire::Frame;
+use crate::error::{Error, Result};
+
+/// The primary as its cluster channel answers it.
+#[derive(Clone)]
+pub struct PrimaryClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// `GET /cluster/v1/status`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrimaryStatus {
+    pub cluster_id: String,
+    pub log_id: LogId,
+    pub seq: u64,
+}
+
+fn unreachable(e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("the primary cannot be reached: {e}"))
+}
+
+impl PrimaryClient {
+    /// A client of the cluster channel at `base` (`https://host:port`), over `http`
+    /// (which carries the cluster TLS settings).
+    pub fn new(base: impl Into<String>, http: reqwest::Client) -> Self {
+        Self {
+            base: base.into().trim_end_matches('/').to_owned(),
+            http,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/cluster/v1/{path}", self.base)
+    }
+
+    async fn checked(resp: reqwest::Response) -> Result<reqwest::Response> {
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        Err(Error::Unavailable(format!(
+            "the primary answered {status}: {}",
+            text.chars().take(300).collect::<String>()
+        )))
+    }
+
+    pub async fn status(&self) -> Result<PrimaryStatus> {
+        let resp = self
+            .http
+            .get(self.url("status"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Self::checked(resp).await?.json().await.map_err(unreachable)
+    }
+
+    /// The primary's bucket hashes and the position they stand at.
+    pub async fn merkle(&self) -> Result<(Position, Vec<Hash>)> {
+        let resp = self
+            .http
+            .get(self.url("merkle"))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let body = Self::checked(resp)
+            .await?
+            .bytes()
+            .await
+            .map_err(unreachable)?;
+        if body.len() != 24 + BUCKETS * 32 {
+            return Err(Error::Internal(
+                "the primary sent a malformed Merkle index".into(),
+            ));
+        }
+        let mut log = [0u8; 16];
+        log.copy_from_slice(&body[..16]);
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&body[16..24]);
+        let buckets = body[24..]
+            .chunks_exact(32)
+            .map(|c| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect();
+        Ok((
+            Position::new(LogId::from_bytes(log), u64::from_be_bytes(seq)),
+            buckets,
+        ))
+    }
+
+    /// The (key, hash) pairs of `buckets`, in the same order.
+    pub async fn bucket_keys(&self, buckets: &[usize]) -> Result<Vec<Vec<(String, Hash)>>> {
+        #[derive(Deserialize)]
+        struct Answer {
+            buckets: Vec<Vec<(String, String)>>,
+        }
+        let resp = self
+            .http
+            .post(self.url("merkle/keys"))
+            .timeout(Duration::from_secs(60))
+            .json(&json!({ "buckets": buckets }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let answer: Answer = Self::checked(resp)
+            .await?
+            .json()
+            .await
+            .map_err(unreachable)?;
+        if answer.buckets.len() != buckets.len() {
+            return Err(Error::Internal("the primary answered other buckets".into()));
+        }
+        answer
+            .buckets
+            .into_iter()
+            .map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(k, h)| {
+                        let mut hash = [0u8; 32];
+                        hex::decode_to_slice(&h, &mut hash).map_err(|_| {
+                            Error::Internal("the primary sent a malformed hash".into())
+                        })?;
+                        Ok((k, hash))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The primary's ciphertext of `keys` (`None`: the key is gone there).
+    pub async fn values(&self, keys: &[String]) -> Result<Vec<Change>> {
+        let resp = self
+            .http
+            .post(self.url("values"))
+            .timeout(Duration::from_secs(60))
+            .json(&json!({ "keys": keys }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let body = Self::checked(resp)
+            .await?
+            .bytes()
+            .await
+            .map_err(unreachable)?;
+        match Frame::decode(&body)? {
+            Some((Frame::Batch(b), n)) if n == body.len() && b.changes.len() == keys.len() => {
+                if b.changes.iter().zip(keys).any(|(c, k)| &c.key != k) {
+                    return Err(Error::Internal("the primary answered other keys".into()));
+                }
+                Ok(b.changes.to_vec())
+            }
+            _ => Err(Error::Internal("the primary sent malformed values".into())),
+        }
+    }
+
+    /// The stream of replicated changes after `after`.
+    pub async fn stream(&self, after: Position) -> Result<FrameStream> {
+        let resp = self
+            .http
+            .get(self.url("stream"))
+            .query(&[
+                ("log", after.log_id.to_string()),
+                ("after", after.seq.to_string()),
+            ])
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Ok(FrameStream {
+            resp: Self::checked(resp).await?,
+            buf: Vec::new(),
+        })
+    }
+}
+
+/// Frames as they arrive on a stream.
+pub struct FrameStream {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+/// How long a stream may stay silent (heartbeats come every couple of seconds).
+const SILENCE: Duration = Duration::from_secs(10);
+
+impl FrameStream {
+    /// The next frame; an error when the stream broke or stayed silent too long.
+    pub async fn next(&mut self) -> Result<Frame> {
+        loop {
+            if let Some((frame, used)) = Frame::decode(&self.buf)? {
+                self.buf.drain(..used);
+                return Ok(frame);
+            }
+            let chunk = tokio::time::timeout(SILENCE, self.resp.chunk())
+                .await
+                .map_err(|_| unreachable("the stream went silent"))?
+                .map_err(unreachable)?
+                .ok_or_else(|| unreachable("the stream ended"))?;
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! A secondary's replication of its primary's replicated keys: Merkle sync (bootstrap is
+//! a Merkle sync from an empty tree), then streaming, and back to a Merkle sync whenever
+//! the stream cannot continue.
+//!
+//! Everything is written below the barrier, through the storage stack
+//! ([`Storage::physical`]): batches of the primary's ciphertext, applied in order, each
+//! atomically with the position it brings the secondary to (when the secondary is
+//! unsealed, so the position can be sealed). The storage follower of the secondary's core
+//! sees each batch like any other and invalidates what changed.
+//!
+//! Local keys are never touched: the stream refuses them ([`super::wire`]), and the
+//! Merkle sync works on the replicated keys only.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vaultrs_storage::merkle::{diff_buckets, diff_keys, Hash};
+use vaultrs_storage::{Barrier, Batch, Change, KeyFilter, MerkleIndex, Position};
+
+use super::primary_client::PrimaryClient;
+use super::wire::Frame;
+use crate::core::storage::Storage;
+use crate::error::{Error, Result};
+use crate::locality;
+
+/// Where a secondary records the primary position it has applied up to.
+pub const POSITION_KEY: &str = "local/replication/position";
+
+/// Differing buckets asked for per call, and values per call and per batch.
+const BUCKETS_PER_CALL: usize = 256;
+const VALUES_PER_CALL: usize = 512;
+
+/// What `sys/replication/status` shows of a secondary's sync.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SyncStatus {
+    /// `connecting`, `merkle-diff`, `merkle-sync`, `stream-wals` or `idle`.
+    pub state: String,
+    /// The primary's last sequence applied here.
+    pub last_remote_wal: u64,
+    /// Keys fetched, of `sync_total_keys`, while a Merkle sync runs.
+    pub sync_progress: u64,
+    pub sync_total_keys: u64,
+    /// The primary's log the position counts in.
+    pub primary_log_id: Option<String>,
+    /// The last error, if the last cycle failed.
+    pub last_error: Option<String>,
+    /// Merkle syncs run since start.
+    pub merkle_syncs: u64,
+}
+
+/// One secondary's replication from one primary.
+pub struct Replica {
+    storage: Storage,
+    primary: PrimaryClient,
+    /// The primary's cluster id: a stream from any other cluster is refused.
+    cluster_id: String,
+    position: Mutex<Option<Position>>,
+    status: Mutex<SyncStatus>,
+}
+
+fn replicated() -> KeyFilter {
+    Arc::new(locality::is_replicated)
+}
+
+impl Replica {
+    pub fn new(storage: Storage, primary: PrimaryClient, cluster_id: impl Into<String>) -> Self {
+        Self {
+            storage,
+            primary,
+            cluster_id: cluster_id.into(),
+            position: Mutex::new(None),
+            status: Mutex::new(SyncStatus {
+                state: "connecting".into(),
+                ..SyncStatus::default()
+            }),
+        }
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_status(&self, f: impl FnOnce(&mut SyncStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// The position applied so far (in memory, else the recorded one if `barrier` can
+    /// open it).
+    pub async fn position(&self, barrier: Option<&Barrier>) -> Option<Position> {
+        if let Some(p) = *self.position.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Some(p);
+        }
+        let barrier = barrier.filter(|b| !b.is_sealed())?;
+        let bytes = barrier.get(POSITION_KEY).await.ok()??;
+        let recorded: Position = serde_json::from_slice(&bytes).ok()?;
+        *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorded);
+        Some(recorded)
+    }
+
+    fn forget_position(&self) {
+        *self.position.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// `batch` with the record of `position` added (sealed by `barrier` when unsealed).
+    fn with_position(batch: Batch, position: Position, barrier: Option<&Barrier>) -> Batch {
+        let Some(barrier) = barrier.filter(|b| !b.is_sealed()) else {
+            return batch;
+        };
+        let Ok(json) = serde_json::to_vec(&position) else {
+            return batch;
+        };
+        match barrier.encrypt(POSITION_KEY, &json) {
+            Ok(sealed) => batch.put(POSITION_KEY, sealed),
+            Err(_) => batch,
+        }
+    }
+
+    /// Commits `batch` through the storage stack, in a task of its own: a commit that
+    /// has started is published and cached even if this replica is stopped meanwhile.
+    async fn apply(&self, batch: Batch) -> Result<u64> {
+        let physical = self.storage.physical();
+        tokio::spawn(async move { physical.commit(batch).await })
+            .await
+            .map_err(|e| Error::Internal(format!("applying a batch: {e}")))?
+            .map_err(Error::from)
+    }
+
+    async fn check_cluster(&self) -> Result<()> {
+        let status = self.primary.status().await?;
+        if status.cluster_id != self.cluster_id {
+            return Err(Error::Forbidden(format!(
+                "the primary at this address belongs to cluster {}, not {}",
+                status.cluster_id, self.cluster_id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Makes the replicated keys here equal to the primary's as of the position it
+    /// returns (later changes may already be in; streaming from that position replays
+    /// them in order and converges). Transfers grow with the difference.
+    pub async fn merkle_sync(&self, barrier: Option<&Barrier>) -> Result<Position> {
+        self.check_cluster().await?;
+        self.set_status(|s| {
+            s.state = "merkle-diff".into();
+            s.sync_progress = 0;
+            s.sync_total_keys = 0;
+            s.merkle_syncs += 1;
+        });
+        let (position, theirs) = self.primary.merkle().await?;
+        let mut ours = MerkleIndex::rebuild(self.storage.file.as_ref(), replicated()).await?;
+        let buckets = diff_buckets(&ours.bucket_hashes(), &theirs)?;
+        let mut keys: Vec<String> = Vec::new();
+        for chunk in buckets.chunks(BUCKETS_PER_CALL) {
+            let theirs = self.primary.bucket_keys(chunk).await?;
+            for (&i, their_pairs) in chunk.iter().zip(&theirs) {
+                let our_pairs: Vec<(String, Hash)> = ours.bucket(i);
+                keys.extend(diff_keys(&our_pairs, their_pairs));
+            }
+        }
+        // The keyring and the tables first: data sealed with a new term, or of a new
+        // mount, is readable as soon as it lands.
+        keys.sort_by_key(|k| (!k.starts_with("core/"), k.clone()));
+        keys.retain(|k| locality::is_replicated(k));
+        self.set_status(|s| {
+            s.state = "merkle-sync".into();
+            s.sync_total_keys = keys.len() as u64;
+        });
+        for chunk in keys.chunks(VALUES_PER_CALL) {
+            let changes = self.primary.values(chunk).await?;
+            let mut batch = Batch::new();
+            for Change { key, value } in changes {
+                batch = match value {
+                    Some(v) => batch.put(key, v),
+                    None => batch.delete(key),
+                };
+            }
+            self.apply(batch).await?;
+            self.set_status(|s| s.sync_progress += chunk.len() as u64);
+        }
+        // Everything now equals the primary as of `position` or later: record it.
+        let record = Self::with_position(Batch::new(), position, barrier);
+        if !record.is_empty() {
+            self.apply(record).await?;
+        }
+        *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(position);
+        self.set_status(|s| {
+            s.last_remote_wal = position.seq;
+            s.primary_log_id = Some(position.log_id.to_string());
+        });
+        Ok(position)
+    }
+
+    /// Streams and applies changes after `from` until the stream cannot continue: `Ok`
+    /// when the primary asks for a resync (the caller runs a Merkle sync), an error when
+    /// the connection fails.
+    pub async fn stream(&self, from: Position, barrier: Option<&Barrier>) -> Result<()> {
+        let mut frames = self.primary.stream(from).await?;
+        self.set_status(|s| s.state = "stream-wals".into());
+        let mut at = from;
+        loop {
+            match frames.next().await? {
+                Frame::Batch(b) => {
+                    if b.seq <= at.seq {
+                        continue;
+                    }
+                    let next = Position::new(at.log_id, b.seq);
+                    let mut batch = Batch::new();
+                    for c in b.changes.iter() {
+                        batch = match &c.value {
+                            Some(v) => batch.put(c.key.clone(), v.clone()),
+                            None => batch.delete(c.key.clone()),
+                        };
+                    }
+                    let batch = Self::with_position(batch, next, barrier);
+                    self.apply(batch).await?;
+                    at = next;
+                    *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                    self.set_status(|s| s.last_remote_wal = b.seq);
+                }
+                Frame::Position(seq) => {
+                    if seq > at.seq {
+                        // Nothing replicated in between: the position moves without a write.
+                        at = Position::new(at.log_id, seq);
+                        *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                        self.set_status(|s| s.last_remote_wal = seq);
+                    }
+                }
+                Frame::Resync(reason) => {
+                    tracing::info!(%reason, "the primary cannot stream from here; Merkle sync");
+                    self.forget_position();
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Replicates until `stop` turns true: sync, stream, and again after every break,
+    /// waiting a little longer after each failure (at most a few seconds).
+    pub async fn run(
+        self: Arc<Self>,
+        barrier: Option<Arc<Barrier>>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut backoff = Duration::from_millis(100);
+        // After the primary asked for a resync, the recorded position is stale.
+        let mut resync = false;
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let cycle = async {
+                let from = match self.position(barrier.as_deref()).await {
+                    Some(p) if !resync => p,
+                    _ => self.merkle_sync(barrier.as_deref()).await?,
+                };
+                resync = false;
+                self.stream(from, barrier.as_deref()).await
+            };
+            let outcome = tokio::select! {
+                _ = stop.changed() => return,
+                outcome = cycle => outcome,
+            };
+            match outcome {
+                Ok(()) => {
+                    resync = true;
+                    backoff = Duration::from_millis(100);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "replication interrupted");
+                    self.set_status(|s| {
+                        s.state = "idle".into();
+                        s.last_error = Some(e.to_string());
+                    });
+                    tokio::select! {
+                        _ = stop.changed() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The primary's side of the cluster channel: what a secondary asks for.
+//!
+//! - `GET  /cluster/v1/status`: the log position and cluster id (JSON);
+//! - `GET  /cluster/v1/stream?log=<id>&after=<seq>`: every replicated change after that
+//!   position, as [`Frame`]s, until the secondary hangs up; a position frame every
+//!   [`HEARTBEAT`]; a resync frame when the position cannot be served (another log, left
+//!   the tail) or stops being servable;
+//! - `GET  /cluster/v1/merkle`: the bucket hashes and the position they stand at;
+//! - `POST /cluster/v1/merkle/keys` `{"buckets": [i, ...]}`: those buckets' (key, hash);
+//! - `POST /cluster/v1/values` `{"keys": [...]}`: their ciphertext, as one batch frame
+//!   (a key that is gone comes back as a delete).
+//!
+//! Only replicated keys ever leave: the stream filters every batch with the locality
+//! rule, and the Merkle index and value reads refuse anything else. The router is served
+//! on the cluster listener, behind mutual TLS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use vaultrs_storage::{Committed, LogId, Position, Subscription};
+
+use super::wire::Frame;
+use crate::core::Core;
+use crate::locality;
+
+/// How often an idle stream says where the primary stands.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// Most buckets or keys one call may ask for.
+const MAX_ITEMS: usize = 4096;
+
+/// The cluster-channel routes of a primary.
+pub fn router(core: Arc<Core>) -> axum::Router {
+    axum::Router::new()
+        .route("/cluster/v1/status", get(status))
+        .route("/cluster/v1/stream", get(stream))
+        .route("/cluster/v1/merkle", get(merkle))
+        .route("/cluster/v1/merkle/keys", post(merkle_keys))
+        .route("/cluster/v1/values", post(values))
+        .with_state(core)
+}
+
+fn refused(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "errors": [message.into()] }))).into_response()
+}
+
+fn sealed() -> Response {
+    refused(StatusCode::SERVICE_UNAVAILABLE, "the primary is sealed")
+}
+
+async fn status(State(core): State<Arc<Core>>) -> Response {
+    let Some((_, cluster_id)) = core.cluster_identity() else {
+        return sealed();
+    };
+    let position = core.storage().feed.position();
+    Json(json!({
+        "cluster_id": cluster_id,
+        "log_id": position.log_id,
+        "seq": position.seq,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    log: String,
+    after: u64,
+}
+
+/// What the stream task sends next.
+struct Streamer {
+    core: Arc<Core>,
+    subscription: Subscription,
+    /// The last sequence sent (a batch or a heartbeat).
+    sent: u64,
+    done: bool,
+}
+
+impl Streamer {
+    /// The next frame: a batch with replicated changes, a heartbeat, or a resync.
+    async fn next(&mut self) -> Option<Frame> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let next = tokio::time::timeout(HEARTBEAT, self.subscription.next()).await;
+            let batch = match next {
+                // Only what this stream has seen: batches published but not yet
+                // delivered here must not be skipped by the secondary.
+                Err(_) => return Some(Frame::Position(self.sent)),
+                Ok(Ok(batch)) => batch,
+                Ok(Err(vaultrs_storage::Error::Lagged)) => {
+                    // Fell behind the live channel: resume from the tail if it still
+                    // holds what comes next.
+                    let at = Position::new(self.subscription.log_id(), self.sent);
+                    match self.core.storage().feed.subscribe(at) {
+                        Ok(s) => {
+                            self.subscription = s;
+                            continue;
+                        }
+                        Err(e) => return Some(self.resync(e.to_string())),
+                    }
+                }
+                Ok(Err(e)) => return Some(self.resync(e.to_string())),
+            };
+            self.sent = batch.seq;
+            let changes: Arc<[_]> = batch
+                .changes
+                .iter()
+                .filter(|c| locality::is_replicated(&c.key))
+                .cloned()
+                .collect();
+            if !changes.is_empty() {
+                return Some(Frame::Batch(Committed {
+                    seq: batch.seq,
+                    changes,
+                }));
+            }
+        }
+    }
+
+    fn resync(&mut self, reason: String) -> Frame {
+        self.done = true;
+        Frame::Resync(reason)
+    }
+}
+
+async fn stream(State(core): State<Arc<Core>>, Query(q): Query<StreamQuery>) -> Response {
+    if core.cluster_identity().is_none() {
+        return sealed();
+    }
+    let log_id: LogId = match q.log.parse() {
+        Ok(id) => id,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let subscription = match core
+        .storage()
+        .feed
+        .subscribe(Position::new(log_id, q.after))
+    {
+        Ok(s) => s,
+        // The secondary learns from the body that it must run a Merkle diff.
+        Err(e) => {
+            let frame = Frame::Resync(e.to_string()).encode();
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                frame,
+            )
+                .into_response();
+        }
+    };
+    let streamer = Streamer {
+        core,
+        subscription,
+        sent: q.after,
+        done: false,
+    };
+    let body = futures_util::stream::unfold(streamer, |mut s| async move {
+        let frame = s.next().await?;
+        Some((Ok::<_, std::convert::Infallible>(frame.encode()), s))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+async fn merkle(State(core): State<Arc<Core>>) -> Response {
+    let Ok((position, buckets)) = core.merkle_buckets() else {
+        return sealed();
+    };
+    let Some(position) = position else {
+        return refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the Merkle index is not ready",
+        );
+    };
+    let mut body = Vec::with_capacity(24 + buckets.len() * 32);
+    body.extend_from_slice(position.log_id.as_bytes());
+    body.extend_from_slice(&position.seq.to_be_bytes());
+    for hash in &buckets {
+        body.extend_from_slice(hash);
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct BucketsBody {
+    buckets: Vec<usize>,
+}
+
+async fn merkle_keys(State(core): State<Arc<Core>>, Json(body): Json<BucketsBody>) -> Response {
+    if body.buckets.len() > MAX_ITEMS {
+        return refused(StatusCode::BAD_REQUEST, "too many buckets in one call");
+    }
+    let mut out = Vec::with_capacity(body.buckets.len());
+    for i in body.buckets {
+        match core.merkle_bucket(i) {
+            Ok(pairs) => out.push(
+                pairs
+                    .into_iter()
+                    .map(|(k, h)| (k, hex::encode(h)))
+                    .collect::<Vec<_>>(),
+            ),
+            Err(crate::Error::Sealed) => return sealed(),
+            Err(e) => return refused(StatusCode::BAD_REQUEST, e.to_string()),
+        }
+    }
+    Json(json!({ "buckets": out })).into_response()
+}
+
+#[derive(Deserialize)]
+struct KeysBody {
+    keys: Vec<String>,
+}
+
+async fn values(State(core): State<Arc<Core>>, Json(body): Json<KeysBody>) -> Response {
+    if core.cluster_identity().is_none() {
+        return sealed();
+    }
+    if body.keys.len() > MAX_ITEMS {
+        return refused(StatusCode::BAD_REQUEST, "too many keys in one call");
+    }
+    if let Some(local) = body.keys.iter().find(|k| locality::is_local(k)) {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            format!("{local:?} is local to the primary's cluster"),
+        );
+    }
+    let physical = core.storage().physical();
+    let values = match physical.get_many(&body.keys).await {
+        Ok(v) => v,
+        Err(e) => return refused(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let changes: Arc<[_]> = body
+        .keys
+        .into_iter()
+        .zip(values)
+        .map(|(key, value)| vaultrs_storage::Change { key, value })
+        .collect();
+    let frame = Frame::Batch(Committed { seq: 0, changes });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        frame.encode(),
+    )
+        .into_response()
+}
