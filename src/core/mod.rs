@@ -16,6 +16,7 @@ mod layout;
 mod login;
 pub mod mounts;
 pub mod policy_store;
+mod replication;
 pub mod request;
 pub mod storage;
 mod sys;
@@ -172,6 +173,8 @@ pub struct Core {
     /// The last batch whose consequences (caches, router, Merkle index) are applied: every
     /// read sees it ([`Core::wait_applied`]).
     applied: tokio::sync::watch::Sender<Position>,
+    /// The replication state, read on unseal ([`Core::replication_state`]).
+    replication: RwLock<crate::replication::state::State>,
     config: CoreConfig,
     active: RwLock<Option<Arc<Active>>>,
     /// Serializes seal and unseal transitions.
@@ -213,15 +216,13 @@ fn needs_sudo(path: &str) -> bool {
 impl Core {
     pub fn new(storage: storage::Storage, config: CoreConfig) -> Arc<Self> {
         let barrier = storage.barrier.clone();
-        if config.follower {
-            barrier.set_follower(Some(crate::locality::is_local));
-        }
         let applied = tokio::sync::watch::channel(storage.feed.position()).0;
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             storage,
             barrier,
             applied,
+            replication: RwLock::new(Default::default()),
             config,
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
@@ -331,6 +332,7 @@ impl Core {
 
     /// Loads (or on first unseal creates) the mount tables, tokens and policies.
     async fn activate(&self) -> Result<Arc<Active>> {
+        self.load_replication().await?;
         layout::ensure_current(&self.barrier, self.barrier.is_follower()).await?;
         // Follow the feed from here: what is committed from now on is invalidated and
         // indexed; everything before is read below and by the index rebuild.

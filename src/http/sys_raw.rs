@@ -311,7 +311,7 @@ async fn health(
         "sealed": sealed,
         "standby": false,
         "performance_standby": false,
-        "replication_performance_mode": "disabled",
+        "replication_performance_mode": core.replication_mode().as_str(),
         "replication_dr_mode": "disabled",
         "server_time_utc": crate::util::unix_now(),
         "version": VERSION,

@@ -4,9 +4,11 @@
 //! - [`wire`]: the frames of the stream;
 //! - [`source`]: the primary's side of the cluster channel (stream, Merkle index, values);
 //! - [`primary_client`]: a secondary's client of it;
-//! - [`replica`]: a secondary's sync loop (Merkle sync, streaming, resync).
+//! - [`replica`]: a secondary's sync loop (Merkle sync, streaming, resync);
+//! - [`state`]: a cluster's stored replication state.
 
 pub mod primary_client;
 pub mod replica;
 pub mod source;
+pub mod state;
 pub mod wire;

@@ -117,6 +117,16 @@ pub(super) enum Unauthenticated<'a> {
     Unwrap,
     /// The CLI's mount preflight, with the path asked about.
     UiMount(&'a str),
+    /// `sys/replication/status` (both kinds) and `sys/replication/{performance,dr}/status`.
+    ReplicationStatus(ReplicationKind),
+}
+
+/// Which replication status is asked for.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(super) enum ReplicationKind {
+    Both,
+    Performance,
+    Dr,
 }
 
 /// Which unauthenticated endpoint `path` is, if any.
@@ -124,6 +134,13 @@ pub(super) fn unauthenticated(path: &str) -> Option<Unauthenticated<'_>> {
     match path.trim_end_matches('/') {
         "sys/wrapping/lookup" => Some(Unauthenticated::WrapLookup),
         "sys/wrapping/unwrap" => Some(Unauthenticated::Unwrap),
+        "sys/replication/status" => Some(Unauthenticated::ReplicationStatus(ReplicationKind::Both)),
+        "sys/replication/performance/status" => Some(Unauthenticated::ReplicationStatus(
+            ReplicationKind::Performance,
+        )),
+        "sys/replication/dr/status" => {
+            Some(Unauthenticated::ReplicationStatus(ReplicationKind::Dr))
+        }
         path => match path.strip_prefix("sys/internal/ui/mounts") {
             Some(rest) if rest.is_empty() || rest.starts_with('/') => {
                 Some(Unauthenticated::UiMount(rest.trim_start_matches('/')))
@@ -179,6 +196,30 @@ pub(super) async fn handle_unauthenticated(
             }
         }
         Unauthenticated::UiMount(rest) => ui_mount(core, active, req, rest).await,
+        Unauthenticated::ReplicationStatus(kind) => {
+            if req.operation != Operation::Read {
+                return Err(unsupported(
+                    req.operation,
+                    req.path.trim_start_matches("sys/"),
+                ));
+            }
+            // DR replication is not offered: its mode is always disabled.
+            let dr = serde_json::json!({ "mode": "disabled" });
+            let data = match kind {
+                ReplicationKind::Both => serde_json::json!({
+                    "dr": dr,
+                    "performance": core.performance_status(active),
+                }),
+                ReplicationKind::Performance => core.performance_status(active),
+                ReplicationKind::Dr => dr,
+            };
+            match data {
+                Value::Object(map) => Ok(Response::data(map)),
+                _ => Err(Error::Internal(
+                    "replication status is not an object".into(),
+                )),
+            }
+        }
     }
 }
 
