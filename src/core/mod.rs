@@ -151,6 +151,13 @@ const SUDO_PATHS: &[&str] = &[
     "auth/token/revoke-orphan",
 ];
 
+/// Vault's answer for a path no mount serves.
+fn no_route(path: &str) -> Error {
+    Error::UnsupportedPath(format!(
+        "no handler for route {path:?}. route entry not found."
+    ))
+}
+
 fn needs_sudo(path: &str) -> bool {
     SUDO_PATHS.iter().any(|p| match p.strip_suffix('*') {
         Some(prefix) => path.starts_with(prefix),
@@ -390,6 +397,12 @@ impl Core {
                     if let Some(t) = trail.as_deref_mut() {
                         t.log_request(&active.audit).await?;
                     }
+                    let _in_flight = mount
+                        .facts
+                        .gate
+                        .enter()
+                        .await
+                        .ok_or_else(|| no_route(&req.path))?;
                     return self.login(active, mount, backend, req).await;
                 }
             }
@@ -418,11 +431,15 @@ impl Core {
             return Err(e);
         }
         let Some(mount) = mount else {
-            return Err(Error::UnsupportedPath(format!(
-                "no handler for route {:?}. route entry not found.",
-                req.path
-            )));
+            return Err(no_route(&req.path));
         };
+        // Held until the answer is ready: a disable or move of the mount waits for it.
+        let _in_flight = mount
+            .facts
+            .gate
+            .enter()
+            .await
+            .ok_or_else(|| no_route(&req.path))?;
         if let Some(t) = trail {
             t.log_request(&active.audit).await?;
         }
