@@ -222,3 +222,16 @@ mod tests {
         assert!(ct_eq(b"abc", b"abc") && !ct_eq(b"abc", b"abd") && !ct_eq(b"a", b"ab"));
     }
 }
+
+/// A crash-test hook (debug builds only): when `VAULTRS_TEST_PAUSE` names `point`, the
+/// server says so on standard error and stops there for good, so that an end-to-end test
+/// can `kill -9` it at exactly that point. Release builds compile it to nothing.
+pub async fn test_pause(point: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("VAULTRS_TEST_PAUSE").is_ok_and(|p| p == point) {
+        eprintln!("vaultrs: paused at {point}");
+        std::future::pending::<()>().await;
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = point;
+}

@@ -8,6 +8,7 @@
 //! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
 
 mod auditing;
+mod cleanup;
 mod expiration;
 pub mod generate_root;
 mod layout;
@@ -317,6 +318,10 @@ impl Core {
             table_lock: tokio::sync::Mutex::new(()),
             tasks: std::sync::Mutex::new(Vec::new()),
         });
+        // What a crash left of a mount's disable or move is finished before any request.
+        if let Err(e) = cleanup::resume(self, &active).await {
+            tracing::error!(error = %e, "could not resume pending mount cleanups");
+        }
         let expiry = tokio::spawn(expiration::run(self.me.clone(), Arc::downgrade(&active)));
         active
             .tasks
