@@ -62,6 +62,11 @@ impl Pending {
         Self::new(route, None, prefixes)
     }
 
+    /// After a move: the leases issued under the old path.
+    pub(super) fn revoke(route: &str) -> Self {
+        Self::new(route, Some(route.to_owned()), Vec::new())
+    }
+
     /// The record's key and stored bytes, for the commit that changes the table.
     pub(super) fn entry(&self) -> Result<(String, Option<Vec<u8>>)> {
         let bytes =

@@ -74,8 +74,11 @@ pub(crate) struct Active {
     /// The enabled audit devices, and the table they were enabled from.
     audit: crate::audit::Broker,
     audit_table: std::sync::Mutex<Vec<MountEntry>>,
-    /// Background work of this unsealed period (the expiration manager), stopped on seal.
+    /// Background work of this unsealed period (the expiration manager, mount moves),
+    /// stopped on seal.
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Mount moves (`sys/remount`) of this unsealed period and how they ended.
+    remounts: sys::remount::Migrations,
 }
 
 impl Active {
@@ -317,6 +320,7 @@ impl Core {
             policies,
             table_lock: tokio::sync::Mutex::new(()),
             tasks: std::sync::Mutex::new(Vec::new()),
+            remounts: sys::remount::Migrations::default(),
         });
         // What a crash left of a mount's disable or move is finished before any request.
         if let Err(e) = cleanup::resume(self, &active).await {

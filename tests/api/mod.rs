@@ -14,6 +14,7 @@ mod kv;
 mod leases;
 mod mounts;
 mod policies;
+mod remount;
 mod sys;
 mod tokens;
 mod wrapping;
