@@ -496,3 +496,34 @@ async fn a_move_killed_after_its_table_commit_finishes_on_restart() {
     );
     assert_keys_expected(&keys, &v.mount_uuids().await);
 }
+
+/// The Rust `vaultrs` client crate (0.8) reads both answers strictly.
+#[tokio::test]
+async fn the_vaultrs_client_crate_moves_a_mount() {
+    use vault_client::client::{VaultClient, VaultClientSettingsBuilder};
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    v.enable("app", json!({"type": "kv"})).await;
+    let client = VaultClient::new(
+        VaultClientSettingsBuilder::default()
+            .address(&srv.addr)
+            .token("root")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let started = vault_client::sys::remount::remount(&client, "app", "moved")
+        .await
+        .unwrap();
+    assert!(is_uuid(&started.migration_id));
+    // The answer waited for this small move: the first status read finds it finished.
+    let status = vault_client::sys::remount::remount_status(&client, &started.migration_id)
+        .await
+        .unwrap();
+    assert_eq!(status.migration_id, started.migration_id);
+    let info = status.migration_info;
+    assert_eq!(
+        (info.source_mount, info.target_mount, info.status),
+        ("app/".into(), "moved/".into(), "success".into())
+    );
+}

@@ -231,7 +231,7 @@ pub(super) async fn handle(
     if let Some(result) = super::auditing::handle(core, active, op, rel, req).await {
         return result;
     }
-    if let Some(result) = remount::handle(core, active, op, rel, &req.data) {
+    if let Some(result) = remount::handle(core, active, op, rel, &req.data).await {
         return result;
     }
     let endpoint = parse_endpoint(rel);

@@ -5,7 +5,10 @@
 //! that must be mounted, a target that must not exist or nest with a mount, no move
 //! between the secrets and the auth tables) and answered with a `migration_id`; the move
 //! itself runs in the background and its status (`in-progress`, `success`, `failure`) is
-//! kept in memory for this unsealed period, as in Vault.
+//! kept in memory for this unsealed period, as in Vault. The answer waits up to
+//! [`ANSWER_WAIT`] for the move ("Vault returns a migration ID when the remount operation
+//! completes", its API docs say): a client's first status poll then usually finds it
+//! finished, which spares Vault's CLI its ten-second sleep between polls.
 //!
 //! A mount's data is keyed by its uuid (`logical/<uuid>/`, `auth/<uuid>/`, under
 //! `local/` for a local mount), never by its path, so a move rewrites no data key: it is a
@@ -31,6 +34,9 @@ use super::mounts::{find, normalize_mount_path, table_entries, PROTECTED};
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
+
+/// How long the answer waits for the move to finish before answering `in-progress`.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How many moves are remembered (the oldest finished ones are forgotten first).
 const REMEMBERED: usize = 256;
@@ -100,7 +106,7 @@ impl Migrations {
 }
 
 /// `sys/remount` and `sys/remount/status/:id` (relative to `sys/`); `None`: neither.
-pub(super) fn handle(
+pub(super) async fn handle(
     core: &Core,
     active: &Active,
     op: Operation,
@@ -110,7 +116,7 @@ pub(super) fn handle(
     let rel = rel.trim_end_matches('/');
     if rel == "remount" {
         return Some(match op {
-            Operation::Create | Operation::Update => start(core, active, data),
+            Operation::Create | Operation::Update => start(core, active, data).await,
             _ => Err(super::unsupported(op, rel)),
         });
     }
@@ -244,8 +250,9 @@ fn checked_source(active: &Active, m: &Move, follower: bool) -> Result<Route> {
     Ok(route)
 }
 
-/// Checks the move, starts it in the background, and answers its migration id.
-fn start(core: &Core, active: &Active, data: &Map<String, Value>) -> Result<Response> {
+/// Checks the move, starts it in the background, and answers its migration id once it
+/// finished or [`ANSWER_WAIT`] passed.
+async fn start(core: &Core, active: &Active, data: &Map<String, Value>) -> Result<Response> {
     let m = parse_move(data)?;
     let route = checked_source(active, &m, core.barrier.is_follower())?;
     let core = core
@@ -254,6 +261,7 @@ fn start(core: &Core, active: &Active, data: &Map<String, Value>) -> Result<Resp
         .ok_or_else(|| Error::Internal("the core is gone".into()))?;
     let active = core.active()?;
     let id = active.remounts.start(&m.source, &m.target);
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
     let task = {
         let (active, id) = (active.clone(), id.clone());
         let uuid = route.entry.uuid.clone();
@@ -270,12 +278,16 @@ fn start(core: &Core, active: &Active, data: &Map<String, Value>) -> Result<Resp
                 }
             };
             active.remounts.set(&id, status);
+            let _ = done.send(());
         })
     };
-    let mut tasks = active.tasks.lock().unwrap_or_else(|p| p.into_inner());
-    tasks.retain(|t| !t.is_finished());
-    tasks.push(task);
-    drop(tasks);
+    {
+        let mut tasks = active.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+    // Finished, failed, or still going: the status endpoint tells which.
+    let _ = tokio::time::timeout(ANSWER_WAIT, finished).await;
     let mut data = Map::new();
     data.insert("migration_id".into(), id.into());
     let mut resp = Response::data(data);
