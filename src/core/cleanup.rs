@@ -75,10 +75,9 @@ impl Pending {
     }
 }
 
-/// Does what `pending` records, then deletes the record (in the commit of the last keys
-/// purged).
-/// Revocation goes first and is forced: a lease that cannot be revoked is dropped, since
-/// the path it was issued under no longer leads to its mount.
+/// Does what `pending` records, then deletes the record in the commit of the last keys
+/// purged. Revocation goes first and is forced: a lease that cannot be revoked is dropped,
+/// since the path it was issued under no longer leads to its mount.
 pub(super) async fn finish(core: &Core, active: &Active, pending: Pending) -> Result<()> {
     let Pending { key, cleanup } = pending;
     if let Some(prefix) = &cleanup.revoke {
@@ -123,8 +122,8 @@ pub(super) async fn resume(core: &Core, active: &Active) -> Result<()> {
         let Some(bytes) = core.barrier.get(&key).await? else {
             continue;
         };
-        let cleanup: Cleanup = match serde_json::from_slice(&bytes) {
-            Ok(c @ Cleanup { version: 1, .. }) => c,
+        let cleanup = match serde_json::from_slice::<Cleanup>(&bytes) {
+            Ok(c) if c.version == FORMAT_VERSION => c,
             Ok(c) => {
                 tracing::error!(key, version = c.version, "unknown mount cleanup format");
                 continue;
