@@ -3,9 +3,10 @@
 //!
 //! A request runs through small named steps ([`Core::handle`]):
 //! `authenticate` (token → entry and ACL) → `route` (longest mount prefix) →
-//! `operation_for_acl` (create vs update) → `authorize` (ACL, sudo paths) → audit hook →
-//! `consume_use` → `dispatch` (engine with a storage view; or the system backend; or the
-//! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
+//! `operation_for_acl` (create vs update) → `authorize` (ACL, sudo paths) → enter the
+//! route's [`mounts::Gate`] (held to the answer) → audit hook → `consume_use` → `dispatch`
+//! (engine with a storage view; or the system backend; or the token store) → `maybe_wrap`
+//! (response wrapping). Engines never see the core.
 
 mod auditing;
 mod cleanup;
