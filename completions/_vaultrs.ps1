@@ -42,7 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'vaultrs' -ScriptBlock {
             [CompletionResult]::new('patch', 'patch', [CompletionResultType]::ParameterValue, 'Merge data into what is stored at a path (a JSON merge patch)')
             [CompletionResult]::new('kv', 'kv', [CompletionResultType]::ParameterValue, 'Work with the key/value secrets engine, version 1 or 2')
             [CompletionResult]::new('secrets', 'secrets', [CompletionResultType]::ParameterValue, 'Enable, disable, list, tune and move secrets engines')
-            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Enable, disable, list and tune auth methods')
+            [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Enable, disable, list, tune and move auth methods')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Authenticate and store the token in ~/.vault-token')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Create, look up, renew and revoke tokens')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Write, read, list, delete and format ACL policies')
@@ -391,7 +391,7 @@ Register-ArgumentCompleter -Native -CommandName 'vaultrs' -ScriptBlock {
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Disable the secrets engine at a path, deleting all its data')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the enabled secrets engines')
             [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Change the settings of a mounted secrets engine')
-            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Move a secrets engine to a new path, keeping its data')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Move a secrets engine to a new path, keeping its data and configuration. Every lease issued under the old path is revoked')
             break
         }
         'vaultrs;secrets;enable' {
@@ -496,6 +496,7 @@ Register-ArgumentCompleter -Native -CommandName 'vaultrs' -ScriptBlock {
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Disable the auth method at a path, revoking every token it issued')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the enabled auth methods')
             [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Change the settings of an enabled auth method')
+            [CompletionResult]::new('move', 'move', [CompletionResultType]::ParameterValue, 'Move an auth method to a new path, keeping its configuration and users. Every token it issued at the old path is revoked')
             break
         }
         'vaultrs;auth;enable' {
@@ -555,6 +556,20 @@ Register-ArgumentCompleter -Native -CommandName 'vaultrs' -ScriptBlock {
             [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'A human-friendly description of the mount')
             [CompletionResult]::new('--options', '--options', [CompletionResultType]::ParameterName, 'An engine option as key=value. Repeat for several')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The engine''s version, where it has several (for kv: 1 or 2)')
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Address of the server, with its scheme and port')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate')
+            [CompletionResult]::new('--ca-path', '--ca-path', [CompletionResultType]::ParameterName, 'Path to a directory of PEM files of CA certificates used to verify the server')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--wrap-ttl', '--wrap-ttl', [CompletionResultType]::ParameterName, 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or yaml')
+            [CompletionResult]::new('--tls-skip-verify', '--tls-skip-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never ask for input; fail instead where a prompt would be needed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vaultrs;auth;move' {
             [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Address of the server, with its scheme and port')
             [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate')
             [CompletionResult]::new('--ca-path', '--ca-path', [CompletionResultType]::ParameterName, 'Path to a directory of PEM files of CA certificates used to verify the server')

@@ -94,6 +94,9 @@ _vaultrs() {
             vaultrs__subcmd__auth,list)
                 cmd="vaultrs__subcmd__auth__subcmd__list"
                 ;;
+            vaultrs__subcmd__auth,move)
+                cmd="vaultrs__subcmd__auth__subcmd__move"
+                ;;
             vaultrs__subcmd__auth,tune)
                 cmd="vaultrs__subcmd__auth__subcmd__tune"
                 ;;
@@ -430,7 +433,7 @@ _vaultrs() {
             return 0
             ;;
         vaultrs__subcmd__auth)
-            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help enable disable list tune"
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help enable disable list tune move"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,6 +584,48 @@ _vaultrs() {
             ;;
         vaultrs__subcmd__auth__subcmd__list)
             opts="-h --detailed --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wrap-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vaultrs__subcmd__auth__subcmd__move)
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

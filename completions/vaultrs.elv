@@ -39,7 +39,7 @@ set edit:completion:arg-completer[vaultrs] = {|@words|
             cand patch 'Merge data into what is stored at a path (a JSON merge patch)'
             cand kv 'Work with the key/value secrets engine, version 1 or 2'
             cand secrets 'Enable, disable, list, tune and move secrets engines'
-            cand auth 'Enable, disable, list and tune auth methods'
+            cand auth 'Enable, disable, list, tune and move auth methods'
             cand login 'Authenticate and store the token in ~/.vault-token'
             cand token 'Create, look up, renew and revoke tokens'
             cand policy 'Write, read, list, delete and format ACL policies'
@@ -368,7 +368,7 @@ set edit:completion:arg-completer[vaultrs] = {|@words|
             cand disable 'Disable the secrets engine at a path, deleting all its data'
             cand list 'List the enabled secrets engines'
             cand tune 'Change the settings of a mounted secrets engine'
-            cand move 'Move a secrets engine to a new path, keeping its data'
+            cand move 'Move a secrets engine to a new path, keeping its data and configuration. Every lease issued under the old path is revoked'
         }
         &'vaultrs;secrets;enable'= {
             cand --path 'The path to mount the engine at'
@@ -467,6 +467,7 @@ set edit:completion:arg-completer[vaultrs] = {|@words|
             cand disable 'Disable the auth method at a path, revoking every token it issued'
             cand list 'List the enabled auth methods'
             cand tune 'Change the settings of an enabled auth method'
+            cand move 'Move an auth method to a new path, keeping its configuration and users. Every token it issued at the old path is revoked'
         }
         &'vaultrs;auth;enable'= {
             cand --path 'The path to enable the method at'
@@ -522,6 +523,19 @@ set edit:completion:arg-completer[vaultrs] = {|@words|
             cand --description 'A human-friendly description of the mount'
             cand --options 'An engine option as key=value. Repeat for several'
             cand --version 'The engine''s version, where it has several (for kv: 1 or 2)'
+            cand --address 'Address of the server, with its scheme and port'
+            cand --ca-cert 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate'
+            cand --ca-path 'Path to a directory of PEM files of CA certificates used to verify the server'
+            cand --namespace 'The namespace to send requests to (the X-Vault-Namespace header)'
+            cand --ns 'The namespace to send requests to (the X-Vault-Namespace header)'
+            cand --wrap-ttl 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h'
+            cand --format 'Output format: table, json or yaml'
+            cand --tls-skip-verify 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests'
+            cand --non-interactive 'Never ask for input; fail instead where a prompt would be needed'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'vaultrs;auth;move'= {
             cand --address 'Address of the server, with its scheme and port'
             cand --ca-cert 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate'
             cand --ca-path 'Path to a directory of PEM files of CA certificates used to verify the server'

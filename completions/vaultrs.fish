@@ -44,7 +44,7 @@ complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "list" -d 'List the 
 complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "patch" -d 'Merge data into what is stored at a path (a JSON merge patch)'
 complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "kv" -d 'Work with the key/value secrets engine, version 1 or 2'
 complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "secrets" -d 'Enable, disable, list, tune and move secrets engines'
-complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "auth" -d 'Enable, disable, list and tune auth methods'
+complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "auth" -d 'Enable, disable, list, tune and move auth methods'
 complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "login" -d 'Authenticate and store the token in ~/.vault-token'
 complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "token" -d 'Create, look up, renew and revoke tokens'
 complete -c vaultrs -n "__fish_vaultrs_needs_command" -f -a "policy" -d 'Write, read, list, delete and format ACL policies'
@@ -292,7 +292,7 @@ complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and not __fish_
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "disable" -d 'Disable the secrets engine at a path, deleting all its data'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "list" -d 'List the enabled secrets engines'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "tune" -d 'Change the settings of a mounted secrets engine'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "move" -d 'Move a secrets engine to a new path, keeping its data'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "move" -d 'Move a secrets engine to a new path, keeping its data and configuration. Every lease issued under the old path is revoked'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and __fish_seen_subcommand_from enable" -l path -d 'The path to mount the engine at' -r
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and __fish_seen_subcommand_from enable" -l default-lease-ttl -d 'Default time-to-live of leases from this mount, such as 1h ("system" to inherit)' -r
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and __fish_seen_subcommand_from enable" -l max-lease-ttl -d 'Maximum time-to-live of leases from this mount ("system" to inherit)' -r
@@ -364,21 +364,22 @@ yaml\t'YAML'"
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and __fish_seen_subcommand_from move" -l tls-skip-verify -d 'Do not verify the server\'s TLS certificate. This is insecure; use it only for tests'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and __fish_seen_subcommand_from move" -l non-interactive -d 'Never ask for input; fail instead where a prompt would be needed'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand secrets; and __fish_seen_subcommand_from move" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l address -d 'Address of the server, with its scheme and port' -r
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l ca-cert -d 'Path to a PEM file of CA certificates used to verify the server\'s TLS certificate' -r -F
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l ca-path -d 'Path to a directory of PEM files of CA certificates used to verify the server' -r -F
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l namespace -l ns -d 'The namespace to send requests to (the X-Vault-Namespace header)' -r
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l wrap-ttl -d 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h' -r
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l format -d 'Output format: table, json or yaml' -r -f -a "table\t'Aligned key/value tables, for people'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l address -d 'Address of the server, with its scheme and port' -r
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l ca-cert -d 'Path to a PEM file of CA certificates used to verify the server\'s TLS certificate' -r -F
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l ca-path -d 'Path to a directory of PEM files of CA certificates used to verify the server' -r -F
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l namespace -l ns -d 'The namespace to send requests to (the X-Vault-Namespace header)' -r
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l wrap-ttl -d 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h' -r
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l format -d 'Output format: table, json or yaml' -r -f -a "table\t'Aligned key/value tables, for people'
 json\t'JSON, as Vault prints it'
 yaml\t'YAML'"
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l tls-skip-verify -d 'Do not verify the server\'s TLS certificate. This is insecure; use it only for tests'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -l non-interactive -d 'Never ask for input; fail instead where a prompt would be needed'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -f -a "enable" -d 'Enable an auth method at a path (by default the method\'s type, such as userpass/)'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -f -a "disable" -d 'Disable the auth method at a path, revoking every token it issued'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -f -a "list" -d 'List the enabled auth methods'
-complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune" -f -a "tune" -d 'Change the settings of an enabled auth method'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l tls-skip-verify -d 'Do not verify the server\'s TLS certificate. This is insecure; use it only for tests'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -l non-interactive -d 'Never ask for input; fail instead where a prompt would be needed'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "enable" -d 'Enable an auth method at a path (by default the method\'s type, such as userpass/)'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "disable" -d 'Disable the auth method at a path, revoking every token it issued'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "list" -d 'List the enabled auth methods'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "tune" -d 'Change the settings of an enabled auth method'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and not __fish_seen_subcommand_from enable disable list tune move" -f -a "move" -d 'Move an auth method to a new path, keeping its configuration and users. Every token it issued at the old path is revoked'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from enable" -l path -d 'The path to enable the method at' -r
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from enable" -l default-lease-ttl -d 'Default time-to-live of leases from this mount, such as 1h ("system" to inherit)' -r
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from enable" -l max-lease-ttl -d 'Maximum time-to-live of leases from this mount ("system" to inherit)' -r
@@ -437,6 +438,17 @@ yaml\t'YAML'"
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from tune" -l tls-skip-verify -d 'Do not verify the server\'s TLS certificate. This is insecure; use it only for tests'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from tune" -l non-interactive -d 'Never ask for input; fail instead where a prompt would be needed'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from tune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l address -d 'Address of the server, with its scheme and port' -r
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l ca-cert -d 'Path to a PEM file of CA certificates used to verify the server\'s TLS certificate' -r -F
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l ca-path -d 'Path to a directory of PEM files of CA certificates used to verify the server' -r -F
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l namespace -l ns -d 'The namespace to send requests to (the X-Vault-Namespace header)' -r
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l wrap-ttl -d 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h' -r
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l format -d 'Output format: table, json or yaml' -r -f -a "table\t'Aligned key/value tables, for people'
+json\t'JSON, as Vault prints it'
+yaml\t'YAML'"
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l tls-skip-verify -d 'Do not verify the server\'s TLS certificate. This is insecure; use it only for tests'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -l non-interactive -d 'Never ask for input; fail instead where a prompt would be needed'
+complete -c vaultrs -n "__fish_vaultrs_using_subcommand auth; and __fish_seen_subcommand_from move" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand login" -l method -d 'The type of auth method: token (the default), userpass, ldap, approle, ...' -r
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand login" -l path -d 'The path the auth method is enabled at (by default its type)' -r
 complete -c vaultrs -n "__fish_vaultrs_using_subcommand login" -l field -d 'Print only this field of the response' -r

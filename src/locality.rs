@@ -17,6 +17,7 @@
 //! | `logical/<uuid>/`, `auth/<uuid>/`, `audit/<uuid>/` | replicated mounts' data |
 //! | `local/core/mounts`, `local/core/auth`, `local/core/audit` | local halves of the tables |
 //! | `local/core/cluster`, `local/core/layout`, `local/core/keyring-usage` | cluster identity, this layout's version, the keyring's encryption counters |
+//! | `local/core/cleanup/<id>` | what is left to do after a mount was disabled or moved (each cluster finishes its own) |
 //! | `local/token/`, `local/leases/` | tokens and their indexes, leases |
 //! | `local/logical/<uuid>/`, `local/auth/<uuid>/`, `local/audit/<uuid>/` | local mounts' data |
 //! | `local/engine/<uuid>/` | any engine's cluster-local data (`Ctx::local`: approle secret ids) |

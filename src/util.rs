@@ -144,6 +144,19 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// A crash-test hook (debug builds only): when `VAULTRS_TEST_PAUSE` names `point`, the
+/// server says so on standard error and stops there for good, so that an end-to-end test
+/// can `kill -9` it at exactly that point. Release builds compile it to nothing.
+pub async fn test_pause(point: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("VAULTRS_TEST_PAUSE").is_ok_and(|p| p == point) {
+        eprintln!("vaultrs: paused at {point}");
+        std::future::pending::<()>().await;
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = point;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,6 +240,79 @@ fn wrapping_and_login() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), "v", "{o:?}");
 }
 
+/// `secrets move` and `auth move` against a real server: Vault's two lines, then the
+/// data and the users at the new path, and Vault's error for a taken target.
+#[test]
+fn secrets_and_auth_move() {
+    let s = TestServer::dev();
+    let ok = |o: &Output| {
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ok(&s.cli(&["secrets", "enable", "-path=app", "-version=2", "kv"], ""));
+    ok(&s.cli(&["kv", "put", "app/db", "password=s3cr3t"], ""));
+    let out = ok(&s.cli(&["secrets", "move", "app", "team/app"], ""));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let id = lines[0]
+        .strip_prefix("Started moving secrets engine app/ to team/app/, with migration ID ")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        lines[1],
+        format!(
+            "Success! Finished moving secrets engine app/ to team/app/, with migration ID {id}"
+        )
+    );
+    let status = ok(&s.cli(
+        &["read", "-format=json", &format!("sys/remount/status/{id}")],
+        "",
+    ));
+    assert!(status.contains("\"status\": \"success\""), "{status}");
+    assert_eq!(
+        ok(&s.cli(&["kv", "get", "-field=password", "team/app/db"], "")),
+        "s3cr3t"
+    );
+    let o = s.cli(&["kv", "get", "app/db"], "");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let o = s.cli(&["secrets", "move", "team/app", "secret"], "");
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("Error moving secrets engine team/app/ to secret/: ")
+            && err.contains("path already in use at \"secret/\""),
+        "{err}"
+    );
+
+    ok(&s.cli(&["auth", "enable", "userpass"], ""));
+    ok(&s.cli(
+        &["write", "auth/userpass/users/alice", "password=pw-alice"],
+        "",
+    ));
+    let out = ok(&s.cli(&["auth", "move", "userpass", "corp"], ""));
+    assert!(
+        out.lines().last().unwrap().starts_with(
+            "Success! Finished moving auth method auth/userpass/ to auth/corp/, with migration ID "
+        ),
+        "{out}"
+    );
+    let login = |path: &str| {
+        s.cli_env(
+            &[
+                "login",
+                "-method=userpass",
+                &format!("-path={path}"),
+                "-token-only",
+                "username=alice",
+                "password=pw-alice",
+            ],
+            "",
+            &[],
+        )
+    };
+    assert!(ok(&login("corp")).starts_with("hvs."));
+    assert_eq!(login("userpass").status.code(), Some(2));
+}
+
 /// The README's walkthrough, run as a new user would: every line of the fenced `sh` block
 /// under the "Walkthrough" heading that starts with `vaultrs ` (after the server is up).
 #[test]

@@ -763,6 +763,33 @@ def test_hvac_approle(dev):
     assert "policies" not in ar.read_role("builder")["data"]
 
 
+def test_hvac_move_backend(dev):
+    c = dev.client()
+    c.sys.enable_secrets_engine("kv", path="app", options={"version": "2"})
+    c.secrets.kv.v2.create_or_update_secret("db", secret={"pw": "s3cr3t"}, mount_point="app")
+    accessor = c.sys.list_mounted_secrets_engines()["data"]["app/"]["accessor"]
+
+    moved = c.sys.move_backend("app", "team/app")
+    migration = moved["data"]["migration_id"]
+    status = c.read(f"sys/remount/status/{migration}")["data"]
+    assert status["migration_info"] == {
+        "source_mount": "app/",
+        "target_mount": "team/app/",
+        "status": "success",
+    }
+    mounts = c.sys.list_mounted_secrets_engines()["data"]
+    assert mounts["team/app/"]["accessor"] == accessor
+    assert "app/" not in mounts
+    read = c.secrets.kv.v2.read_secret_version("db", mount_point="team/app", raise_on_deleted_version=True)
+    assert read["data"]["data"] == {"pw": "s3cr3t"}
+
+    with pytest.raises(hvac.exceptions.InvalidRequest) as taken:
+        c.sys.move_backend("team/app", "secret")
+    assert taken.value.errors == ['path already in use at "secret/"']
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.sys.move_backend("sys", "system")
+
+
 def test_hvac_audit_file_device(dev, tmp_home):
     c = dev.client()
     log = tmp_home / "audit.log"
@@ -1024,6 +1051,28 @@ def test_bao_secrets_enable_local_and_list(dev):
     assert "already in use" in dup.stderr
     dev.bao("secrets", "disable", "scratch", check=0)
     assert "scratch/" not in dev.bao_json("secrets", "list", "-format=json")
+
+
+def test_bao_secrets_and_auth_move(dev):
+    dev.bao("secrets", "enable", "-path=app", "kv", check=0)
+    dev.bao("kv", "put", "app/x", "a=b", check=0)
+    out = dev.bao("secrets", "move", "app", "team/app", check=0).stdout
+    assert re.search(r"^Started moving secrets engine app/ to team/app/, with migration ID \S+$", out, re.M), out
+    assert "Success! Finished moving secrets engine app/ to team/app/, with migration ID" in out
+    assert dev.bao_json("kv", "get", "-format=json", "team/app/x")["data"] == {"a": "b"}
+    taken = dev.bao("secrets", "move", "team/app", "secret", check=2)
+    assert 'path already in use at "secret/"' in taken.stderr
+
+    # Vault's `auth move` sends the paths as given: auth/ is part of them.
+    dev.bao("auth", "enable", "userpass", check=0)
+    dev.bao("write", "auth/userpass/users/alice", "password=pw-alice", check=0)
+    out = dev.bao("auth", "move", "auth/userpass", "auth/corp", check=0).stdout
+    assert "Success! Finished moving auth method auth/userpass/ to auth/corp/" in out
+    login = dev.bao(
+        "login", "-method=userpass", "-path=corp", "-token-only",
+        "username=alice", "password=pw-alice", token="", check=0,
+    )
+    assert login.stdout.strip().startswith("hvs.")
 
 
 def test_bao_policy_write_read(dev, tmp_home):

@@ -37,6 +37,17 @@ impl TestServer {
 
     /// A dev server on `data_dir` with extra flags.
     pub fn dev_in(data_dir: &Path, dir: Option<tempfile::TempDir>, extra: &[&str]) -> Self {
+        Self::dev_in_env(data_dir, dir, extra, &[])
+    }
+
+    /// [`TestServer::dev_in`] with extra environment variables (such as the crash-test
+    /// hook `VAULTRS_TEST_PAUSE`).
+    pub fn dev_in_env(
+        data_dir: &Path,
+        dir: Option<tempfile::TempDir>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(bin());
         cmd.args([
@@ -49,7 +60,9 @@ impl TestServer {
         .args(extra)
         .env("HOME", home.path())
         .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN");
+        .env_remove("VAULT_TOKEN")
+        .env_remove("VAULTRS_TEST_PAUSE")
+        .envs(env.iter().copied());
         Self::spawn(cmd, "root".into(), data_dir.to_path_buf(), home, dir)
     }
 
@@ -126,6 +139,19 @@ impl TestServer {
             }
         }
         panic!("no \"Unseal Key: \" line in the dev banner");
+    }
+
+    /// Waits until the server writes a line containing `needle` to standard error.
+    pub fn wait_for_stderr(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no {needle:?} on the server's standard error within {limit:?}");
     }
 
     /// The process id (for signals).

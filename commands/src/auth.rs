@@ -1,4 +1,4 @@
-//! `vaultrs auth enable|disable|list|tune` (auth method mounts, `sys/auth`) and
+//! `vaultrs auth enable|disable|list|tune|move` (auth method mounts, `sys/auth`) and
 //! `vaultrs login`.
 
 use anyhow::Result;
@@ -57,6 +57,24 @@ pub enum AuthCommand {
         /// The method's path.
         path: String,
     },
+    /// Move an auth method to a new path, keeping its configuration and users. Every
+    /// token it issued at the old path is revoked.
+    Move {
+        /// The method's current path, such as userpass/ (or auth/userpass/).
+        source: String,
+        /// The new path, such as corp-userpass/ (or auth/corp-userpass/).
+        destination: String,
+    },
+}
+
+/// `path` as `sys/remount` names an auth method: under `auth/`.
+fn auth_path(path: &str) -> String {
+    let path = sanitize_path(path);
+    if path.starts_with("auth/") {
+        path
+    } else {
+        format!("auth/{path}")
+    }
 }
 
 /// Arguments of `vaultrs login`.
@@ -174,6 +192,16 @@ pub fn run(cmd: AuthCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
             ui.info(format!("Success! Tuned the auth method at: {mount}"));
             Ok(0)
         }
+        AuthCommand::Move {
+            source,
+            destination,
+        } => crate::secrets::remount(
+            &client,
+            ui,
+            &auth_path(&source),
+            &auth_path(&destination),
+            "auth method",
+        ),
     }
 }
 

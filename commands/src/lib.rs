@@ -213,7 +213,7 @@ pub enum Commands {
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
 
-    /// Enable, disable, list and tune auth methods.
+    /// Enable, disable, list, tune and move auth methods.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
 

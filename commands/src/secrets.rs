@@ -89,7 +89,8 @@ pub enum SecretsCommand {
         /// The mount path.
         path: String,
     },
-    /// Move a secrets engine to a new path, keeping its data.
+    /// Move a secrets engine to a new path, keeping its data and configuration. Every
+    /// lease issued under the old path is revoked.
     Move {
         /// The current mount path.
         source: String,
@@ -223,9 +224,17 @@ pub fn remount(client: &Client, ui: &mut Ui, from: &str, to: &str, what: &str) -
         let status = client
             .read(&format!("sys/remount/status/{id}"))
             .map_err(|e| ctx(e, format!("Error checking the migration status of {id}")))?;
+        let Some(status) = status else {
+            // Statuses live in the server's memory: a restart or seal forgets them.
+            pb.finish_and_clear();
+            return Err(Exit::server(format!(
+                "Error checking the migration status of {id}: the server no longer knows \
+                 this migration (was it restarted or sealed?); check where {from} is mounted"
+            ))
+            .into());
+        };
         let state = status
-            .as_ref()
-            .and_then(|s| s.get("migration_info"))
+            .get("migration_info")
             .and_then(|i| i.get("status"))
             .and_then(Value::as_str)
             .unwrap_or("")

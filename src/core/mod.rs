@@ -3,11 +3,13 @@
 //!
 //! A request runs through small named steps ([`Core::handle`]):
 //! `authenticate` (token → entry and ACL) → `route` (longest mount prefix) →
-//! `operation_for_acl` (create vs update) → `authorize` (ACL, sudo paths) → audit hook →
-//! `consume_use` → `dispatch` (engine with a storage view; or the system backend; or the
-//! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
+//! `operation_for_acl` (create vs update) → `authorize` (ACL, sudo paths) → enter the
+//! route's [`mounts::Gate`] (held to the answer) → audit hook → `consume_use` → `dispatch`
+//! (engine with a storage view; or the system backend; or the token store) → `maybe_wrap`
+//! (response wrapping). Engines never see the core.
 
 mod auditing;
+mod cleanup;
 mod expiration;
 mod follow;
 pub mod generate_root;
@@ -86,12 +88,14 @@ pub(crate) struct Active {
     audit: crate::audit::Broker,
     audit_table: std::sync::Mutex<Vec<MountEntry>>,
     /// Background work of this unsealed period (the expiration manager, the storage
-    /// follower). Seal asks it to stop through `stop` and waits: work a task has started
-    /// (a revocation, an invalidation) finishes first.
+    /// follower, mount moves). Seal asks it to stop through `stop` and waits: work a task
+    /// has started (a revocation, an invalidation) finishes first.
     tasks: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stop: tokio::sync::watch::Sender<bool>,
     /// The Merkle index of the replicated keys, kept current by the storage follower.
     merkle: std::sync::Mutex<MerkleIndex>,
+    /// Mount moves (`sys/remount`) of this unsealed period and how they ended.
+    remounts: sys::remount::Migrations,
 }
 
 impl Active {
@@ -205,6 +209,13 @@ const SUDO_PATHS: &[&str] = &[
     "auth/token/accessors",
     "auth/token/revoke-orphan",
 ];
+
+/// Vault's answer for a path no mount serves.
+fn no_route(path: &str) -> Error {
+    Error::UnsupportedPath(format!(
+        "no handler for route {path:?}. route entry not found."
+    ))
+}
 
 fn needs_sudo(path: &str) -> bool {
     SUDO_PATHS.iter().any(|p| match p.strip_suffix('*') {
@@ -375,7 +386,12 @@ impl Core {
             tasks: std::sync::Mutex::new(Vec::new()),
             stop: tokio::sync::watch::channel(false).0,
             merkle: std::sync::Mutex::new(merkle),
+            remounts: sys::remount::Migrations::default(),
         });
+        // What a crash left of a mount's disable or move is finished before any request.
+        if let Err(e) = cleanup::resume(self, &active).await {
+            tracing::error!(error = %e, "could not resume pending mount cleanups");
+        }
         self.applied.send_replace(position);
         active.spawn(follow::run(
             self.me.clone(),
@@ -462,6 +478,12 @@ impl Core {
                     if let Some(t) = trail.as_deref_mut() {
                         t.log_request(&active.audit).await?;
                     }
+                    let _in_flight = mount
+                        .facts
+                        .gate
+                        .enter()
+                        .await
+                        .ok_or_else(|| no_route(&req.path))?;
                     return self.login(active, mount, backend, req).await;
                 }
             }
@@ -490,11 +512,15 @@ impl Core {
             return Err(e);
         }
         let Some(mount) = mount else {
-            return Err(Error::UnsupportedPath(format!(
-                "no handler for route {:?}. route entry not found.",
-                req.path
-            )));
+            return Err(no_route(&req.path));
         };
+        // Held until the answer is ready: a disable or move of the mount waits for it.
+        let _in_flight = mount
+            .facts
+            .gate
+            .enter()
+            .await
+            .ok_or_else(|| no_route(&req.path))?;
         if let Some(t) = trail {
             t.log_request(&active.audit).await?;
         }

@@ -285,6 +285,30 @@ pub struct MountFacts {
     pub storage_prefix: String,
     /// [`MountEntry::local_storage_prefix`].
     pub local_prefix: String,
+    /// The requests in flight on this route.
+    pub gate: Arc<Gate>,
+}
+
+/// The requests in flight on one route. A request holds [`Gate::enter`]'s guard while its
+/// engine runs (and, for a login, while its token is issued); disabling or moving the
+/// mount takes the route out of the router, then [`Gate::retire`]s it: that waits for the
+/// requests in flight and turns away any that resolved the route but had not entered yet.
+/// So once `retire` returns, nothing writes the mount's data or issues a token through the
+/// old route again.
+#[derive(Debug, Default)]
+pub struct Gate(tokio::sync::RwLock<bool>);
+
+impl Gate {
+    /// Lets a request in; `None` once the route is retired.
+    pub async fn enter(&self) -> Option<tokio::sync::RwLockReadGuard<'_, bool>> {
+        let guard = self.0.read().await;
+        (!*guard).then_some(guard)
+    }
+
+    /// Waits for the requests in flight and closes the gate for good.
+    pub async fn retire(&self) {
+        *self.0.write().await = true;
+    }
 }
 
 /// A mount that serves a request path (see [`Router::resolve`]).
@@ -324,12 +348,21 @@ impl Router {
         }
     }
 
+    /// Adds or replaces (a tune) the route at the entry's path. The same mount re-inserted
+    /// keeps its [`Gate`], so the requests in flight stay counted.
     pub fn insert(&mut self, route: Route) {
         let key = route.entry.route();
+        let gate = self
+            .routes
+            .iter()
+            .find(|slot| slot.key == key && slot.route.entry.uuid == route.entry.uuid)
+            .map(|slot| slot.facts.gate.clone())
+            .unwrap_or_default();
         let facts = MountFacts {
             info: Arc::new(route.entry.info(self.system_ttls.0, self.system_ttls.1)),
             storage_prefix: route.entry.storage_prefix(),
             local_prefix: route.entry.local_storage_prefix(),
+            gate,
         };
         self.routes.retain(|slot| slot.key != key);
         self.routes.push(Slot { key, route, facts });
@@ -338,9 +371,20 @@ impl Router {
             .sort_by(|a, b| b.key.len().cmp(&a.key.len()).then(a.key.cmp(&b.key)));
     }
 
-    pub fn remove(&mut self, route_key: &str) -> Option<Route> {
+    /// Takes the route at `route_key` out, with the gate of its requests in flight.
+    pub fn remove(&mut self, route_key: &str) -> Option<(Route, Arc<Gate>)> {
         let i = self.routes.iter().position(|slot| slot.key == route_key)?;
-        Some(self.routes.remove(i).route)
+        let slot = self.routes.remove(i);
+        Some((slot.route, slot.facts.gate))
+    }
+
+    /// Moves a mount: the route at `old_key` goes and `route` (at its entry's path) comes,
+    /// in one change under the caller's write lock, so no request sees both or neither.
+    /// The old route's gate, for the caller to retire.
+    pub fn replace(&mut self, old_key: &str, route: Route) -> Option<Arc<Gate>> {
+        let (_, gate) = self.remove(old_key)?;
+        self.insert(route);
+        Some(gate)
     }
 
     /// The slot serving `path` and the path relative to it. `secret` matches `secret/`.
@@ -479,6 +523,62 @@ mod tests {
             r.resolve("secret/x").unwrap().facts.info.max_lease_ttl,
             2 * day
         );
+    }
+
+    #[tokio::test]
+    async fn a_move_swaps_the_route_and_hands_back_the_old_gate() {
+        let mut r = Router::new();
+        let entry = MountEntry::new(Table::Mounts, "app/", "kv", "", false);
+        r.insert(Route {
+            entry: Arc::new(entry.clone()),
+            handler: Handler::System,
+        });
+        let before = r.resolve("app/x").unwrap();
+        // A tune re-inserts the same mount: the requests in flight stay counted.
+        r.insert(Route {
+            entry: Arc::new(entry.clone()),
+            handler: Handler::System,
+        });
+        assert!(Arc::ptr_eq(
+            &before.facts.gate,
+            &r.resolve("app/x").unwrap().facts.gate
+        ));
+        let in_flight = before.facts.gate.enter().await.unwrap();
+
+        let mut moved = entry.clone();
+        moved.path = "team/app/".into();
+        let gate = r
+            .replace(
+                "app/",
+                Route {
+                    entry: Arc::new(moved),
+                    handler: Handler::System,
+                },
+            )
+            .unwrap();
+        assert!(r.resolve("app/x").is_none());
+        let after = r.resolve("team/app/x").unwrap();
+        assert_eq!(
+            (after.facts.storage_prefix.as_str(), after.relative.as_str()),
+            (entry.storage_prefix().as_str(), "x")
+        );
+        assert!(!Arc::ptr_eq(&gate, &after.facts.gate));
+        assert!(r.replace("app/", route(Table::Mounts, "other/")).is_none());
+
+        // Retiring waits for the request in flight, then turns late ones away.
+        let retire = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.retire().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!retire.is_finished());
+        drop(in_flight);
+        retire.await.unwrap();
+        assert!(gate.enter().await.is_none());
+        assert!(after.facts.gate.enter().await.is_some());
+        let (removed, _) = r.remove("team/app/").unwrap();
+        assert_eq!(removed.entry.uuid, entry.uuid);
+        assert!(r.remove("team/app/").is_none());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::util::rfc3339;
 use mounts::{disable_mount, enable_mount, list_mounts, read_mount, read_tune, tune_mount};
 
 mod mounts;
+pub(super) mod remount;
 
 /// The `sys/` endpoints, parsed from the path relative to `sys/`.
 #[derive(Debug, PartialEq, Eq)]
@@ -269,6 +270,9 @@ pub(super) async fn handle(
         return result;
     }
     if let Some(result) = super::auditing::handle(core, active, op, rel, req).await {
+        return result;
+    }
+    if let Some(result) = remount::handle(core, active, op, rel, &req.data).await {
         return result;
     }
     let endpoint = parse_endpoint(rel);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::super::cleanup::{self, Pending};
 use super::super::mounts::{MountEntry, Route, Table};
 use super::super::{Active, Core, Response};
 use super::mount_json;
@@ -39,7 +40,8 @@ pub(super) fn normalize_mount_path(path: &str) -> Result<String> {
     Ok(format!("{trimmed}/"))
 }
 
-const PROTECTED: &[&str] = &["sys/", "cubbyhole/", "identity/", "audit/", "auth/"];
+/// Secret-engine paths no request may mount, unmount, tune or move (prefixes).
+pub(super) const PROTECTED: &[&str] = &["sys/", "cubbyhole/", "identity/", "audit/", "auth/"];
 const SINGLETONS: &[&str] = &["cubbyhole", "system", "token", "identity"];
 
 pub(super) fn list_mounts(active: &Active, table: Table) -> Result<Response> {
@@ -55,7 +57,7 @@ pub(super) fn list_mounts(active: &Active, table: Table) -> Result<Response> {
 /// The mount of `table` at `path`. The router serves both tables under one namespace
 /// (`auth/userpass/` is an auth mount's route), so the entry's own table is checked:
 /// `sys/mounts/auth/userpass` never reaches an auth method.
-fn find(active: &Active, table: Table, path: &str) -> Result<Option<Route>> {
+pub(super) fn find(active: &Active, table: Table, path: &str) -> Result<Option<Route>> {
     let path = normalize_mount_path(path)?;
     let key = format!("{}{path}", table.route_prefix());
     Ok(active
@@ -169,7 +171,7 @@ pub(super) async fn enable_mount(
     Ok(Response::empty())
 }
 
-fn table_entries(active: &Active, table: Table) -> Vec<MountEntry> {
+pub(super) fn table_entries(active: &Active, table: Table) -> Vec<MountEntry> {
     active
         .router()
         .routes()
@@ -238,6 +240,13 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, table: Tabl
     Ok(())
 }
 
+/// Disables a mount (Vault's `unmount`/`disableCredential`). In order, under the table lock:
+/// the route leaves the router and the requests in flight on it finish (so nothing writes
+/// its data or issues a token through it any more); the leases under its path are revoked,
+/// as Vault does first (for an auth method: every token it issued); the table without the
+/// entry is committed with a [`Pending`] purge of the mount's data in one batch. The purge
+/// itself runs after the lock is released, in bounded batches, and a restart finishes it
+/// (see [`super::super::cleanup`]). A failure before the table commit puts the route back.
 pub(super) async fn disable_mount(
     core: &Core,
     active: &Active,
@@ -249,37 +258,42 @@ pub(super) async fn disable_mount(
     if protected(table, &path) || table == Table::Auth && path == "token/" {
         return Err(Error::invalid(format!("cannot unmount {path:?}")));
     }
-    let _guard = active.table_lock.lock().await;
+    let guard = active.table_lock.lock().await;
     let Some(route) = find(active, table, &path)? else {
         // Vault answers 204 for a path with no mount: existence is not leaked.
         return Ok(Response::empty());
     };
-    let entries: Vec<MountEntry> = table_entries(active, table)
-        .into_iter()
-        .filter(|e| e.uuid != route.entry.uuid)
-        .collect();
-    if table == Table::Auth {
-        // As Vault does: every token the method issued goes with it (force: a token that
-        // cannot be revoked must not keep the mount alive).
+    let gate = active
+        .router_mut()
+        .remove(&key)
+        .map(|(_, gate)| gate)
+        .ok_or_else(|| Error::Internal(format!("route {key} vanished while disabling")))?;
+    gate.retire().await;
+    let pending = Pending::purge(
+        &key,
+        vec![
+            route.entry.storage_prefix(),
+            route.entry.local_storage_prefix(),
+        ],
+    );
+    let committed = async {
+        // Force: a token that cannot be revoked must not keep the mount alive.
         super::super::expiration::revoke_prefix(core, active, &key, true).await?;
+        let entries: Vec<MountEntry> = table_entries(active, table)
+            .into_iter()
+            .filter(|e| e.uuid != route.entry.uuid)
+            .collect();
+        core.store_table_with(table, &entries, Some(pending.entry()?))
+            .await
     }
-    core.store_table(table, &entries).await?;
-    active.router_mut().remove(&key);
-    // The data is unreachable now; remove it, cluster-local data included.
-    for prefix in [
-        route.entry.storage_prefix(),
-        route.entry.local_storage_prefix(),
-    ] {
-        let view = crate::logical::StorageView::new(core.barrier.clone(), prefix);
-        let keys = view.keys().await?;
-        for chunk in keys.chunks(512) {
-            let mut batch = crate::logical::ViewBatch::new();
-            for k in chunk {
-                batch.delete(k.clone());
-            }
-            view.commit(batch).await?;
-        }
+    .await;
+    if let Err(e) = committed {
+        active.router_mut().insert(route);
+        return Err(e);
     }
+    drop(guard);
+    crate::util::test_pause("disable-after-table").await;
+    cleanup::finish(core, active, pending).await?;
     Ok(Response::empty())
 }
 
