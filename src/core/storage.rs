@@ -1,8 +1,12 @@
 //! The storage stack under the core, bottom to top:
 //!
-//! `FileBackend` (durable log + tree, log identity, snapshots) → `ChangeFeed` (publishes
-//! every committed batch in order) → `CachedPhysical` (Vault's physical read cache) →
+//! `FileBackend` (durable log + tree, log identity, snapshots) → `CachedPhysical` (Vault's
+//! physical read cache) → `ChangeFeed` (publishes every committed batch in order) →
 //! `Barrier` (encryption).
+//!
+//! The feed sits above the cache so that a batch is published only once the cache holds
+//! it: whoever reacts to a published batch (the storage follower re-reading a table or
+//! the keyring) reads the new values, never the cache's old ones.
 //!
 //! Every write goes through the whole stack, so every batch is published by the feed and
 //! cached consistently, whoever commits it: the core, or (for a replication secondary)
@@ -20,11 +24,11 @@ use vaultrs_storage::{
 
 use crate::error::Result;
 
-/// The change feed over the file backend.
-pub type Feed = ChangeFeed<Arc<FileBackend>>;
+/// The read cache over the file backend.
+pub type Cache = CachedPhysical<Arc<FileBackend>>;
 
-/// The read cache over the feed.
-pub type Cache = CachedPhysical<Arc<Feed>>;
+/// The change feed over the cache.
+pub type Feed = ChangeFeed<Arc<Cache>>;
 
 /// The storage stack of one server. Cheap to clone.
 #[derive(Clone)]
@@ -48,9 +52,9 @@ impl Storage {
 
     /// The stack over an open file backend.
     pub async fn over(file: Arc<FileBackend>) -> Result<Self> {
-        let feed = Arc::new(ChangeFeed::new(file.clone(), FeedOptions::default()).await?);
-        let cache = Arc::new(CachedPhysical::new(feed.clone(), CacheOptions::default()));
-        let barrier = Arc::new(Barrier::new(cache.clone() as Arc<dyn Physical>));
+        let cache = Arc::new(CachedPhysical::new(file.clone(), CacheOptions::default()));
+        let feed = Arc::new(ChangeFeed::new(cache.clone(), FeedOptions::default()).await?);
+        let barrier = Arc::new(Barrier::new(feed.clone() as Arc<dyn Physical>));
         Ok(Self {
             file,
             feed,
@@ -62,6 +66,6 @@ impl Storage {
     /// The physical store every writer below the barrier must use: a batch committed
     /// through it is cached and published like the core's own.
     pub fn physical(&self) -> Arc<dyn Physical> {
-        self.cache.clone()
+        self.feed.clone()
     }
 }

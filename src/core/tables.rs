@@ -102,7 +102,13 @@ impl Core {
         let (shared_key, local_key) = table.keys();
         let (local, shared): (Vec<_>, Vec<_>) = entries.iter().cloned().partition(|e| e.local);
         let mut batch = vaultrs_storage::Batch::new();
+        // A follower writes the local half only: the replicated half is its primary's,
+        // and may be newer in storage than in this node's router.
+        let follower = self.barrier.is_follower();
         for (key, half) in [(shared_key, shared), (local_key, local)] {
+            if follower && key == shared_key {
+                continue;
+            }
             let bytes = serde_json::to_vec(&StoredTable::new(half))
                 .map_err(|e| Error::Internal(e.to_string()))?;
             if self.barrier.get(key).await?.as_deref() != Some(bytes.as_slice()) {

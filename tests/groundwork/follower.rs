@@ -113,7 +113,6 @@ async fn a_follower_writes_local_keys_only() {
     for (path, body) in [
         ("secret/data/app", json!({"data": {"password": "changed"}})),
         ("sys/policies/acl/other", json!({"policy": "path \"x\" {}"})),
-        ("sys/mounts/more", json!({"type": "kv"})),
         ("auth/userpass/users/bob", json!({"password": "pw"})),
         ("sys/rotate", json!({})),
     ] {
@@ -121,6 +120,35 @@ async fn a_follower_writes_local_keys_only() {
             .await
             .error_containing(400, "replicated data is written on the primary");
     }
+    assert_eq!(
+        v.get("secret/data/app").await.data()["data"]["password"],
+        "s3cr3t"
+    );
+    // Mounts: non-local ones are the primary's; local ones are this cluster's own.
+    v.post("sys/mounts/more", json!({"type": "kv"}))
+        .await
+        .errors(
+            400,
+            &["cannot add a non-local mount to a replication secondary"],
+        );
+    v.delete("sys/mounts/secret").await.errors(
+        400,
+        &["cannot unmount a non-local mount on a replication secondary"],
+    );
+    v.post("sys/mounts/secret/tune", json!({"max_lease_ttl": "1h"}))
+        .await
+        .errors(
+            400,
+            &["cannot tune a non-local mount on a replication secondary"],
+        );
+    v.post("sys/mounts/scratch", json!({"type": "kv", "local": true}))
+        .await
+        .no_content();
+    v.put("scratch/x", json!({"y": 1})).await.no_content();
+    v.post("sys/mounts/scratch/tune", json!({"max_lease_ttl": "1h"}))
+        .await
+        .no_content();
+    v.delete("sys/mounts/scratch").await.no_content();
     assert_eq!(
         v.get("secret/data/app").await.data()["data"]["password"],
         "s3cr3t"

@@ -135,6 +135,11 @@ pub(super) async fn enable_mount(
         }
     }
     let local = bool_field(data, "local")?;
+    if !local && core.barrier().is_follower() {
+        return Err(Error::invalid(
+            "cannot add a non-local mount to a replication secondary",
+        ));
+    }
     let mut entry = MountEntry::new(
         table,
         &path,
@@ -263,6 +268,11 @@ pub(super) async fn disable_mount(
         // Vault answers 204 for a path with no mount: existence is not leaked.
         return Ok(Response::empty());
     };
+    if !route.entry.local && core.barrier().is_follower() {
+        return Err(Error::invalid(
+            "cannot unmount a non-local mount on a replication secondary",
+        ));
+    }
     let gate = active
         .router_mut()
         .remove(&key)
@@ -359,6 +369,11 @@ pub(super) async fn tune_mount(
             "tune of path {norm:?} failed: no mount entry found"
         ))
     })?;
+    if !route.entry.local && core.barrier().is_follower() {
+        return Err(Error::invalid(
+            "cannot tune a non-local mount on a replication secondary",
+        ));
+    }
     let mut entry = (*route.entry).clone();
     apply_config(&mut entry, data, table)?;
     if let Some(description) = fields::string(data, "description") {
