@@ -41,6 +41,9 @@ pub enum Error {
     /// the primary; this is what is left when it cannot.)
     #[error("replicated data is written on the primary: this server follows one")]
     Follower,
+    /// The primary refused a forwarded request: its status and messages, passed on.
+    #[error("{}", messages.join("; "))]
+    Remote { status: u16, messages: Vec<String> },
     /// Not possible right now; the client may retry (503).
     #[error("{0}")]
     Unavailable(String),

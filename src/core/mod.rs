@@ -12,6 +12,7 @@ mod auditing;
 mod cleanup;
 mod expiration;
 mod follow;
+pub mod forward;
 pub mod generate_root;
 mod invalidate;
 mod layout;
@@ -179,6 +180,8 @@ pub struct Core {
     applied: tokio::sync::watch::Sender<Position>,
     /// The replication state, read on unseal ([`Core::replication_state`]).
     replication: RwLock<crate::replication::state::State>,
+    /// On a secondary: where writes of replicated data go ([`forward`]).
+    forwarder: RwLock<Option<Arc<dyn forward::Forwarder>>>,
     config: CoreConfig,
     active: RwLock<Option<Arc<Active>>>,
     /// Serializes seal and unseal transitions.
@@ -211,7 +214,7 @@ const SUDO_PATHS: &[&str] = &[
 ];
 
 /// Vault's answer for a path no mount serves.
-fn no_route(path: &str) -> Error {
+pub(super) fn no_route(path: &str) -> Error {
     Error::UnsupportedPath(format!(
         "no handler for route {path:?}. route entry not found."
     ))
@@ -234,6 +237,7 @@ impl Core {
             barrier,
             applied,
             replication: RwLock::new(Default::default()),
+            forwarder: RwLock::new(None),
             config,
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
@@ -526,9 +530,13 @@ impl Core {
         }
         let last_use = self.consume_use(active, &mut caller).await?;
         let result = async {
-            let response = self
-                .dispatch(active, &caller, &mount, operation, req)
-                .await?;
+            let response = match self.dispatch(active, &caller, &mount, operation, req).await {
+                // A write of replicated data on a secondary: the primary makes it.
+                Err(Error::Follower | Error::Storage(vaultrs_storage::Error::Follower(_))) => {
+                    self.forward(&caller, req).await?
+                }
+                other => other?,
+            };
             self.maybe_wrap(active, response, req).await
         }
         .await;
@@ -614,13 +622,7 @@ impl Core {
             .lookup_shared(token)
             .await?
             .ok_or(Error::PermissionDenied)?;
-        let acl = if entry.is_root() {
-            static ROOT: std::sync::LazyLock<Arc<Acl>> =
-                std::sync::LazyLock::new(|| Arc::new(Acl::root()));
-            ROOT.clone()
-        } else {
-            active.policies.acl(&entry.policies).await?
-        };
+        let acl = Self::acl_of(active, &entry).await?;
         Ok(Caller {
             token: token.to_owned(),
             hash,
@@ -632,6 +634,16 @@ impl Core {
 
     /// `Update` becomes `Create` when the engine says the target does not exist yet. The
     /// engine looks where the request itself will run (a cubbyhole: the caller's own).
+    /// The ACL of a token entry: rootness comes from the token, policies from the store.
+    pub(super) async fn acl_of(active: &Active, entry: &TokenEntry) -> Result<Arc<Acl>> {
+        if entry.is_root() {
+            static ROOT: std::sync::LazyLock<Arc<Acl>> =
+                std::sync::LazyLock::new(|| Arc::new(Acl::root()));
+            return Ok(ROOT.clone());
+        }
+        active.policies.acl(&entry.policies).await
+    }
+
     async fn operation_for_acl(
         &self,
         token_hash: &str,

@@ -21,6 +21,10 @@ pub fn status_and_messages(err: &Error) -> (StatusCode, Vec<String>) {
         Error::NotInitialized => (StatusCode::BAD_REQUEST, msg("Vault is not initialized")),
         Error::Follower => (StatusCode::BAD_REQUEST, vec![err.to_string()]),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, vec![err.to_string()]),
+        Error::Remote { status, messages } => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+            messages.clone(),
+        ),
         Error::Storage(e) => storage_status(e),
         Error::Internal(detail) => {
             tracing::error!(%detail, "internal error");

@@ -2,6 +2,7 @@
 //! unauthenticated raw `sys/` endpoints, and renders responses and errors as Vault does.
 //! It is the only module that names status codes.
 
+pub mod cluster;
 mod error;
 mod sys_raw;
 

@@ -188,6 +188,44 @@ impl PrimaryClient {
     }
 }
 
+impl PrimaryClient {
+    /// Runs `request` on the primary: its answer and the position holding its change, or
+    /// the primary's refusal as it gave it.
+    pub async fn forward(
+        &self,
+        request: &crate::core::forward::Forwarded,
+    ) -> Result<(crate::core::forward::ForwardedAnswer, Position)> {
+        #[derive(Deserialize)]
+        struct Answer {
+            answer: crate::core::forward::ForwardedAnswer,
+            position: Position,
+        }
+        #[derive(Deserialize)]
+        struct Refusal {
+            #[serde(default)]
+            errors: Vec<String>,
+        }
+        let resp = self
+            .http
+            .post(self.url("forward"))
+            .timeout(Duration::from_secs(60))
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = resp.status();
+        if status.is_success() {
+            let a: Answer = resp.json().await.map_err(unreachable)?;
+            return Ok((a.answer, a.position));
+        }
+        let refusal: Refusal = resp.json().await.unwrap_or(Refusal { errors: Vec::new() });
+        Err(Error::Remote {
+            status: status.as_u16(),
+            messages: refusal.errors,
+        })
+    }
+}
+
 /// Frames as they arrive on a stream.
 pub struct FrameStream {
     resp: reqwest::Response,

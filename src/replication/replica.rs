@@ -56,6 +56,8 @@ pub struct Replica {
     cluster_id: String,
     position: Mutex<Option<Position>>,
     status: Mutex<SyncStatus>,
+    /// The primary position applied here, for [`Replica::wait_remote`].
+    applied: tokio::sync::watch::Sender<Option<Position>>,
 }
 
 fn replicated() -> KeyFilter {
@@ -69,6 +71,7 @@ impl Replica {
             primary,
             cluster_id: cluster_id.into(),
             position: Mutex::new(None),
+            applied: tokio::sync::watch::channel(None).0,
             status: Mutex::new(SyncStatus {
                 state: "connecting".into(),
                 ..SyncStatus::default()
@@ -98,6 +101,23 @@ impl Replica {
         let recorded: Position = serde_json::from_slice(&bytes).ok()?;
         *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorded);
         Some(recorded)
+    }
+
+    /// Resolves once the primary's `position` is applied here (or a later position of
+    /// another log: a resync brought everything up to date); false after `timeout`.
+    pub async fn wait_remote(&self, position: Position, timeout: Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        let reached = async move {
+            applied
+                .wait_for(|p| {
+                    p.is_some_and(|p| p.log_id != position.log_id || p.seq >= position.seq)
+                })
+                .await
+                .is_ok()
+        };
+        tokio::time::timeout(timeout, reached)
+            .await
+            .unwrap_or(false)
     }
 
     fn forget_position(&self) {
@@ -187,6 +207,7 @@ impl Replica {
             self.apply(record).await?;
         }
         *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(position);
+        self.applied.send_replace(Some(position));
         self.set_status(|s| {
             s.last_remote_wal = position.seq;
             s.primary_log_id = Some(position.log_id.to_string());
@@ -219,6 +240,7 @@ impl Replica {
                     self.apply(batch).await?;
                     at = next;
                     *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                    self.applied.send_replace(Some(at));
                     self.set_status(|s| s.last_remote_wal = b.seq);
                 }
                 Frame::Position(seq) => {
@@ -226,6 +248,7 @@ impl Replica {
                         // Nothing replicated in between: the position moves without a write.
                         at = Position::new(at.log_id, seq);
                         *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+                        self.applied.send_replace(Some(at));
                         self.set_status(|s| s.last_remote_wal = seq);
                     }
                 }
@@ -283,5 +306,35 @@ impl Replica {
                 }
             }
         }
+    }
+}
+
+/// A secondary's [`Forwarder`](crate::core::forward::Forwarder): writes go to the
+/// primary, and come back through the replica before they are answered.
+pub struct ReplicaForwarder {
+    pub primary: PrimaryClient,
+    pub replica: Arc<Replica>,
+}
+
+#[async_trait::async_trait]
+impl crate::core::forward::Forwarder for ReplicaForwarder {
+    async fn forward(
+        &self,
+        request: crate::core::forward::Forwarded,
+    ) -> Result<crate::core::Response> {
+        let (answer, position) = self.primary.forward(&request).await?;
+        let mut response = answer.into_response();
+        if !self
+            .replica
+            .wait_remote(position, crate::core::forward::FORWARD_WAIT)
+            .await
+        {
+            response.warnings.push(
+                "the write was applied on the primary, but has not reached this cluster \
+                 yet: reads here may not show it for a moment"
+                    .into(),
+            );
+        }
+        Ok(response)
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use vaultrs::core::storage::Storage;
 use vaultrs::core::CoreConfig;
 use vaultrs::replication::primary_client::PrimaryClient;
-use vaultrs::replication::replica::Replica;
+use vaultrs::replication::replica::{Replica, ReplicaForwarder};
 use vaultrs::storage::{Batch, FileBackend, Physical};
 
 use super::support::Node;
@@ -60,11 +60,18 @@ impl Pair {
         )
         .await;
         // The replica writes through the secondary's own storage stack from here.
+        let client = PrimaryClient::new(cluster_addr, reqwest::Client::new());
         let replica = Arc::new(Replica::new(
             secondary.storage.clone(),
-            PrimaryClient::new(cluster_addr, reqwest::Client::new()),
+            client.clone(),
             primary.core.cluster_identity().unwrap().1,
         ));
+        secondary
+            .core
+            .set_forwarder(Some(Arc::new(ReplicaForwarder {
+                primary: client,
+                replica: replica.clone(),
+            })));
         let stop = tokio::sync::watch::channel(false).0;
         tokio::spawn(
             replica
@@ -171,6 +178,47 @@ async fn a_secondary_bootstraps_streams_and_keeps_its_local_data() {
         .get("secret/data/app")
         .await
         .some_error(403);
+
+    // Writes of replicated data sent to the secondary are made by the primary, and read
+    // back at once on the secondary (read-your-writes).
+    s.put("secret/data/from-secondary", json!({"data": {"v": 2}}))
+        .await
+        .ok();
+    assert_eq!(
+        s.get("secret/data/from-secondary").await.data()["data"]["v"],
+        2
+    );
+    assert_eq!(
+        p.get("secret/data/from-secondary").await.data()["data"]["v"],
+        2
+    );
+    s.put(
+        "sys/policies/acl/writer",
+        json!({"policy": r#"path "secret/data/w/*" { capabilities = ["create", "update", "read"] }"#}),
+    )
+    .await
+    .no_content();
+    assert!(p.get("sys/policies/acl/writer").await.data()["policy"]
+        .as_str()
+        .unwrap()
+        .contains("secret/data/w/"));
+    // A limited token of the secondary: its ACL decides here, and again on the primary.
+    let (limited, ..) = s.create_token(json!({"policies": ["writer"]})).await;
+    let limited = s.with_token(&limited);
+    limited
+        .put("secret/data/w/ok", json!({"data": {"a": 1}}))
+        .await
+        .ok();
+    assert_eq!(limited.get("secret/data/w/ok").await.data()["data"]["a"], 1);
+    limited
+        .put("secret/data/elsewhere", json!({"data": {"a": 1}}))
+        .await
+        .denied();
+    p.get("secret/data/elsewhere").await.not_found();
+    // Token and local writes stay local.
+    s.put("cubbyhole/mine", json!({"a": "b"}))
+        .await
+        .no_content();
 
     // Removed on the primary: removed on the secondary.
     p.delete("sys/mounts/team").await.no_content();

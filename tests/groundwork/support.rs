@@ -110,7 +110,7 @@ impl Node {
     pub async fn serve_cluster(&self) -> (String, tokio::task::JoinHandle<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
-        let app = vaultrs::replication::source::router(self.core.clone());
+        let app = vaultrs::http::cluster::router(self.core.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -8,7 +8,9 @@
 //! - `GET  /cluster/v1/merkle`: the bucket hashes and the position they stand at;
 //! - `POST /cluster/v1/merkle/keys` `{"buckets": [i, ...]}`: those buckets' (key, hash);
 //! - `POST /cluster/v1/values` `{"keys": [...]}`: their ciphertext, as one batch frame
-//!   (a key that is gone comes back as a delete).
+//!   (a key that is gone comes back as a delete);
+//! - `POST /cluster/v1/forward`: a write a secondary forwards ([`crate::core::forward`]):
+//!   `{"answer": ..., "position": ...}`, or the error's status and messages.
 //!
 //! Only replicated keys ever leave: the stream filters every batch with the locality
 //! rule, and the Merkle index and value reads refuse anything else. The router is served
@@ -27,9 +29,9 @@ use serde::Deserialize;
 use serde_json::json;
 use vaultrs_storage::{Committed, LogId, Position, Subscription};
 
-use super::wire::Frame;
 use crate::core::Core;
 use crate::locality;
+use crate::replication::wire::Frame;
 
 /// How often an idle stream says where the primary stands.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -45,6 +47,7 @@ pub fn router(core: Arc<Core>) -> axum::Router {
         .route("/cluster/v1/merkle", get(merkle))
         .route("/cluster/v1/merkle/keys", post(merkle_keys))
         .route("/cluster/v1/values", post(values))
+        .route("/cluster/v1/forward", post(forward))
         .with_state(core)
 }
 
@@ -261,4 +264,19 @@ async fn values(State(core): State<Arc<Core>>, Json(body): Json<KeysBody>) -> Re
         frame.encode(),
     )
         .into_response()
+}
+
+async fn forward(
+    State(core): State<Arc<Core>>,
+    Json(request): Json<crate::core::forward::Forwarded>,
+) -> Response {
+    match core.handle_forwarded(request).await {
+        Ok((answer, position)) => {
+            Json(json!({ "answer": answer, "position": position })).into_response()
+        }
+        Err(e) => {
+            let (status, messages) = super::error::status_and_messages(&e);
+            (status, Json(json!({ "errors": messages }))).into_response()
+        }
+    }
 }
