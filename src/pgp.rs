@@ -17,6 +17,7 @@ use pgp::crypto::sym::SymmetricKeyAlgorithm;
 use pgp::packet::{Signature, SignatureType};
 use pgp::types::{KeyDetails, Timestamp};
 use rand::rngs::OsRng;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -37,6 +38,23 @@ impl std::fmt::Debug for PublicKey {
 /// Parses every key of a request's `pgp_keys` (see [`PublicKey::parse`]).
 pub fn parse_keys(keys: &[String]) -> Result<Vec<PublicKey>> {
     keys.iter().map(|k| PublicKey::parse(k)).collect()
+}
+
+/// Vault's `EncryptShares`: share `i` (as its hex text, which is what `gpg --decrypt`
+/// then prints) encrypted to key `i`. Returns the ciphertexts in order.
+pub fn encrypt_shares(shares: &[Zeroizing<Vec<u8>>], keys: &[PublicKey]) -> Result<Vec<Vec<u8>>> {
+    if shares.len() != keys.len() {
+        return Err(Error::Internal(format!(
+            "{} shares for {} PGP keys",
+            shares.len(),
+            keys.len()
+        )));
+    }
+    shares
+        .iter()
+        .zip(keys)
+        .map(|(share, key)| key.encrypt(Zeroizing::new(hex::encode(&share[..])).as_bytes()))
+        .collect()
 }
 
 impl PublicKey {
@@ -65,6 +83,9 @@ impl PublicKey {
                 key.fingerprint
             )));
         }
+        // Prove it now: shares are encrypted after they take effect (init, rekey), when a
+        // failure could no longer be undone.
+        key.encrypt(b"vaultrs key check")?;
         Ok(key)
     }
 

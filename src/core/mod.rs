@@ -16,7 +16,9 @@ mod layout;
 mod login;
 pub mod mounts;
 pub mod policy_store;
+pub mod rekey;
 pub mod request;
+pub mod seal_keys;
 pub mod storage;
 mod sys;
 mod tables;
@@ -178,6 +180,8 @@ pub struct Core {
     transition: tokio::sync::Mutex<()>,
     /// The root generation attempt, if any (in memory only).
     generate_root: generate_root::GenerateRoot,
+    /// The rekey attempt, if any (in memory only).
+    rekey: rekey::Rekey,
 }
 
 /// Paths that need `sudo` on top of the operation's capability (Vault's root paths).
@@ -199,6 +203,8 @@ const SUDO_PATHS: &[&str] = &[
     "sys/revoke-force/*",
     "sys/generate-root-token/attempt",
     "sys/generate-root-token/update",
+    "sys/rekey/backup",
+    "sys/rekey/recovery-key-backup",
     "auth/token/accessors",
     "auth/token/revoke-orphan",
 ];
@@ -226,6 +232,7 @@ impl Core {
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
             generate_root: generate_root::GenerateRoot::default(),
+            rekey: rekey::Rekey::default(),
         })
     }
 
@@ -326,6 +333,7 @@ impl Core {
             active.stop_tasks().await;
         }
         self.generate_root.discard();
+        self.rekey.discard().await;
         self.barrier.seal().await;
     }
 

@@ -4,6 +4,7 @@
 
 mod error;
 mod sys_raw;
+mod sys_rekey;
 
 use std::sync::Arc;
 use std::time::Duration;
