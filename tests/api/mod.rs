@@ -13,6 +13,7 @@ mod kv;
 mod leases;
 mod mounts;
 mod policies;
+mod rekey;
 mod sys;
 mod tokens;
 mod wrapping;
