@@ -12,6 +12,7 @@ mod envelope;
 mod kv;
 mod leases;
 mod mounts;
+mod pgp_keys;
 mod policies;
 mod rekey;
 mod sys;
