@@ -340,3 +340,32 @@ async fn cli_rekey_with_pgp_backup_and_generate_root_with_pgp_key() {
     );
     fails_with(&g(&["-init", "-pgp-key=keybase:someone"]), 1, "keybase");
 }
+
+#[tokio::test]
+async fn a_rekeyed_dev_directory_says_why_it_will_not_start_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = crate::harness::TestServer::dev_in(&data, None, &[]);
+    let key = server.dev_unseal_key();
+    let v = V::at(&server.addr, None);
+    let st = crate::api::rekey::start(&v, json!({"secret_shares": 1, "secret_threshold": 1})).await;
+    crate::api::rekey::update(&v, st["nonce"].as_str().unwrap(), &[key]).await;
+    drop(server);
+    let out = std::process::Command::new(crate::harness::bin())
+        .args([
+            "server",
+            "-dev",
+            "-dev-listen-address=127.0.0.1:0",
+            &format!("-dev-data-dir={}", data.display()),
+        ])
+        .env("HOME", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no longer opens this vault (it was rekeyed)"),
+        "{stderr}"
+    );
+}
