@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
-use vaultrs_storage::barrier::{SealConfig, ShareCollector};
+use vaultrs_storage::barrier::ShareCollector;
 use zeroize::Zeroizing;
 
 use super::tokens::SERVICE_TOKEN_PREFIX;
@@ -210,25 +210,10 @@ pub fn decode_token(encoded: &str, otp: &str) -> Result<Zeroizing<String>> {
         .map_err(|_| Error::invalid("the decoded token is not valid text; check the OTP"))
 }
 
-fn not_initialized() -> Error {
-    Error::invalid("server is not yet initialized")
-}
-
 impl Core {
-    /// The seal configuration whose threshold a quorum must reach; refuses a sealed core.
-    async fn generate_root_config(&self) -> Result<SealConfig> {
-        let config = self
-            .barrier
-            .seal_config()
-            .await?
-            .ok_or_else(not_initialized)?;
-        self.active()?;
-        Ok(config)
-    }
-
     /// The status of the attempt in progress (`GET .../attempt`). The OTP is never shown.
     pub async fn generate_root_status(&self) -> Result<GenerateRootStatus> {
-        let config = self.generate_root_config().await?;
+        let config = self.quorum_config().await?;
         let slot = self.generate_root.slot();
         let mut status = GenerateRootStatus {
             required: config.secret_threshold,
@@ -267,7 +252,7 @@ impl Core {
                 )));
             }
         }
-        self.generate_root_config().await?;
+        self.quorum_config().await?;
         let generated = given.is_none() && pgp_key.is_none();
         let encoding = match pgp_key {
             Some(key) => Encoding::Pgp(Box::new(key)),
@@ -315,7 +300,7 @@ impl Core {
         nonce: &str,
     ) -> Result<GenerateRootStatus> {
         use vaultrs_storage::Error as StorageError;
-        let config = self.generate_root_config().await?;
+        let config = self.quorum_config().await?;
         let active = self.active()?;
         let status = |progress: usize| GenerateRootStatus {
             nonce: nonce.to_owned(),

@@ -282,10 +282,6 @@ impl Rekey {
     }
 }
 
-fn not_initialized() -> Error {
-    Error::invalid("server is not yet initialized")
-}
-
 fn duplicate(what: &str) -> Error {
     Error::invalid(format!(
         "given key has already been provided during this {what} operation"
@@ -293,20 +289,9 @@ fn duplicate(what: &str) -> Error {
 }
 
 impl Core {
-    /// The current seal configuration of an unsealed, initialized core.
-    async fn rekey_config(&self) -> Result<SealConfig> {
-        let config = self
-            .barrier
-            .seal_config()
-            .await?
-            .ok_or_else(not_initialized)?;
-        self.active()?;
-        Ok(config)
-    }
-
     /// `GET sys/rekey/init`.
     pub async fn rekey_status(&self) -> Result<RekeyStatus> {
-        let config = self.rekey_config().await?;
+        let config = self.quorum_config().await?;
         let slot = self.rekey.attempt.lock().await;
         Ok(match slot.as_ref() {
             Some(attempt) => attempt.status(config.secret_threshold),
@@ -335,7 +320,7 @@ impl Core {
             config.secret_shares,
             "incorrect number of PGP keys for rekey",
         )?;
-        let current = self.rekey_config().await?;
+        let current = self.quorum_config().await?;
         if self.barrier.is_follower() {
             return Err(Error::invalid(
                 "cannot rekey a replication secondary: it unseals with its primary's keys; \
@@ -379,7 +364,7 @@ impl Core {
     /// `PUT sys/rekey/update`: one current share. At the current threshold the quorum is
     /// checked, the new shares made and (without verification) put in effect.
     pub async fn rekey_update(&self, share: &[u8], nonce: &str) -> Result<RekeyUpdate> {
-        let current = self.rekey_config().await?;
+        let current = self.quorum_config().await?;
         let mut slot = self.rekey.attempt.lock().await;
         let attempt = slot
             .as_mut()
@@ -445,7 +430,7 @@ impl Core {
 
     /// `GET sys/rekey/verify`.
     pub async fn rekey_verify_status(&self) -> Result<VerifyStatus> {
-        self.rekey_config().await?;
+        self.quorum_config().await?;
         let slot = self.rekey.attempt.lock().await;
         slot.as_ref()
             .map(Attempt::verify_status)
@@ -455,7 +440,7 @@ impl Core {
     /// `DELETE sys/rekey/verify`: starts the verification over (progress 0, a new nonce);
     /// the new shares stay the same.
     pub async fn rekey_verify_restart(&self) -> Result<VerifyStatus> {
-        self.rekey_config().await?;
+        self.quorum_config().await?;
         let mut slot = self.rekey.attempt.lock().await;
         if let Some(v) = slot.as_mut().and_then(|a| a.verification.as_mut()) {
             v.shares.reset();
@@ -469,7 +454,7 @@ impl Core {
     /// `PUT sys/rekey/verify`: one *new* share. At the new threshold, if they combine into
     /// the new unseal key, it is put in effect.
     pub async fn rekey_verify(&self, share: &[u8], nonce: &str) -> Result<VerifyUpdate> {
-        self.rekey_config().await?;
+        self.quorum_config().await?;
         let mut slot = self.rekey.attempt.lock().await;
         let attempt = slot
             .as_mut()

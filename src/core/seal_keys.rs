@@ -88,6 +88,18 @@ pub(super) fn deliver(
 }
 
 impl Core {
+    /// The seal configuration whose threshold a quorum of shares must reach (generate-root,
+    /// rekey): 400 `server is not yet initialized` before init, then 503 while sealed.
+    pub(super) async fn quorum_config(&self) -> Result<SealConfig> {
+        let config = self
+            .barrier
+            .seal_config()
+            .await?
+            .ok_or_else(|| Error::invalid("server is not yet initialized"))?;
+        self.active()?;
+        Ok(config)
+    }
+
     /// `sys/init` with PGP keys: [`Core::init`], then the shares encrypted to their keys
     /// and the root token to its own (base64 of the message, as Vault's `root_token`).
     pub async fn init_with_pgp(
