@@ -154,6 +154,9 @@ _vaultrs() {
             vaultrs__subcmd__operator,key-status)
                 cmd="vaultrs__subcmd__operator__subcmd__key__subcmd__status"
                 ;;
+            vaultrs__subcmd__operator,rekey)
+                cmd="vaultrs__subcmd__operator__subcmd__rekey"
+                ;;
             vaultrs__subcmd__operator,rotate)
                 cmd="vaultrs__subcmd__operator__subcmd__rotate"
                 ;;
@@ -1777,7 +1780,7 @@ _vaultrs() {
             return 0
             ;;
         vaultrs__subcmd__operator)
-            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help init unseal seal key-status rotate generate-root"
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help init unseal seal key-status rotate generate-root rekey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1877,7 +1880,7 @@ _vaultrs() {
             return 0
             ;;
         vaultrs__subcmd__operator__subcmd__init)
-            opts="-n -t -h --key-shares --key-threshold --status --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
+            opts="-n -t -h --key-shares --key-threshold --status --pgp-keys --root-token-pgp-key --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1896,6 +1899,14 @@ _vaultrs() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pgp-keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root-token-pgp-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1941,6 +1952,76 @@ _vaultrs() {
                 return 0
             fi
             case "${prev}" in
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wrap-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vaultrs__subcmd__operator__subcmd__rekey)
+            opts="-n -t -h --init --cancel --status --key-shares --key-threshold --nonce --target --verify --pgp-keys --backup --backup-retrieve --backup-delete --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key-shares)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nonce)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pgp-keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --address)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod http;
 pub mod locality;
 pub mod logical;
+pub mod pgp;
 pub mod policy;
 pub mod replication;
 pub mod server;

@@ -12,6 +12,7 @@
 //! | key | class |
 //! |---|---|
 //! | `core/keyring`, `core/root-key`, `core/seal-config` | replicated (a secondary unseals with the primary's keys) |
+//! | `core/unseal-keys-backup` | replicated: the PGP-encrypted shares of the last rekey, when asked for |
 //! | `core/mounts`, `core/auth`, `core/audit` | replicated halves of the mount tables |
 //! | `sys/policy/<name>` | replicated |
 //! | `logical/<uuid>/`, `auth/<uuid>/`, `audit/<uuid>/` | replicated mounts' data |

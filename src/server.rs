@@ -189,7 +189,14 @@ async fn dev_setup(
         let raw = base64::engine::general_purpose::STANDARD
             .decode(key.trim())
             .map_err(|_| Error::invalid("dev-unseal-key is damaged"))?;
-        core.unseal(&raw).await?;
+        core.unseal(&raw).await.map_err(|e| match e {
+            Error::Storage(vaultrs_storage::Error::InvalidUnsealKey) => Error::invalid(format!(
+                "{} no longer opens this vault (it was rekeyed): serve the directory with \
+                 -config and unseal it with its current keys",
+                key_file.display()
+            )),
+            e => e,
+        })?;
         let mut token = std::fs::read_to_string(&token_file)
             .map_err(|e| Error::Internal(format!("reading dev-root-token: {e}")))?;
         if let Some(custom) = custom_root {

@@ -587,6 +587,126 @@ def test_hvac_init_unseal_seal(config_server):
     assert c.secrets.kv.v2.read_secret_version("kept", raise_on_deleted_version=True)["data"]["data"] == {"a": "b"}
 
 
+def test_hvac_rekey_and_verification(config_server):
+    c = config_server.client("")
+    init = c.sys.initialize(secret_shares=3, secret_threshold=2)
+    old = init["keys"]
+    c.sys.submit_unseal_keys(old[:2])
+    c.token = init["root_token"]
+
+    idle = c.sys.read_rekey_progress()
+    assert idle["started"] is False and idle["required"] == 2 and idle["nonce"] == ""
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="no backed-up keys found"):
+        c.sys.read_backup_keys()
+
+    st = c.sys.start_rekey(secret_shares=5, secret_threshold=3)
+    assert st["started"] is True and (st["t"], st["n"]) == (3, 5)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="already in progress"):
+        c.sys.start_rekey(secret_shares=5, secret_threshold=3)
+    step = c.sys.rekey(old[0], nonce=st["nonce"])
+    assert step["progress"] == 1 and "complete" not in step
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="incorrect nonce"):
+        c.sys.rekey(old[1], nonce="nope")
+    done = c.sys.rekey_multi(old[1:], nonce=st["nonce"])
+    assert done["complete"] is True and len(done["keys"]) == 5 and len(done["keys_base64"]) == 5
+    new = done["keys_base64"]
+    assert c.sys.read_rekey_progress()["started"] is False
+
+    c.sys.seal()
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        c.sys.submit_unseal_keys(old)
+    assert c.sys.submit_unseal_key(reset=True)["progress"] == 0
+    assert c.sys.submit_unseal_keys(new[2:])["sealed"] is False
+
+    # With verification: the new keys only count once verified.
+    st = c.sys.start_rekey(secret_shares=2, secret_threshold=2, require_verification=True)
+    assert st["verification_required"] is True
+    done = c.sys.rekey_multi(new[:3], nonce=st["nonce"])
+    assert done["complete"] is True and done["verification_required"] is True
+    newer = done["keys"]
+    vnonce = done["verification_nonce"]
+    progress = c.sys.read_rekey_verify_progress()
+    assert progress["nonce"] == vnonce and progress["started"] is True and progress["t"] == 2
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="verification must be performed"):
+        c.sys.rekey(new[3], nonce=st["nonce"])
+    c.sys.cancel_rekey_verify()
+    vnonce = c.sys.read_rekey_verify_progress()["nonce"]
+    verified = c.sys.rekey_verify_multi(newer, nonce=vnonce)
+    assert verified["complete"] is True
+    c.sys.seal()
+    assert c.sys.submit_unseal_keys(newer)["sealed"] is False
+
+    # Cancel is idempotent.
+    c.sys.start_rekey(secret_shares=1, secret_threshold=1)
+    c.sys.cancel_rekey()
+    c.sys.cancel_rekey()
+    assert c.sys.read_rekey_progress()["started"] is False
+
+
+def _gpg(home, *args, input=b""):
+    proc = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--quiet", "--pinentry-mode", "loopback",
+         "--passphrase", "", *args],
+        input=input, capture_output=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout
+
+
+def _gpg_key(tmp_home, name):
+    """A gpg key pair in its own home: (home, fingerprint, base64 binary public key)."""
+    import base64
+    home = tmp_home / f"gnupg-{name}"
+    home.mkdir(mode=0o700)
+    uid = f"{name} <{name}@example.com>"
+    _gpg(home, "--quick-gen-key", uid, "default", "default", "never")
+    fpr = next(
+        line.split(":")[9]
+        for line in _gpg(home, "--with-colons", "--list-keys", uid).decode().splitlines()
+        if line.startswith("fpr:")
+    )
+    return home, fpr.lower(), base64.b64encode(_gpg(home, "--export", fpr)).decode()
+
+
+def test_hvac_init_and_rekey_with_pgp_keys(config_server, tmp_home):
+    import base64
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg not installed")
+    a, b = _gpg_key(tmp_home, "alice"), _gpg_key(tmp_home, "bob")
+    c = config_server.client("")
+    init = c.sys.initialize(
+        secret_shares=2, secret_threshold=2, pgp_keys=[a[2], b[2]], root_token_pgp_key=a[2]
+    )
+
+    def decrypt(key, b64):
+        return _gpg(key[0], "--decrypt", input=base64.b64decode(b64)).decode().strip()
+
+    shares = [decrypt(a, init["keys_base64"][0]), decrypt(b, init["keys_base64"][1])]
+    assert c.sys.submit_unseal_keys(shares)["sealed"] is False
+    c.token = decrypt(a, init["root_token"])
+    assert c.is_authenticated()
+
+    st = c.sys.start_rekey(secret_shares=2, secret_threshold=2, pgp_keys=[b[2], a[2]], backup=True)
+    assert st["pgp_fingerprints"] == [b[1], a[1]] and st["backup"] is True
+    done = c.sys.rekey_multi(shares, nonce=st["nonce"])
+    assert done["pgp_fingerprints"] == [b[1], a[1]] and done["backup"] is True
+    backup = c.sys.read_backup_keys()["data"]
+    assert backup["nonce"] == st["nonce"]
+    assert backup["keys_base64"] == {b[1]: [done["keys_base64"][0]], a[1]: [done["keys_base64"][1]]}
+    new = [decrypt(b, backup["keys_base64"][b[1]][0]), decrypt(a, backup["keys_base64"][a[1]][0])]
+    c.sys.seal()
+    assert c.sys.submit_unseal_keys(new)["sealed"] is False
+
+    # generate-root with a PGP key: the token comes back encrypted to it.
+    gen = c.sys.start_root_token_generation(pgp_key=b[2])
+    assert gen["pgp_fingerprint"] == b[1]
+    for key in new:
+        out = c.sys.generate_root(key=key, nonce=gen["nonce"])
+    assert out["complete"] is True
+    token = decrypt(b, out["encoded_token"])
+    assert config_server.client(token).is_authenticated()
+
+
 def read_audit_log(path):
     """The entries of a file audit device's log, one JSON object per line."""
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
@@ -1246,6 +1366,25 @@ def test_bao_operator_init_unseal(config_server):
     s.bao("operator", "unseal", init["unseal_keys_b64"][0], check=0)
     s.bao("status", check=0)
     assert s.bao_json("kv", "get", "-format=json", "secret/kept", token=root)["data"]["data"] == {"a": "b"}
+
+
+def test_bao_operator_rekey(config_server):
+    s = config_server
+    init = json.loads(s.bao("operator", "init", "-key-shares=1", "-key-threshold=1", "-format=json", check=0).stdout)
+    old = init["unseal_keys_b64"][0]
+    s.bao("operator", "unseal", old, check=0)
+    out = s.bao("operator", "rekey", "-init", "-key-shares=3", "-key-threshold=2", check=0)
+    assert re.search(r"New Shares\s+3", out.stdout), out.stdout
+    st = s.bao_json("operator", "rekey", "-status", "-format=json")
+    assert st["started"] is True and (st["t"], st["n"], st["required"]) == (2, 3, 1)
+    done = s.bao_json("operator", "rekey", f"-nonce={st['nonce']}", "-format=json", old)
+    assert done["complete"] is True and len(done["keys_base64"]) == 3
+    assert s.bao_json("operator", "rekey", "-status", "-format=json")["started"] is False
+    s.bao("operator", "seal", token=init["root_token"], check=0)
+    s.bao("operator", "unseal", old, check=2)
+    s.bao("operator", "unseal", done["keys_base64"][2], check=0)
+    s.bao("operator", "unseal", done["keys"][0], check=0)
+    s.bao("status", check=0)
 
 
 def test_bao_userpass_login_audit_and_leases(dev, tmp_home):

@@ -698,7 +698,7 @@ async fn listener_option_turns_the_raw_family_off() {
 // ---- the CLI ----------------------------------------------------------------------------
 
 /// `vaultrs <args>` against `addr` with no token, `stdin` piped.
-fn cli(addr: &str, home: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn cli(addr: &str, home: &std::path::Path, args: &[&str], stdin: &str) -> Output {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .env("HOME", home)
@@ -725,7 +725,7 @@ fn cli(addr: &str, home: &std::path::Path, args: &[&str], stdin: &str) -> Output
 }
 
 #[track_caller]
-fn ok_stdout(out: &Output) -> String {
+pub(crate) fn ok_stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -737,7 +737,7 @@ fn ok_stdout(out: &Output) -> String {
 }
 
 #[track_caller]
-fn json_stdout(out: &Output) -> Value {
+pub(crate) fn json_stdout(out: &Output) -> Value {
     let s = ok_stdout(out);
     serde_json::from_str(&s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
 }

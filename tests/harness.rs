@@ -293,6 +293,13 @@ impl ConfigServer {
         }
     }
 
+    /// SIGKILL (`kill -9`): the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("not running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -9,5 +9,6 @@ mod cli_auth;
 mod compat_vaultrs;
 mod generate_root;
 mod groundwork;
+mod rekey_cli;
 mod server;
 mod upgrade;

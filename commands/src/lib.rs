@@ -11,7 +11,8 @@
 //! - `data.rs`: `k=v`, `k=@file`, `k=-`, `-` data arguments.
 //! - one file per command group: `logical.rs` (read, write, delete, list, patch, unwrap),
 //!   `kv.rs`, `secrets.rs`, `auth.rs` (auth and login), `token.rs`, `policy.rs`, `audit.rs`,
-//!   `lease.rs`, `operator.rs` (operator and status); `guard.rs` asks before wiping a cluster;
+//!   `lease.rs`, `operator.rs` (operator and status), `rekey.rs` (operator rekey);
+//!   `pgp_files.rs` reads PGP key files; `guard.rs` asks before wiping a cluster;
 //!   `progress.rs` draws indicatif progress; `generate.rs` writes completions and man pages.
 //!
 //! Exit codes are Vault's: 0 success, 1 usage or local error, 2 server error or nothing found.
@@ -36,8 +37,10 @@ pub mod logical;
 pub mod normalize;
 pub mod operator;
 pub mod output;
+pub mod pgp_files;
 pub mod policy;
 pub mod progress;
+pub mod rekey;
 pub mod secrets;
 pub mod token;
 pub mod ui;

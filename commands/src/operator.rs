@@ -1,4 +1,5 @@
-//! `vaultrs operator init|unseal|seal|key-status|rotate|generate-root` and `vaultrs status`.
+//! `vaultrs operator init|unseal|seal|key-status|rotate|generate-root` and `vaultrs status`;
+//! `operator rekey` is in `rekey.rs`.
 
 use anyhow::Result;
 use base64::Engine as _;
@@ -26,6 +27,13 @@ pub enum OperatorCommand {
         /// Only print whether the server is initialized (exit 0 if it is, 2 if not).
         #[arg(long)]
         status: bool,
+        /// Comma-separated files holding PGP public keys (binary, base64 or armored), one
+        /// per share: each share is encrypted to its key.
+        #[arg(long, value_name = "FILES")]
+        pgp_keys: Option<String>,
+        /// A file holding a PGP public key to encrypt the initial root token to.
+        #[arg(long, value_name = "FILE")]
+        root_token_pgp_key: Option<String>,
     },
     /// Give one unseal key share; the server unseals when enough were given.
     Unseal {
@@ -43,6 +51,9 @@ pub enum OperatorCommand {
     Rotate,
     /// Generate a new root token from a quorum of unseal key shares.
     GenerateRoot(GenerateRootArgs),
+    /// Generate new unseal key shares (optionally a new count and threshold) from a quorum
+    /// of the current ones; the root key and stored data do not change.
+    Rekey(crate::rekey::RekeyArgs),
 }
 
 /// Flags of `vaultrs operator generate-root`.
@@ -66,8 +77,9 @@ pub struct GenerateRootArgs {
     /// The one-time password, for -init and -decode.
     #[arg(long, value_name = "OTP")]
     pub otp: Option<String>,
-    /// A base64 PGP public key to encrypt the new root token to (with -init).
-    #[arg(long, value_name = "KEY")]
+    /// A file holding a PGP public key (binary, base64 or armored) to encrypt the new root
+    /// token to (with -init).
+    #[arg(long, value_name = "FILE")]
     pub pgp_key: Option<String>,
     /// The nonce of the generation in progress (needed when the key comes from stdin).
     #[arg(long, value_name = "NONCE")]
@@ -343,7 +355,21 @@ pub fn run(cmd: OperatorCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
             key_shares,
             key_threshold,
             status,
-        } => init(&client, ui, key_shares, key_threshold, status),
+            pgp_keys,
+            root_token_pgp_key,
+        } => {
+            let pgp = InitPgp {
+                keys: match pgp_keys {
+                    Some(list) => crate::pgp_files::read_key_files(&list)?,
+                    None => Vec::new(),
+                },
+                root_token: match root_token_pgp_key {
+                    Some(path) => crate::pgp_files::read_key_file(&path)?,
+                    None => String::new(),
+                },
+            };
+            init(&client, ui, key_shares, key_threshold, status, &pgp)
+        }
         OperatorCommand::Unseal { reset, key } => {
             let body = if reset {
                 json!({ "reset": true })
@@ -398,6 +424,7 @@ pub fn run(cmd: OperatorCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
             Ok(0)
         }
         OperatorCommand::GenerateRoot(a) => generate_root(&client, ui, a, http.non_interactive),
+        OperatorCommand::Rekey(a) => crate::rekey::run(&client, ui, a, http.non_interactive),
     }
 }
 
@@ -414,7 +441,20 @@ struct MachineInit {
     root_token: String,
 }
 
-fn init(client: &Client, ui: &mut Ui, shares: u32, threshold: u32, status: bool) -> Result<u8> {
+/// The PGP keys of `operator init`, as the API takes them.
+struct InitPgp {
+    keys: Vec<String>,
+    root_token: String,
+}
+
+fn init(
+    client: &Client,
+    ui: &mut Ui,
+    shares: u32,
+    threshold: u32,
+    status: bool,
+    pgp: &InitPgp,
+) -> Result<u8> {
     if status {
         let v = client
             .get_json("sys/init")
@@ -429,7 +469,12 @@ fn init(client: &Client, ui: &mut Ui, shares: u32, threshold: u32, status: bool)
     let v = client
         .put_json(
             "sys/init",
-            &json!({ "secret_shares": shares, "secret_threshold": threshold }),
+            &json!({
+                "secret_shares": shares,
+                "secret_threshold": threshold,
+                "pgp_keys": pgp.keys,
+                "root_token_pgp_key": pgp.root_token,
+            }),
         )
         .map_err(|e| ctx(e, "Error initializing"))?;
     let list = |k: &str| -> Vec<String> {
@@ -611,10 +656,14 @@ fn generate_root(client: &Client, ui: &mut Ui, a: GenerateRootArgs, ni: bool) ->
                 Exit::local("Error initializing: cannot specify both -otp and -pgp-key").into(),
             );
         }
+        let pgp_key = match &a.pgp_key {
+            Some(path) => crate::pgp_files::read_key_file(path)?,
+            None => String::new(),
+        };
         let v = client
             .put_json(
                 "sys/generate-root/attempt",
-                &json!({ "otp": a.otp.clone().unwrap_or_default(), "pgp_key": a.pgp_key.clone().unwrap_or_default() }),
+                &json!({ "otp": a.otp.clone().unwrap_or_default(), "pgp_key": pgp_key }),
             )
             .map_err(|e| ctx(e, "Error initializing root generation"))?;
         return print_generate_status(ui, &serde_json::from_value(v)?);

@@ -5,7 +5,8 @@
 //! configuration's threshold the shares are combined and the result verified against the
 //! barrier's root key (never unsealing anything). A verified quorum mints a root token
 //! (policy `root`, path `auth/token/root`) and hands it out once, encoded as
-//! `base64-no-pad(token XOR otp)`; the attempt ends there.
+//! `base64-no-pad(token XOR otp)`, or with a `pgp_key` as base64 of the token encrypted to
+//! that key (Vault's two strategies); the attempt ends there.
 //!
 //! Wrong shares end the try (progress back to 0) but keep the attempt, as Vault does; a
 //! duplicate or malformed share is refused and keeps the progress. Sealing discards the
@@ -15,17 +16,18 @@
 //! (HTTP layer) and OpenBao's authenticated `sys/generate-root-token/*` twin (system
 //! backend) both call the methods here.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
-use vaultrs_storage::barrier::{SealConfig, ShareCollector};
+use vaultrs_storage::barrier::ShareCollector;
 use zeroize::Zeroizing;
 
 use super::tokens::SERVICE_TOKEN_PREFIX;
 use super::Core;
 use crate::error::{Error, Result};
+use crate::pgp::PublicKey;
 
 /// Random characters of a generated service token (after the prefix).
 const TOKEN_RANDOM_LEN: usize = 24;
@@ -45,6 +47,8 @@ pub struct GenerateRootStatus {
     pub encoded_token: String,
     /// The server-generated OTP; set once, in the response that started the attempt.
     pub otp: String,
+    /// The fingerprint of the attempt's PGP key, if it has one.
+    pub pgp_fingerprint: String,
     pub otp_length: usize,
 }
 
@@ -58,6 +62,7 @@ impl std::fmt::Debug for GenerateRootStatus {
             .field("complete", &self.complete)
             .field("encoded_token", &redacted(&self.encoded_token))
             .field("otp", &redacted(&self.otp))
+            .field("pgp_fingerprint", &self.pgp_fingerprint)
             .field("otp_length", &self.otp_length)
             .finish()
     }
@@ -86,17 +91,47 @@ impl GenerateRootStatus {
             "encoded_root_token".into(),
             self.encoded_token.clone().into(),
         );
-        m.insert("pgp_fingerprint".into(), "".into());
+        m.insert(
+            "pgp_fingerprint".into(),
+            self.pgp_fingerprint.clone().into(),
+        );
         m.insert("otp".into(), self.otp.clone().into());
         m.insert("otp_length".into(), self.otp_length.into());
         m
     }
 }
 
+/// How the new root token leaves the server.
+enum Encoding {
+    /// XORed with a one-time password.
+    Otp(Zeroizing<String>),
+    /// Encrypted to a PGP key.
+    Pgp(Box<PublicKey>),
+}
+
+impl Encoding {
+    fn fingerprint(&self) -> String {
+        match self {
+            Encoding::Otp(_) => String::new(),
+            Encoding::Pgp(key) => key.fingerprint().to_owned(),
+        }
+    }
+
+    fn encode(&self, token: &str) -> Result<String> {
+        match self {
+            Encoding::Otp(otp) => encode_token(token, otp),
+            Encoding::Pgp(key) => {
+                use base64::engine::general_purpose::STANDARD;
+                Ok(STANDARD.encode(key.encrypt(token.as_bytes())?))
+            }
+        }
+    }
+}
+
 /// The attempt in progress.
 struct Attempt {
     nonce: String,
-    otp: Zeroizing<String>,
+    encoding: Arc<Encoding>,
     shares: ShareCollector,
 }
 
@@ -175,25 +210,10 @@ pub fn decode_token(encoded: &str, otp: &str) -> Result<Zeroizing<String>> {
         .map_err(|_| Error::invalid("the decoded token is not valid text; check the OTP"))
 }
 
-fn not_initialized() -> Error {
-    Error::invalid("server is not yet initialized")
-}
-
 impl Core {
-    /// The seal configuration whose threshold a quorum must reach; refuses a sealed core.
-    async fn generate_root_config(&self) -> Result<SealConfig> {
-        let config = self
-            .barrier
-            .seal_config()
-            .await?
-            .ok_or_else(not_initialized)?;
-        self.active()?;
-        Ok(config)
-    }
-
     /// The status of the attempt in progress (`GET .../attempt`). The OTP is never shown.
     pub async fn generate_root_status(&self) -> Result<GenerateRootStatus> {
-        let config = self.generate_root_config().await?;
+        let config = self.quorum_config().await?;
         let slot = self.generate_root.slot();
         let mut status = GenerateRootStatus {
             required: config.secret_threshold,
@@ -204,24 +224,27 @@ impl Core {
             status.started = true;
             status.nonce = attempt.nonce.clone();
             status.progress = attempt.shares.progress();
+            status.pgp_fingerprint = attempt.encoding.fingerprint();
         }
         Ok(status)
     }
 
-    /// Starts an attempt (`PUT .../attempt`). With no OTP the server generates one and
-    /// returns it in this response only. PGP-encrypted root tokens are not supported.
+    /// Starts an attempt (`PUT .../attempt`). With a `pgp_key` the token will be encrypted
+    /// to it; otherwise with the given OTP, or with one the server generates and returns in
+    /// this response only.
     pub async fn generate_root_init(
         &self,
         otp: Option<&str>,
         pgp_key: Option<&str>,
     ) -> Result<GenerateRootStatus> {
-        if pgp_key.is_some_and(|k| !k.is_empty()) {
+        let given = otp.filter(|o| !o.is_empty());
+        let pgp_key = pgp_key.filter(|k| !k.trim().is_empty());
+        if given.is_some() && pgp_key.is_some() {
             return Err(Error::invalid(
-                "PGP-encrypted root tokens are not supported; give an 'otp' or none to have \
-                 one generated",
+                "only one of 'otp' and 'pgp_key' may be given",
             ));
         }
-        let given = otp.filter(|o| !o.is_empty());
+        let pgp_key = pgp_key.map(PublicKey::parse).transpose()?;
         if let Some(otp) = given {
             if otp.len() != OTP_LENGTH {
                 return Err(Error::invalid(format!(
@@ -229,11 +252,19 @@ impl Core {
                 )));
             }
         }
-        self.generate_root_config().await?;
-        let otp = Zeroizing::new(match given {
-            Some(otp) => otp.to_owned(),
-            None => crate::util::random_base62(OTP_LENGTH),
-        });
+        self.quorum_config().await?;
+        let generated = given.is_none() && pgp_key.is_none();
+        let encoding = match pgp_key {
+            Some(key) => Encoding::Pgp(Box::new(key)),
+            None => Encoding::Otp(Zeroizing::new(match given {
+                Some(otp) => otp.to_owned(),
+                None => crate::util::random_base62(OTP_LENGTH),
+            })),
+        };
+        let shown_otp = match (&encoding, generated) {
+            (Encoding::Otp(otp), true) => otp.as_str().to_owned(),
+            _ => String::new(),
+        };
         {
             let mut slot = self.generate_root.slot();
             if slot.is_some() {
@@ -241,15 +272,13 @@ impl Core {
             }
             *slot = Some(Attempt {
                 nonce: crate::util::uuid(),
-                otp: otp.clone(),
+                encoding: Arc::new(encoding),
                 shares: ShareCollector::new(),
             });
         }
         tracing::info!("root generation started");
         let mut status = self.generate_root_status().await?;
-        if given.is_none() {
-            status.otp = otp.as_str().to_owned();
-        }
+        status.otp = shown_otp;
         Ok(status)
     }
 
@@ -271,7 +300,7 @@ impl Core {
         nonce: &str,
     ) -> Result<GenerateRootStatus> {
         use vaultrs_storage::Error as StorageError;
-        let config = self.generate_root_config().await?;
+        let config = self.quorum_config().await?;
         let active = self.active()?;
         let status = |progress: usize| GenerateRootStatus {
             nonce: nonce.to_owned(),
@@ -282,7 +311,7 @@ impl Core {
             ..GenerateRootStatus::default()
         };
         let aborted = || Error::invalid("root generation aborted: invalid key");
-        let (combined, otp) = {
+        let (combined, encoding) = {
             let mut slot = self.generate_root.slot();
             let attempt = slot
                 .as_mut()
@@ -294,8 +323,13 @@ impl Core {
                 )));
             }
             match attempt.shares.add(&config, share) {
-                Ok(None) => return Ok(status(attempt.shares.progress())),
-                Ok(Some(key)) => (key, attempt.otp.clone()),
+                Ok(None) => {
+                    return Ok(GenerateRootStatus {
+                        pgp_fingerprint: attempt.encoding.fingerprint(),
+                        ..status(attempt.shares.progress())
+                    })
+                }
+                Ok(Some(key)) => (key, Arc::clone(&attempt.encoding)),
                 Err(StorageError::DuplicateShare) => {
                     return Err(Error::invalid(
                         "given key has already been provided during this generation operation",
@@ -329,10 +363,11 @@ impl Core {
             }
         }
         let token = Zeroizing::new(self.create_root_token_in(&active, None).await?);
-        let encoded = encode_token(&token, &otp)?;
+        let encoded = encoding.encode(&token)?;
         tracing::info!("root generation complete: a new root token was created");
         Ok(GenerateRootStatus {
             encoded_token: encoded,
+            pgp_fingerprint: encoding.fingerprint(),
             ..status(config.secret_threshold)
         })
     }

@@ -21,7 +21,9 @@ mod login;
 pub mod mounts;
 pub mod policy_store;
 mod replication;
+pub mod rekey;
 pub mod request;
+pub mod seal_keys;
 pub mod storage;
 mod sys;
 mod tables;
@@ -189,6 +191,8 @@ pub struct Core {
     transition: tokio::sync::Mutex<()>,
     /// The root generation attempt, if any (in memory only).
     generate_root: generate_root::GenerateRoot,
+    /// The rekey attempt, if any (in memory only).
+    rekey: rekey::Rekey,
 }
 
 /// Paths that need `sudo` on top of the operation's capability (Vault's root paths).
@@ -210,6 +214,8 @@ const SUDO_PATHS: &[&str] = &[
     "sys/revoke-force/*",
     "sys/generate-root-token/attempt",
     "sys/generate-root-token/update",
+    "sys/rekey/backup",
+    "sys/rekey/recovery-key-backup",
     "auth/token/accessors",
     "auth/token/revoke-orphan",
 ];
@@ -243,6 +249,7 @@ impl Core {
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
             generate_root: generate_root::GenerateRoot::default(),
+            rekey: rekey::Rekey::default(),
         })
     }
 
@@ -343,6 +350,7 @@ impl Core {
             active.stop_tasks().await;
         }
         self.generate_root.discard();
+        self.rekey.discard().await;
         self.barrier.seal().await;
     }
 

@@ -5,6 +5,7 @@
 pub mod cluster;
 mod error;
 mod sys_raw;
+mod sys_rekey;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The unauthenticated `sys/` endpoints that answer bare JSON objects: `init`,
-//! `seal-status`, `unseal`, `health`, `leader`, and `generate-root/attempt|update` (unless
-//! the listener turns them off).
+//! `seal-status`, `unseal`, `health`, `leader`, `generate-root/attempt|update` (unless
+//! the listener turns them off), and the `rekey` family (in [`super::sys_rekey`]).
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response as HttpResponse;
@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::{empty_response, json_response};
 use crate::core::generate_root::decode_key;
+use crate::core::seal_keys::{validate_split, InitPgp};
 use crate::core::Core;
 use crate::error::Error;
 
@@ -21,7 +22,7 @@ pub fn is_raw(path: &str, generate_root: bool) -> bool {
     match path.trim_end_matches('/') {
         "sys/init" | "sys/seal-status" | "sys/unseal" | "sys/health" | "sys/leader" => true,
         "sys/generate-root/attempt" | "sys/generate-root/update" => generate_root,
-        _ => false,
+        trimmed => super::sys_rekey::is_rekey(trimmed),
     }
 }
 
@@ -30,13 +31,13 @@ fn method_not_allowed() -> HttpResponse {
 }
 
 /// Field lookup by case-insensitive name, as Go's JSON decoding matches struct fields.
-fn field<'a>(data: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(super) fn field<'a>(data: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     data.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v)
 }
 
-fn int_field(data: &Map<String, Value>, name: &str) -> Result<i64, Error> {
+pub(super) fn int_field(data: &Map<String, Value>, name: &str) -> Result<i64, Error> {
     match field(data, name) {
         None | Some(Value::Null) => Ok(0),
         Some(v) => v
@@ -55,7 +56,11 @@ pub async fn serve(
 ) -> Result<HttpResponse, Error> {
     let is_read = *method == Method::GET || *method == Method::HEAD;
     let is_write = *method == Method::PUT || *method == Method::POST;
-    match path.trim_end_matches('/') {
+    let trimmed = path.trim_end_matches('/');
+    if super::sys_rekey::is_rekey(trimmed) {
+        return super::sys_rekey::serve(core, method, trimmed, data).await;
+    }
+    match trimmed {
         "sys/init" if is_read => {
             let initialized = core.barrier().is_initialized().await?;
             Ok(json_response(
@@ -99,39 +104,21 @@ async fn init(core: &Core, data: &Map<String, Value>) -> Result<HttpResponse, Er
     let shares = int_field(data, "secret_shares")?;
     let threshold = int_field(data, "secret_threshold")?;
     for name in ["recovery_shares", "recovery_threshold"] {
-        if int_field(data, name)? > 0 {
+        if int_field(data, name)? > 0 || !str_list(data, "recovery_pgp_keys")?.is_empty() {
             return Err(Error::invalid(
                 "parameters recovery_shares,recovery_threshold,recovery_pgp_keys not applicable to seal type shamir",
             ));
         }
     }
-    if field(data, "pgp_keys")
-        .and_then(Value::as_array)
-        .is_some_and(|k| !k.is_empty())
-        || field(data, "root_token_pgp_key")
-            .and_then(Value::as_str)
-            .is_some_and(|k| !k.is_empty())
-    {
-        return Err(Error::invalid("PGP-encrypted key shares are not supported"));
-    }
-    if shares < 1 {
-        return Err(Error::invalid("shares must be at least one"));
-    }
-    if threshold < 1 {
-        return Err(Error::invalid("threshold must be at least one"));
-    }
-    if shares > 1 && threshold < 2 {
-        return Err(Error::invalid(
-            "threshold must be greater than one for multiple shares",
-        ));
-    }
-    if shares > 255 {
-        return Err(Error::invalid("shares must be less than 256"));
-    }
-    if threshold > shares {
-        return Err(Error::invalid("threshold cannot be larger than shares"));
-    }
-    let result = core.init(shares as usize, threshold as usize).await?;
+    validate_split(shares, threshold)?;
+    let pgp = InitPgp::parse(
+        &str_list(data, "pgp_keys")?,
+        str_field(data, "root_token_pgp_key")?,
+        shares as usize,
+    )?;
+    let result = core
+        .init_with_pgp(shares as usize, threshold as usize, &pgp)
+        .await?;
     let keys: Vec<String> = result.keys.iter().map(|k| hex::encode(&k[..])).collect();
     let keys_b64: Vec<String> = result
         .keys
@@ -169,8 +156,24 @@ async fn seal_status(core: &Core) -> Result<Value, Error> {
     Ok(body)
 }
 
+/// A list of strings by case-insensitive name; JSON null and absent are empty.
+pub(super) fn str_list(data: &Map<String, Value>, name: &str) -> Result<Vec<String>, Error> {
+    let bad = || Error::invalid(format!("'{name}' must be a list of strings"));
+    match field(data, name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
+            .collect(),
+        Some(_) => Err(bad()),
+    }
+}
+
 /// A string field by case-insensitive name; JSON null and absent are `None`.
-fn str_field<'a>(data: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Error> {
+pub(super) fn str_field<'a>(
+    data: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, Error> {
     match field(data, name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),

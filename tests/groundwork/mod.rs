@@ -7,5 +7,6 @@
 mod disconnect;
 mod follower;
 mod invalidate;
+mod rekey;
 mod replica;
 pub mod support;

@@ -1,7 +1,8 @@
 //! The system backend (`sys/`): parse the path into an [`Endpoint`], then dispatch.
 //!
-//! The unauthenticated raw endpoints (`init`, `seal-status`, `unseal`, `health`, `leader`)
-//! live in the HTTP layer; everything here runs through the request pipeline.
+//! The unauthenticated raw endpoints (`init`, `seal-status`, `unseal`, `health`, `leader`,
+//! `generate-root`, `rekey`) live in the HTTP layer; everything here runs through the
+//! request pipeline.
 
 use std::sync::Arc;
 
@@ -40,6 +41,10 @@ enum Endpoint {
     GenerateRootAttempt,
     GenerateRootUpdate,
     DecodeToken,
+    /// The PGP-encrypted shares a rekey backed up (Vault's `sys/rekey/backup`).
+    RekeyBackup,
+    /// The recovery-key twin, which a Shamir seal never has.
+    RekeyRecoveryBackup,
     Unknown,
 }
 
@@ -65,6 +70,8 @@ fn parse_endpoint(rel: &str) -> Endpoint {
         "generate-root-token/attempt" => Endpoint::GenerateRootAttempt,
         "generate-root-token/update" => Endpoint::GenerateRootUpdate,
         "decode-token" => Endpoint::DecodeToken,
+        "rekey/backup" => Endpoint::RekeyBackup,
+        "rekey/recovery-key-backup" => Endpoint::RekeyRecoveryBackup,
         _ => {
             if let Some(rest) = rel.strip_prefix("mounts/") {
                 mount(Table::Mounts, rest)
@@ -403,6 +410,13 @@ pub(super) async fn handle(
             data.insert("token".into(), token.as_str().into());
             Ok(Response::data(data))
         }
+        (Endpoint::RekeyBackup, Read) => Ok(Response::data(core.rekey_backup().await?)),
+        (Endpoint::RekeyBackup, Delete) => {
+            core.rekey_backup_delete().await?;
+            Ok(Response::empty())
+        }
+        (Endpoint::RekeyRecoveryBackup, Read) => Err(Error::invalid("no backed-up keys found")),
+        (Endpoint::RekeyRecoveryBackup, Delete) => Ok(Response::empty()),
         (Endpoint::Unknown, _) => Err(Error::UnsupportedPath(format!(
             "unsupported path sys/{rel}"
         ))),
@@ -419,6 +433,8 @@ pub(super) async fn handle(
             | Endpoint::CapabilitiesAccessor
             | Endpoint::KeyStatus
             | Endpoint::Rotate
+            | Endpoint::RekeyBackup
+            | Endpoint::RekeyRecoveryBackup
     );
     Ok(resp)
 }
@@ -512,6 +528,8 @@ mod tests {
             Endpoint::GenerateRootUpdate
         );
         assert_eq!(parse_endpoint("generate-root/attempt"), Endpoint::Unknown);
+        assert_eq!(parse_endpoint("rekey/backup"), Endpoint::RekeyBackup);
+        assert_eq!(parse_endpoint("rekey/init"), Endpoint::Unknown);
         assert_eq!(parse_endpoint("nope"), Endpoint::Unknown);
     }
 

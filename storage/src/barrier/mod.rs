@@ -12,8 +12,10 @@
 //! | `core/keyring`     | the keyring JSON (see [`keyring`])                    | root key (term 0)   |
 //!
 //! | `local/core/keyring-usage` | the keyring's encryption counters ([`keyring`]) | root key (term 0) |
+//! | `core/unseal-keys-backup` | PGP-encrypted shares of the last rekey, if asked for ([`rekey`]) | nothing |
 //!
-//! These keys are the barrier's own: the plaintext API refuses them. `init` writes the
+//! These keys are the barrier's own: the plaintext API refuses them. A rekey
+//! ([`Barrier::rekey`]) rewrites `core/seal-config` and `core/root-key` in one batch. `init` writes the
 //! first three in one batch, so a crash leaves a store either uninitialized or fully
 //! initialized. The first three are replicated (a secondary unseals with its primary's
 //! keys), and `core/keyring` changes only when a term is added; the counters, which each
@@ -29,6 +31,7 @@
 
 mod aead;
 mod keyring;
+mod rekey;
 mod seal;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -38,6 +41,7 @@ use zeroize::Zeroize;
 
 pub use aead::{HEADER_LEN, KEY_LEN, MIN_LEN, NONCE_LEN, TAG_LEN, TERM_LEN, VERSION_2};
 pub use keyring::KEYRING_VERSION;
+pub use rekey::{PendingRekey, UNSEAL_KEYS_BACKUP_PATH};
 pub use seal::{InitOutput, SealConfig, ShareCollector, UnsealProgress, SEAL_CONFIG_VERSION};
 
 use aead::AeadKey;
@@ -54,7 +58,8 @@ pub const ROOT_KEY_PATH: &str = "core/root-key";
 pub const KEYRING_PATH: &str = "core/keyring";
 /// The keyring's encryption counters, sealed by the root key; local to the cluster.
 pub const KEYRING_USAGE_PATH: &str = "local/core/keyring-usage";
-/// Keys only the barrier itself reads and writes.
+/// Keys only the barrier itself reads and writes, all written by `init` (the rekey backup,
+/// [`UNSEAL_KEYS_BACKUP_PATH`], is reserved too but exists only when asked for).
 pub const RESERVED_KEYS: [&str; 4] = [
     SEAL_CONFIG_PATH,
     ROOT_KEY_PATH,
@@ -90,7 +95,7 @@ impl KeyStatus {
 
 /// True for the keys the barrier keeps for itself.
 pub fn is_reserved(key: &str) -> bool {
-    RESERVED_KEYS.contains(&key)
+    RESERVED_KEYS.contains(&key) || key == UNSEAL_KEYS_BACKUP_PATH
 }
 
 fn check_not_reserved(key: &str) -> Result<()> {
