@@ -21,6 +21,7 @@ pub mod storage;
 mod sys;
 mod tables;
 mod token_backend;
+mod token_create;
 pub mod tokens;
 mod wrapping;
 

@@ -1,0 +1,208 @@
+//! Token creation: `auth/token/create` and `auth/token/create-orphan`. The caller's
+//! rights decide the new token's policies, parent and TTLs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::token_backend::auth_for;
+use super::tokens::NewToken;
+use super::{Active, Caller, Core, Response};
+use crate::error::{Error, Result};
+use crate::fields;
+use crate::logical::Operation;
+use crate::policy::Policy;
+
+fn sorted_policies(mut policies: Vec<String>) -> Vec<String> {
+    policies.sort();
+    policies.dedup();
+    policies
+}
+
+pub(super) async fn create(
+    core: &Core,
+    active: &Active,
+    caller: &Caller,
+    data: &Map<String, Value>,
+    orphan_endpoint: bool,
+) -> Result<Response> {
+    let parent = &caller.entry;
+    let parent_root = parent.is_root();
+    let sudo = parent_root
+        || caller
+            .acl
+            .allowed(Operation::Update, "auth/token/create")
+            .sudo;
+    // `caller.limited`, not the entry: on its last use the entry no longer shows a limit.
+    if caller.limited {
+        return Err(Error::invalid(
+            "restricted use token cannot generate child tokens",
+        ));
+    }
+    let id = fields::non_empty(data, "id");
+    if id.is_some() && !sudo {
+        return Err(Error::invalid(
+            "root or sudo privileges required to specify token id",
+        ));
+    }
+    let no_parent = fields::boolean(data, "no_parent")?.unwrap_or(false);
+    if no_parent && !orphan_endpoint && !sudo {
+        return Err(Error::invalid(
+            "root or sudo privileges required to create orphan token",
+        ));
+    }
+    let orphan = orphan_endpoint || no_parent;
+    if let Some(kind) = fields::non_empty(data, "type") {
+        if kind != "service" {
+            return Err(Error::invalid(format!("unsupported token type {kind:?}")));
+        }
+    }
+    let num_uses = match data.get("num_uses") {
+        None | Some(Value::Null) => 0,
+        Some(v) => {
+            let n = v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| Error::invalid("num_uses must be an integer"))?;
+            if n < 0 {
+                return Err(Error::invalid("number of uses cannot be negative"));
+            }
+            n
+        }
+    };
+
+    // Policies: default to the parent's; a non-root parent grants only a subset.
+    let requested = fields::string_list(data, "policies")?;
+    if let Some(list) = &requested {
+        // Only the exact name `root` names the root policy; `ROOT`, ` Root ` and the like
+        // are refused rather than quietly turned into it.
+        if let Some(bad) = list
+            .iter()
+            .find(|p| *p != "root" && Policy::is_root_name(p))
+        {
+            return Err(Error::invalid(format!(
+                "policy name {bad:?} is reserved: only \"root\" names the root policy"
+            )));
+        }
+    }
+    let mut policies: Vec<String> = match &requested {
+        Some(list) => list
+            .iter()
+            .map(|p| Policy::normalize_name(p))
+            .collect::<Result<_>>()?,
+        None => parent
+            .policies
+            .iter()
+            .filter(|p| *p != "default")
+            .cloned()
+            .collect(),
+    };
+    policies.retain(|p| !p.is_empty());
+    // `default` is a policy like any other: a parent without it (`no_default_policy`)
+    // cannot hand it on, explicitly or implicitly, unless it has sudo.
+    let parent_has_default = parent.policies.iter().any(|p| p == "default");
+    if !parent_root && !sudo {
+        if let Some(bad) = policies.iter().find(|p| !parent.policies.contains(p)) {
+            return Err(Error::invalid(format!(
+                "child policies must be subset of parent: {bad:?} is not held by the parent"
+            )));
+        }
+    }
+    if policies.iter().any(|p| p == "root") && !parent_root {
+        return Err(Error::invalid(
+            "root tokens may only be created by a root token",
+        ));
+    }
+    let no_default = fields::boolean(data, "no_default_policy")?.unwrap_or(false);
+    let is_root = policies.iter().any(|p| p == "root");
+    if !no_default
+        && !is_root
+        && (parent_has_default || sudo)
+        && !policies.iter().any(|p| p == "default")
+    {
+        policies.push("default".into());
+    }
+    let mut warnings = Vec::new();
+    for name in &policies {
+        if name != "root" && active.policies.get(name).await?.is_none() {
+            warnings.push(format!("Policy {name:?} does not exist"));
+        }
+    }
+    let policies = sorted_policies(policies);
+
+    let explicit_max = fields::duration(data, "explicit_max_ttl")?.unwrap_or_default();
+    let period = fields::duration(data, "period")?.unwrap_or_default();
+    if !period.is_zero() && !sudo {
+        return Err(Error::invalid(
+            "root or sudo privileges required to create periodic token",
+        ));
+    }
+    let mut ttl = match fields::duration(data, "ttl")? {
+        Some(t) => t,
+        None => fields::duration(data, "lease")?.unwrap_or_default(),
+    };
+    // The token store's own mount (`sys/auth/token/tune`) sets the defaults and caps.
+    let (default_ttl, max_ttl) = core.mount_ttls(active, "auth/token/");
+    if ttl.is_zero() && period.is_zero() {
+        // Only root may hold a token that never expires, and only under a root parent
+        // that never expires either.
+        if !(is_root && parent_root && parent.expire_time.is_none()) {
+            ttl = default_ttl;
+        }
+    }
+    if !ttl.is_zero() {
+        ttl = ttl.min(max_ttl);
+    }
+    // A child never outlives its parent.
+    if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
+        // Counted from the same rounded-up instant the store counts the child's TTL from.
+        let left = Duration::from_secs(parent_expiry.saturating_sub(crate::util::unix_now_ceil()));
+        if ttl.is_zero() || ttl > left {
+            ttl = left.max(Duration::from_secs(1));
+        }
+    }
+    let meta = match data.get("meta") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(
+            map.iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(Error::invalid("meta values must be strings")),
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?,
+        ),
+        Some(_) => return Err(Error::invalid("meta must be a map of strings")),
+    };
+    let display_name = match fields::non_empty(data, "display_name") {
+        Some(name) => format!("token-{}", name.trim()),
+        None => "token".to_owned(),
+    };
+    let (token, entry) = active
+        .tokens
+        .create(NewToken {
+            id,
+            policies,
+            meta,
+            display_name,
+            num_uses,
+            parent: (!orphan).then(|| caller.hash.clone()),
+            path: if orphan_endpoint {
+                "auth/token/create-orphan".into()
+            } else {
+                "auth/token/create".into()
+            },
+            ttl,
+            explicit_max_ttl: explicit_max,
+            max_ttl,
+            period,
+            renewable: fields::boolean(data, "renewable")?.unwrap_or(true),
+            wrapping: None,
+        })
+        .await?;
+    Ok(Response {
+        auth: Some(auth_for(&token, &entry, entry.ttl)),
+        warnings,
+        ..Response::default()
+    })
+}
