@@ -23,6 +23,7 @@ mod tables;
 mod token_backend;
 mod token_create;
 pub mod tokens;
+mod ttl;
 mod wrapping;
 
 use std::sync::{Arc, RwLock};

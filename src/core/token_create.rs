@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::token_backend::auth_for;
 use super::tokens::NewToken;
+use super::ttl::TtlLimits;
 use super::{Active, Caller, Core, Response};
 use crate::error::{Error, Result};
 use crate::fields;
@@ -138,28 +139,45 @@ pub(super) async fn create(
             "root or sudo privileges required to create periodic token",
         ));
     }
-    let mut ttl = match fields::duration(data, "ttl")? {
+    let requested = match fields::duration(data, "ttl")? {
         Some(t) => t,
         None => fields::duration(data, "lease")?.unwrap_or_default(),
-    };
+    }
+    .as_secs();
     // The token store's own mount (`sys/auth/token/tune`) sets the defaults and caps.
     let (default_ttl, max_ttl) = core.mount_ttls(active, "auth/token/");
-    if ttl.is_zero() && period.is_zero() {
-        // Only root may hold a token that never expires, and only under a root parent
-        // that never expires either.
-        if !(is_root && parent_root && parent.expire_time.is_none()) {
-            ttl = default_ttl;
+    let limits = TtlLimits {
+        mount_default: default_ttl.as_secs(),
+        mount_max: max_ttl.as_secs(),
+        backend_max: 0,
+        explicit_max: explicit_max.as_secs(),
+        period: period.as_secs(),
+    };
+    // Only root may hold a token that never expires, and only under a root parent that
+    // never expires either.
+    let never_expires = requested == 0
+        && period.is_zero()
+        && is_root
+        && parent_root
+        && parent.expire_time.is_none();
+    let mut ttl = if never_expires {
+        // Still bound by an explicit max TTL, within the mount's max like any TTL (so no
+        // renewal ever takes back what was granted).
+        match explicit_max.as_secs() {
+            0 => 0,
+            _ => limits.max(),
         }
-    }
-    if !ttl.is_zero() {
-        ttl = ttl.min(max_ttl);
-    }
+    } else {
+        let granted = limits.at_issue(requested);
+        warnings.extend(granted.warnings);
+        granted.ttl
+    };
     // A child never outlives its parent.
     if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
         // Counted from the same rounded-up instant the store counts the child's TTL from.
-        let left = Duration::from_secs(parent_expiry.saturating_sub(crate::util::unix_now_ceil()));
-        if ttl.is_zero() || ttl > left {
-            ttl = left.max(Duration::from_secs(1));
+        let left = parent_expiry.saturating_sub(crate::util::unix_now_ceil());
+        if ttl == 0 || ttl > left {
+            ttl = left.max(1);
         }
     }
     let meta = match data.get("meta") {
@@ -192,7 +210,7 @@ pub(super) async fn create(
             } else {
                 "auth/token/create".into()
             },
-            ttl,
+            ttl: Duration::from_secs(ttl),
             explicit_max_ttl: explicit_max,
             max_ttl,
             period,

@@ -28,6 +28,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
+use super::ttl::TtlLimits;
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
 use crate::util::{random_base62, unix_now, unix_now_ceil};
@@ -366,10 +367,8 @@ impl TokenStore {
             None => format!("{SERVICE_TOKEN_PREFIX}{}", random_base62(24)),
         };
         let now = unix_now();
-        let mut ttl = new.ttl.as_secs();
-        if new.period.as_secs() > 0 {
-            ttl = new.period.as_secs();
-        }
+        // The caller decided the TTL (`super::ttl`); an explicit max still bounds it.
+        let mut ttl = new.ttl.min(crate::logical::MAX_TTL).as_secs();
         let max = new.explicit_max_ttl.as_secs();
         if max > 0 && (ttl == 0 || ttl > max) {
             ttl = max;
@@ -682,10 +681,10 @@ impl TokenStore {
     }
 
     /// Renews a token by `increment` (or its original TTL; a periodic token by its
-    /// period). Like Vault, the new expiry never passes the token's creation time plus its
-    /// max TTL: the smaller of its own (`max_ttl`, fixed at issue) and `mount_max_ttl`, the
-    /// issuing mount's max as it is now (lowering it caps later renewals), and never its
-    /// explicit max TTL. Returns the updated entry and the seconds granted from now.
+    /// period) within `limits` (see [`TtlLimits::renewal`]): the token's own max TTL
+    /// (`max_ttl`, fixed at issue) and `mount_max_ttl`, the issuing mount's max as it is
+    /// now (lowering it caps later renewals), and its explicit max TTL. Returns the
+    /// updated entry and the seconds granted from now.
     pub async fn renew(
         &self,
         hash: &str,
@@ -693,30 +692,24 @@ impl TokenStore {
         increment: Option<Duration>,
         mount_max_ttl: Duration,
     ) -> Result<(TokenEntry, u64)> {
-        if entry.expire_time.is_none() {
+        let Some(current) = entry.expire_time else {
             return Ok((entry.clone(), 0));
-        }
+        };
         if !entry.renewable {
             return Err(Error::invalid("lease is not renewable"));
         }
         let now = unix_now();
         // Whole seconds, rounded up: a renewal never grants less than it says.
         let base = unix_now_ceil();
-        let mut expire = if entry.period > 0 {
-            base.saturating_add(entry.period)
-        } else {
-            let ttl = increment.map_or(entry.ttl, |d| d.as_secs()).max(1);
-            let mount_max = mount_max_ttl.as_secs();
-            let max = match entry.max_ttl {
-                0 => mount_max,
-                own => own.min(mount_max),
-            };
-            base.saturating_add(ttl)
-                .min(entry.creation_time.saturating_add(max.max(1)))
+        let limits = TtlLimits {
+            mount_default: entry.ttl,
+            mount_max: mount_max_ttl.as_secs(),
+            backend_max: entry.max_ttl,
+            explicit_max: entry.explicit_max_ttl,
+            period: entry.period,
         };
-        if entry.explicit_max_ttl > 0 {
-            expire = expire.min(entry.creation_time.saturating_add(entry.explicit_max_ttl));
-        }
+        let increment = increment.map_or(0, |d| d.as_secs());
+        let expire = limits.renewal(increment, entry.ttl, entry.creation_time, current, base);
         let mut next = entry.clone();
         next.expire_time = Some(expire);
         next.last_renewal = Some(now);
