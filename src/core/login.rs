@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::mounts::Resolved;
 use super::request::{Auth, Request, Response};
-use super::tokens::NewToken;
+use super::tokens::{NewToken, TokenType};
 use super::ttl::TtlLimits;
 use super::{token_backend, Active, Core};
 use crate::error::{Error, Result};
@@ -72,6 +72,8 @@ impl Core {
             ..limits
         }
         .max();
+        let token_type = login_token_type(&mount.route.entry.config.token_type, &grant.token_type);
+        let batch = token_type == TokenType::Batch;
         let source = info.path.trim_end_matches('/');
         let display_name = if grant.display_name.is_empty() {
             source.to_owned()
@@ -80,24 +82,75 @@ impl Core {
         };
         let (token, entry) = active
             .tokens
-            .create(NewToken {
-                policies,
-                meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
-                display_name,
-                num_uses: grant.num_uses,
-                parent: None,
-                path: path.trim_end_matches('/').to_owned(),
-                ttl: Duration::from_secs(granted.ttl),
-                explicit_max_ttl: grant.explicit_max_ttl,
-                period: grant.period,
-                renewable: grant.renewable,
-                max_ttl: Duration::from_secs(max),
-                ..NewToken::default()
+            .create(if batch {
+                // A batch token lives its TTL and no more: what only a stored token can
+                // have (uses, a period, renewals) goes, as in Vault.
+                NewToken {
+                    token_type,
+                    policies,
+                    meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+                    display_name,
+                    path: path.trim_end_matches('/').to_owned(),
+                    ttl: Duration::from_secs(granted.ttl),
+                    ..NewToken::default()
+                }
+            } else {
+                NewToken {
+                    policies,
+                    meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+                    display_name,
+                    num_uses: grant.num_uses,
+                    parent: None,
+                    path: path.trim_end_matches('/').to_owned(),
+                    ttl: Duration::from_secs(granted.ttl),
+                    explicit_max_ttl: grant.explicit_max_ttl,
+                    period: grant.period,
+                    renewable: grant.renewable,
+                    max_ttl: Duration::from_secs(max),
+                    ..NewToken::default()
+                }
             })
             .await?;
         Ok((
             token_backend::auth_for(&token, &entry, entry.ttl),
             granted.warnings,
         ))
+    }
+}
+
+/// The type of a login's token: the mount's tuned `token_type` forces `service` or
+/// `batch`; its `default-*` settings decide only for a method that leaves it to them
+/// (Vault's router).
+fn login_token_type(mount: &str, method: &str) -> TokenType {
+    match (mount, method) {
+        ("service", _) => TokenType::Service,
+        ("batch", _) => TokenType::Batch,
+        ("default-batch", "" | "default" | "default-batch" | "batch") => TokenType::Batch,
+        ("default-batch", _) => TokenType::Service,
+        (_, "batch" | "default-batch") => TokenType::Batch,
+        _ => TokenType::Service,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mount_has_the_last_word_on_token_types() {
+        use TokenType::{Batch, Service};
+        for (mount, method, want) in [
+            ("", "", Service),
+            ("", "batch", Batch),
+            ("default-service", "default", Service),
+            ("default-service", "default-batch", Batch),
+            ("default-batch", "", Batch),
+            ("default-batch", "service", Service),
+            ("default-batch", "default-service", Service),
+            ("service", "batch", Service),
+            ("batch", "service", Batch),
+        ] {
+            assert_eq!(login_token_type(mount, method), want, "{mount} {method}");
+        }
     }
 }

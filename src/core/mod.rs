@@ -8,6 +8,7 @@
 //! token store) → `maybe_wrap` (response wrapping). Engines never see the core.
 
 mod auditing;
+mod batch_tokens;
 mod expiration;
 mod follow;
 pub mod generate_root;
@@ -339,11 +340,7 @@ impl Core {
         let position = self.storage.feed.position();
         let subscription = self.storage.feed.subscribe(position)?;
         let merkle = follow::rebuild_index(&self.storage).await?;
-        let tokens = TokenStore::load(
-            StorageView::new(self.barrier.clone(), crate::locality::TOKENS_PREFIX),
-            StorageView::new(self.barrier.clone(), crate::locality::LEASES_PREFIX),
-        )
-        .await?;
+        let tokens = TokenStore::load(self.barrier.clone()).await?;
         let policies = PolicyStore::load(
             StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),
@@ -715,6 +712,9 @@ impl Core {
     ) -> Result<Response> {
         let relative = mount.relative.as_str();
         match &mount.route.handler {
+            Handler::PerToken(_) if caller.entry.is_batch() => Err(Error::invalid(
+                "cubbyhole operations are only supported by \"service\" type tokens",
+            )),
             Handler::Engine(backend) | Handler::PerToken(backend) => {
                 let ctx = self.engine_ctx(mount, &caller.hash);
                 let lreq =

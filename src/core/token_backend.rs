@@ -91,13 +91,15 @@ pub(super) async fn handle(
             Ok(resp)
         }
         ("revoke-self", _) if write => {
+            refuse_batch_revocation(&caller.entry)?;
             core.revoke_tree(active, &caller.hash).await?;
             Ok(Response::empty())
         }
         ("revoke", _) if write => {
             let token =
                 fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
-            if let Some((hash, _)) = active.tokens.lookup(&token).await? {
+            if let Some((hash, entry)) = active.tokens.lookup(&token).await? {
+                refuse_batch_revocation(&entry)?;
                 core.revoke_tree(active, &hash).await?;
             }
             Ok(Response::empty())
@@ -105,7 +107,8 @@ pub(super) async fn handle(
         ("revoke-orphan", _) if write => {
             let token =
                 fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
-            if let Some((hash, _)) = active.tokens.lookup(&token).await? {
+            if let Some((hash, entry)) = active.tokens.lookup(&token).await? {
+                refuse_batch_revocation(&entry)?;
                 let revoked = active.tokens.revoke_orphan(&hash).await?;
                 core.purge_cubbyholes(active, &revoked).await;
             }
@@ -148,6 +151,14 @@ pub(super) async fn handle(
     }
 }
 
+/// As Vault: a batch token lives out its TTL (it is stored nowhere to be revoked).
+fn refuse_batch_revocation(entry: &TokenEntry) -> Result<()> {
+    if entry.is_batch() {
+        return Err(Error::invalid("batch tokens cannot be revoked"));
+    }
+    Ok(())
+}
+
 /// The `auth` block for `token`, granted `lease_duration` seconds: exactly what was
 /// granted (a new token's TTL, a renewal's increment as capped), not a reading of the
 /// clock, as Vault answers (`lease_duration` 3600 for `ttl=1h`, whenever the answer is
@@ -168,6 +179,7 @@ pub(super) fn auth_for(token: &str, entry: &TokenEntry, lease_duration: u64) -> 
         renewable: entry.renewable && entry.expire_time.is_some(),
         orphan: entry.orphan(),
         num_uses: entry.num_uses,
+        token_type: entry.token_type,
     }
 }
 
@@ -179,6 +191,9 @@ async fn renew(
     token: &str,
     data: &Map<String, Value>,
 ) -> Result<Response> {
+    if entry.is_batch() {
+        return Err(Error::invalid("batch tokens cannot be renewed"));
+    }
     // Vault reads an increment of 0 as "none": renew by the token's own TTL.
     let increment = fields::duration(data, "increment")?.filter(|d| !d.is_zero());
     if entry.renewable && entry.expire_time.is_some() {
@@ -230,7 +245,10 @@ fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
         (entry.renewable && entry.expire_time.is_some()).into(),
     );
     data.insert("ttl".into(), entry.remaining_ttl().into());
-    data.insert("type".into(), "service".into());
+    data.insert("type".into(), entry.token_type.as_str().into());
+    if let Some(role) = &entry.role {
+        data.insert("role".into(), role.clone().into());
+    }
     if entry.period > 0 {
         data.insert("period".into(), entry.period.into());
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::token_backend::auth_for;
-use super::tokens::NewToken;
+use super::tokens::{NewToken, TokenType};
 use super::ttl::TtlLimits;
 use super::{Active, Caller, Core, Response};
 use crate::error::{Error, Result};
@@ -29,6 +29,9 @@ pub(super) async fn create(
     orphan_endpoint: bool,
 ) -> Result<Response> {
     let parent = &caller.entry;
+    if parent.is_batch() {
+        return Err(Error::invalid("batch tokens cannot create more tokens"));
+    }
     let parent_root = parent.is_root();
     let sudo = parent_root
         || caller
@@ -54,11 +57,11 @@ pub(super) async fn create(
         ));
     }
     let orphan = orphan_endpoint || no_parent;
-    if let Some(kind) = fields::non_empty(data, "type") {
-        if kind != "service" {
-            return Err(Error::invalid(format!("unsupported token type {kind:?}")));
-        }
-    }
+    let token_type = match fields::string(data, "type").as_deref() {
+        None | Some("" | "service") => TokenType::Service,
+        Some("batch") => TokenType::Batch,
+        Some(_) => return Err(Error::invalid("invalid 'token_type' value")),
+    };
     let num_uses = match data.get("num_uses") {
         None | Some(Value::Null) => 0,
         Some(v) => {
@@ -134,6 +137,27 @@ pub(super) async fn create(
 
     let explicit_max = fields::duration(data, "explicit_max_ttl")?.unwrap_or_default();
     let period = fields::duration(data, "period")?.unwrap_or_default();
+    let mut renewable = fields::boolean(data, "renewable")?.unwrap_or(true);
+    if token_type == TokenType::Batch {
+        for (set, name) in [
+            (!explicit_max.is_zero(), "explicit_max_ttl"),
+            (num_uses != 0, "num_uses"),
+            (!period.is_zero(), "period"),
+        ] {
+            if set {
+                return Err(Error::invalid(format!(
+                    "batch tokens cannot have {name:?} set"
+                )));
+            }
+        }
+        if is_root {
+            return Err(Error::invalid("batch tokens cannot be root tokens"));
+        }
+        if id.is_some() {
+            return Err(Error::invalid("batch tokens cannot have a custom ID"));
+        }
+        renewable = false;
+    }
     if !period.is_zero() && !sudo {
         return Err(Error::invalid(
             "root or sudo privileges required to create periodic token",
@@ -199,6 +223,7 @@ pub(super) async fn create(
     let (token, entry) = active
         .tokens
         .create(NewToken {
+            token_type,
             id,
             policies,
             meta,
@@ -214,7 +239,8 @@ pub(super) async fn create(
             explicit_max_ttl: explicit_max,
             max_ttl,
             period,
-            renewable: fields::boolean(data, "renewable")?.unwrap_or(true),
+            role: None,
+            renewable,
             wrapping: None,
         })
         .await?;

@@ -17,6 +17,9 @@
 //! before the storage commit and again after it, and keeps lookups that raced with the
 //! change from putting what they read back in: a revoked, renewed or used token is never
 //! served from the cache in its old state.
+//!
+//! Batch tokens (`hvb.`) are never stored: they are sealed and opened by
+//! [`BatchTokens`], and a lookup of one is an authenticated decryption.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,23 +30,47 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::batch_tokens::{is_batch_token, BatchTokens};
 use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
 use super::ttl::TtlLimits;
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
 use crate::util::{random_base62, unix_now, unix_now_ceil};
 use cache::EntryCache;
+use vaultrs_storage::Barrier;
 
 /// Prefix of generated service tokens (Vault ≥ 1.10).
 pub const SERVICE_TOKEN_PREFIX: &str = "hvs.";
-const FORMAT_VERSION: u32 = 1;
+pub(super) const FORMAT_VERSION: u32 = 1;
 /// Deepest parent chain walked when revoking (guards against a corrupted index cycle).
 const MAX_TREE_DEPTH: usize = 1024;
 
-/// What is stored for one token.
+/// The kind of a token: stored (`service`) or self-contained (`batch`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    #[default]
+    Service,
+    Batch,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Service => "service",
+            TokenType::Batch => "batch",
+        }
+    }
+}
+
+/// What is stored for one token (a batch token carries the same, sealed).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenEntry {
     pub version: u32,
+    /// Stored entries are always service tokens.
+    #[serde(default)]
+    pub token_type: TokenType,
+    /// Empty for batch tokens.
     pub accessor: String,
     pub policies: Vec<String>,
     pub meta: Option<BTreeMap<String, String>>,
@@ -53,6 +80,9 @@ pub struct TokenEntry {
     /// Hash of the parent token, if any.
     pub parent: Option<String>,
     pub path: String,
+    /// The token role it was created from (`auth/token/create/<role>`).
+    #[serde(default)]
+    pub role: Option<String>,
     pub creation_time: u64,
     /// TTL at creation, seconds (0: never expires).
     pub ttl: u64,
@@ -98,11 +128,17 @@ impl TokenEntry {
     pub fn expired(&self, now: u64) -> bool {
         self.expire_time.is_some_and(|e| e <= now)
     }
+
+    pub fn is_batch(&self) -> bool {
+        self.token_type == TokenType::Batch
+    }
 }
 
 /// Parameters of a new token, already checked against the caller's rights.
 #[derive(Clone, Debug, Default)]
 pub struct NewToken {
+    /// A batch token is sealed and returned, never stored.
+    pub token_type: TokenType,
     /// A caller-chosen token id (root/sudo only), stored as given.
     pub id: Option<String>,
     pub policies: Vec<String>,
@@ -111,6 +147,7 @@ pub struct NewToken {
     pub num_uses: i64,
     pub parent: Option<String>,
     pub path: String,
+    pub role: Option<String>,
     pub ttl: Duration,
     pub explicit_max_ttl: Duration,
     pub period: Duration,
@@ -155,6 +192,7 @@ pub struct TokenStore {
     mac: Hmac<Sha256>,
     use_locks: Vec<tokio::sync::Mutex<()>>,
     cache: Arc<EntryCache>,
+    batch: BatchTokens,
     /// The hash of every stored token, so an unknown token is refused from memory: an
     /// unknown token and a real one cost the same (no storage read tells them apart).
     known: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
@@ -173,8 +211,11 @@ fn hash_bytes(hash: &str) -> Option<[u8; 32]> {
 }
 
 impl TokenStore {
-    /// Loads the store, creating its salt on first use, and queues every lease in `leases`.
-    pub async fn load(view: StorageView, leases: StorageView) -> Result<Self> {
+    /// Loads the store over `barrier` (its local views, `local/token/` and
+    /// `local/leases/`), creating its salt on first use, and queues every lease.
+    pub async fn load(barrier: Arc<Barrier>) -> Result<Self> {
+        let view = StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX);
+        let leases = StorageView::new(barrier.clone(), crate::locality::LEASES_PREFIX);
         let expiry = Arc::new(ExpiryQueue::default());
         for key in leases.keys().await? {
             if let Some(lease) = leases.get_json::<LeaseEntry>(&key).await? {
@@ -210,6 +251,7 @@ impl TokenStore {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             cache: Arc::new(EntryCache::new()),
+            batch: BatchTokens::new(barrier),
             known: std::sync::RwLock::new(known),
             revoking: std::sync::Mutex::new(Default::default()),
         })
@@ -349,10 +391,18 @@ impl TokenStore {
 
     /// Creates a token; returns the token and its entry.
     pub async fn create(&self, new: NewToken) -> Result<(String, TokenEntry)> {
+        if new.token_type == TokenType::Batch {
+            return self.create_batch(new).await;
+        }
         let token = match new.id {
             Some(id) => {
                 if id.is_empty() || id.len() > 512 || id.contains(char::is_whitespace) {
                     return Err(Error::invalid("invalid token id"));
+                }
+                if is_batch_token(&id) {
+                    return Err(Error::invalid(
+                        "custom token ID cannot have the 'hvb.' prefix",
+                    ));
                 }
                 if self
                     .view
@@ -375,6 +425,7 @@ impl TokenStore {
         }
         let entry = TokenEntry {
             version: FORMAT_VERSION,
+            token_type: TokenType::Service,
             accessor: random_base62(24),
             policies: new.policies,
             meta: new.meta,
@@ -382,6 +433,7 @@ impl TokenStore {
             num_uses: new.num_uses,
             parent: new.parent,
             path: new.path,
+            role: new.role,
             creation_time: now,
             ttl,
             explicit_max_ttl: max,
@@ -439,11 +491,72 @@ impl TokenStore {
 
     /// [`TokenStore::lookup`] without copying the entry out of the cache.
     pub async fn lookup_shared(&self, token: &str) -> Result<Option<(String, Arc<TokenEntry>)>> {
+        if is_batch_token(token) {
+            return self.lookup_batch(token).await;
+        }
         if token.is_empty() || token.len() > 1024 {
             return Ok(None);
         }
         let hash = self.hash(token);
         Ok(self.lookup_hash_shared(&hash).await?.map(|e| (hash, e)))
+    }
+
+    /// Seals a batch token: nothing is stored, no accessor, no lease. A parent must be
+    /// live now; the token stops working when its parent goes.
+    async fn create_batch(&self, new: NewToken) -> Result<(String, TokenEntry)> {
+        if new.id.is_some() {
+            return Err(Error::invalid("batch tokens cannot have a custom ID"));
+        }
+        let ttl = new.ttl.min(crate::logical::MAX_TTL).as_secs();
+        if ttl == 0 {
+            return Err(Error::invalid("batch tokens must have a TTL"));
+        }
+        if let Some(parent) = &new.parent {
+            if self.lookup_hash_shared(parent).await?.is_none() {
+                return Err(Error::PermissionDenied);
+            }
+        }
+        let entry = TokenEntry {
+            version: FORMAT_VERSION,
+            token_type: TokenType::Batch,
+            accessor: String::new(),
+            policies: new.policies,
+            meta: new.meta,
+            display_name: new.display_name,
+            num_uses: 0,
+            parent: new.parent,
+            path: new.path,
+            role: new.role,
+            creation_time: unix_now(),
+            ttl,
+            explicit_max_ttl: 0,
+            period: 0,
+            renewable: false,
+            expire_time: Some(unix_now_ceil().saturating_add(ttl)),
+            last_renewal: None,
+            max_ttl: 0,
+            wrapping: None,
+        };
+        let token = self.batch.seal(&entry)?;
+        Ok((token, entry))
+    }
+
+    /// A batch token's entry while it is valid: authentic, not expired, its parent (if
+    /// any) live. Its hash is only a name for it in this request (nothing is stored
+    /// under it).
+    async fn lookup_batch(&self, token: &str) -> Result<Option<(String, Arc<TokenEntry>)>> {
+        let Some(entry) = self.batch.open(token)? else {
+            return Ok(None);
+        };
+        if entry.expired(unix_now()) {
+            return Ok(None);
+        }
+        if let Some(parent) = &entry.parent {
+            if self.lookup_hash_shared(parent).await?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some((self.hash(token), Arc::new(entry))))
     }
 
     /// The live entry stored under `hash`.
@@ -695,6 +808,9 @@ impl TokenStore {
         let Some(current) = entry.expire_time else {
             return Ok((entry.clone(), 0));
         };
+        if entry.is_batch() {
+            return Err(Error::invalid("batch tokens cannot be renewed"));
+        }
         if !entry.renewable {
             return Err(Error::invalid("lease is not renewable"));
         }

@@ -8,6 +8,7 @@ mod audit;
 mod auth_methods;
 mod authz;
 mod bad_input;
+mod batch_tokens;
 mod durations;
 mod envelope;
 mod kv;
