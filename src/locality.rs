@@ -14,6 +14,7 @@
 //! | `core/keyring`, `core/root-key`, `core/seal-config` | replicated (a secondary unseals with the primary's keys) |
 //! | `core/mounts`, `core/auth`, `core/audit` | replicated halves of the mount tables |
 //! | `sys/policy/<name>` | replicated |
+//! | `sys/token/roles/<name>` | replicated (token roles) |
 //! | `logical/<uuid>/`, `auth/<uuid>/`, `audit/<uuid>/` | replicated mounts' data |
 //! | `local/core/mounts`, `local/core/auth`, `local/core/audit` | local halves of the tables |
 //! | `local/core/cluster`, `local/core/layout`, `local/core/keyring-usage` | cluster identity, this layout's version, the keyring's encryption counters |
@@ -34,6 +35,8 @@ pub const LAYOUT_KEY: &str = "local/core/layout";
 pub const CLUSTER_KEY: &str = "local/core/cluster";
 /// The token store.
 pub const TOKENS_PREFIX: &str = "local/token/";
+/// Token roles: configuration, replicated (unlike the tokens).
+pub const TOKEN_ROLES_PREFIX: &str = "sys/token/roles/";
 /// Lease records.
 pub const LEASES_PREFIX: &str = "local/leases/";
 /// Engines' cluster-local data: `local/engine/<mount uuid>/`.
@@ -62,6 +65,7 @@ mod tests {
             "core/seal-config",
             "core/mounts",
             "sys/policy/default",
+            "sys/token/roles/ci",
             "logical/u/kv2/x",
             "auth/u/user/alice",
             "audit/u/salt",

@@ -23,6 +23,7 @@ mod sys;
 mod tables;
 mod token_backend;
 mod token_create;
+mod token_roles;
 pub mod tokens;
 mod ttl;
 mod wrapping;
@@ -472,7 +473,7 @@ impl Core {
             Err(e) => return Err(e),
         };
         let operation = self
-            .operation_for_acl(&caller.hash, mount.as_ref(), req)
+            .operation_for_acl(active, &caller.hash, mount.as_ref(), req)
             .await?;
         let authorized = self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl);
         if let Some(t) = trail.as_deref_mut() {
@@ -533,7 +534,7 @@ impl Core {
                 b.canonical_path(req.operation, &mount.relative)?
             }
             Handler::System => sys::canonical_path(req.operation, &mount.relative)?,
-            Handler::Token => token_backend::canonical_path(req.operation, &mount.relative),
+            Handler::Token => token_backend::canonical_path(req.operation, &mount.relative)?,
         };
         let Some(relative) = canonical else {
             return Ok((Cow::Borrowed(req), Some(mount)));
@@ -605,6 +606,7 @@ impl Core {
     /// engine looks where the request itself will run (a cubbyhole: the caller's own).
     async fn operation_for_acl(
         &self,
+        active: &Active,
         token_hash: &str,
         mount: Option<&Resolved>,
         req: &Request,
@@ -617,7 +619,10 @@ impl Core {
         };
         let backend: &Arc<dyn Backend> = match &mount.route.handler {
             Handler::Engine(b) | Handler::PerToken(b) => b,
-            _ => return Ok(req.operation),
+            Handler::Token => {
+                return token_backend::operation_for_acl(active, &mount.relative).await
+            }
+            Handler::System => return Ok(req.operation),
         };
         let ctx = self.engine_ctx(mount, token_hash);
         let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str())
@@ -635,7 +640,7 @@ impl Core {
     async fn decoy_authorization(&self, active: &Active, mount: Option<&Resolved>, req: &Request) {
         const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
         let operation = self
-            .operation_for_acl(DECOY_HASH, mount, req)
+            .operation_for_acl(active, DECOY_HASH, mount, req)
             .await
             .unwrap_or(req.operation);
         static DEFAULT: std::sync::LazyLock<Vec<String>> =

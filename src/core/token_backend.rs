@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::token_create;
+use super::token_create::{create, Endpoint};
+use super::token_roles;
 use super::tokens::TokenEntry;
 use super::{Active, Auth, Caller, Core, Request, Response};
 use crate::error::{Error, Result};
@@ -10,9 +11,40 @@ use crate::fields;
 use crate::logical::Operation;
 use crate::util::rfc3339_secs;
 
-/// The one spelling of an `auth/token/` request: `create/` is `create`.
-pub(super) fn canonical_path(op: Operation, rel: &str) -> Option<String> {
-    crate::logical::drop_trailing_slash(op, rel)
+/// The one spelling of an `auth/token/` request: `create/` is `create`, `roles/ci/` is
+/// `roles/ci`; a role name (`roles/<name>`, `create/<name>`) must be spelled as Vault
+/// spells names, or the request is refused before the ACL sees it.
+pub(super) fn canonical_path(op: Operation, rel: &str) -> Result<Option<String>> {
+    let trimmed = crate::logical::drop_trailing_slash(op, rel);
+    let path = trimmed.as_deref().unwrap_or(rel);
+    if let Some(name) = role_name(path) {
+        token_roles::check_name(name)?;
+    }
+    Ok(trimmed)
+}
+
+/// The role a path names: `roles/<name>` or `create/<name>` (`None` for anything
+/// else, and for the `roles/` folder).
+fn role_name(path: &str) -> Option<&str> {
+    ["roles/", "create/"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+        .filter(|name| !name.is_empty())
+}
+
+/// `Update` becomes `Create` for a role that does not exist yet (Vault's existence
+/// check), so the ACL's `create` and `update` capabilities apply as in Vault.
+pub(super) async fn operation_for_acl(active: &Active, rel: &str) -> Result<Operation> {
+    match rel.strip_prefix("roles/").filter(|n| !n.is_empty()) {
+        Some(name) if token_roles::check_name(name).is_ok() => {
+            Ok(if active.tokens.roles().exists(name).await? {
+                Operation::Update
+            } else {
+                Operation::Create
+            })
+        }
+        _ => Ok(Operation::Update),
+    }
 }
 
 /// Serves `auth/token/<rel>` for an authenticated caller.
@@ -28,9 +60,22 @@ pub(super) async fn handle(
     let write = matches!(op, Create | Update);
     let data = &req.data;
     match (rel.trim_end_matches('/'), op) {
-        ("create", _) if write => token_create::create(core, active, caller, data, false).await,
-        ("create-orphan", _) if write => {
-            token_create::create(core, active, caller, data, true).await
+        ("create", _) if write => create(core, active, caller, data, Endpoint::Create).await,
+        ("create-orphan", _) if write => create(core, active, caller, data, Endpoint::Orphan).await,
+        (path, _) if write && path.starts_with("create/") => {
+            let name = &path["create/".len()..];
+            create(core, active, caller, data, Endpoint::Role(name)).await
+        }
+        (path, _) if path == "roles" || path.starts_with("roles/") => {
+            let name = path.strip_prefix("roles").unwrap_or_default();
+            let name = name.strip_prefix('/').unwrap_or(name);
+            let (_, max) = core.mount_ttls(active, "auth/token/");
+            Ok(active
+                .tokens
+                .roles()
+                .handle(op, name, data, max.as_secs())
+                .await?
+                .into())
         }
         ("lookup-self", Read) | ("lookup-self", Update) => {
             Ok(lookup_response(&caller.entry, &caller.token))
@@ -125,7 +170,6 @@ pub(super) async fn handle(
         ("accessors", List | Read) => {
             Ok(crate::logical::Response::list(active.tokens.accessors().await?)?.into())
         }
-        ("roles", List) => Err(Error::NotFound),
         ("tidy", _) if write => {
             // Expired tokens are revoked by the expiration manager; what is left to tidy
             // is lease records whose token is gone.
@@ -149,6 +193,30 @@ pub(super) async fn handle(
             "unsupported path auth/token/{rel}"
         ))),
     }
+}
+
+/// A token created from a role is renewed under the role as it is now (Vault): the
+/// role must still exist; its period is the token's, and its explicit max TTL caps the
+/// token's (the smaller one counts, so a role edit never lifts a cap the token had).
+async fn with_role_limits(active: &Active, entry: &TokenEntry) -> Result<TokenEntry> {
+    let mut entry = entry.clone();
+    let Some(name) = entry.role.clone() else {
+        return Ok(entry);
+    };
+    let role = active.tokens.roles().get(&name).await?.ok_or_else(|| {
+        Error::invalid(format!(
+            "original token role {name:?} could not be found, not renewing"
+        ))
+    })?;
+    if role.token_period > 0 {
+        entry.period = role.token_period;
+    }
+    if role.token_explicit_max_ttl > 0
+        && (entry.explicit_max_ttl == 0 || role.token_explicit_max_ttl < entry.explicit_max_ttl)
+    {
+        entry.explicit_max_ttl = role.token_explicit_max_ttl;
+    }
+    Ok(entry)
 }
 
 /// As Vault: a batch token lives out its TTL (it is stored nowhere to be revoked).
@@ -199,10 +267,11 @@ async fn renew(
     if entry.renewable && entry.expire_time.is_some() {
         core.check_renewal(active, entry).await?;
     }
+    let entry = with_role_limits(active, entry).await?;
     let (_, mount_max) = core.mount_ttls(active, &entry.path);
     let (renewed, granted) = active
         .tokens
-        .renew(hash, entry, increment, mount_max)
+        .renew(hash, &entry, increment, mount_max)
         .await?;
     Ok(Response {
         auth: Some(auth_for(token, &renewed, granted)),

@@ -1,5 +1,6 @@
-//! Token creation: `auth/token/create` and `auth/token/create-orphan`. The caller's
-//! rights decide the new token's policies, parent and TTLs.
+//! Token creation: `auth/token/create`, `auth/token/create-orphan` and
+//! `auth/token/create/<role>`. The caller's rights (and a role's, when one is named)
+//! decide the new token's type, policies, parent and TTLs.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,13 +8,26 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::token_backend::auth_for;
-use super::tokens::{NewToken, TokenType};
+use super::token_roles::TokenRole;
+use super::tokens::{NewToken, TokenEntry, TokenType};
 use super::ttl::TtlLimits;
 use super::{Active, Caller, Core, Response};
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
 use crate::policy::Policy;
+
+/// Which create endpoint was called.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Endpoint<'a> {
+    Create,
+    Orphan,
+    /// `create/<role>` (the name is canonical: checked before the ACL ran).
+    Role(&'a str),
+}
+
+/// Policies no token may be given (Vault's `nonAssignablePolicies`).
+const NON_ASSIGNABLE: &[&str] = &["response-wrapping", "control-group"];
 
 fn sorted_policies(mut policies: Vec<String>) -> Vec<String> {
     policies.sort();
@@ -26,18 +40,37 @@ pub(super) async fn create(
     active: &Active,
     caller: &Caller,
     data: &Map<String, Value>,
-    orphan_endpoint: bool,
+    endpoint: Endpoint<'_>,
 ) -> Result<Response> {
     let parent = &caller.entry;
     if parent.is_batch() {
         return Err(Error::invalid("batch tokens cannot create more tokens"));
     }
+    let role = match endpoint {
+        Endpoint::Role(name) => Some(
+            active
+                .tokens
+                .roles()
+                .get(name)
+                .await?
+                .ok_or_else(|| Error::invalid(format!("unknown role {name}")))?,
+        ),
+        _ => None,
+    };
+    let role = role.as_ref();
+    let path = match endpoint {
+        Endpoint::Create => "auth/token/create".to_owned(),
+        Endpoint::Orphan => "auth/token/create-orphan".to_owned(),
+        Endpoint::Role(name) => format!("auth/token/create/{name}"),
+    };
     let parent_root = parent.is_root();
-    let sudo = parent_root
-        || caller
-            .acl
-            .allowed(Operation::Update, "auth/token/create")
-            .sudo;
+    // Sudo on the path called, as Vault checks it (for create-orphan: on
+    // auth/token/create, which is what grants it).
+    let sudo_path = match endpoint {
+        Endpoint::Role(_) => path.as_str(),
+        _ => "auth/token/create",
+    };
+    let sudo = parent_root || caller.acl.allowed(Operation::Update, sudo_path).sudo;
     // `caller.limited`, not the entry: on its last use the entry no longer shows a limit.
     if caller.limited {
         return Err(Error::invalid(
@@ -50,18 +83,21 @@ pub(super) async fn create(
             "root or sudo privileges required to specify token id",
         ));
     }
-    let no_parent = fields::boolean(data, "no_parent")?.unwrap_or(false);
-    if no_parent && !orphan_endpoint && !sudo {
-        return Err(Error::invalid(
-            "root or sudo privileges required to create orphan token",
-        ));
-    }
-    let orphan = orphan_endpoint || no_parent;
-    let token_type = match fields::string(data, "type").as_deref() {
-        None | Some("" | "service") => TokenType::Service,
-        Some("batch") => TokenType::Batch,
-        Some(_) => return Err(Error::invalid("invalid 'token_type' value")),
+    let orphan = match role {
+        // A role decides; `no_parent` is not looked at (Vault).
+        Some(role) => role.orphan,
+        None => {
+            let no_parent = fields::boolean(data, "no_parent")?.unwrap_or(false);
+            let orphan_endpoint = matches!(endpoint, Endpoint::Orphan);
+            if no_parent && !orphan_endpoint && !sudo {
+                return Err(Error::invalid(
+                    "root or sudo privileges required to create orphan token",
+                ));
+            }
+            orphan_endpoint || no_parent
+        }
     };
+    let token_type = token_type(data, role)?;
     let num_uses = match data.get("num_uses") {
         None | Some(Value::Null) => 0,
         Some(v) => {
@@ -75,57 +111,32 @@ pub(super) async fn create(
             n
         }
     };
+    if fields::non_empty(data, "entity_alias").is_some() {
+        return Err(Error::invalid(match role {
+            None => "'entity_alias' is only allowed in combination with token role",
+            Some(_) => "entity_alias is not supported by this server: it has no identity store",
+        }));
+    }
 
-    // Policies: default to the parent's; a non-root parent grants only a subset.
-    let requested = fields::string_list(data, "policies")?;
-    if let Some(list) = &requested {
-        // Only the exact name `root` names the root policy; `ROOT`, ` Root ` and the like
-        // are refused rather than quietly turned into it.
-        if let Some(bad) = list
-            .iter()
-            .find(|p| *p != "root" && Policy::is_root_name(p))
-        {
-            return Err(Error::invalid(format!(
-                "policy name {bad:?} is reserved: only \"root\" names the root policy"
-            )));
+    let no_default = fields::boolean(data, "no_default_policy")?.unwrap_or(false);
+    let policies = match role.filter(|r| r.has_policy_rules()) {
+        Some(role) => {
+            let requested = requested_policies(data)?.unwrap_or_default();
+            role.policies_for(&requested, no_default, &parent.policies)?
         }
-    }
-    let mut policies: Vec<String> = match &requested {
-        Some(list) => list
-            .iter()
-            .map(|p| Policy::normalize_name(p))
-            .collect::<Result<_>>()?,
-        None => parent
-            .policies
-            .iter()
-            .filter(|p| *p != "default")
-            .cloned()
-            .collect(),
+        None => own_policies(data, parent, sudo, no_default)?,
     };
-    policies.retain(|p| !p.is_empty());
-    // `default` is a policy like any other: a parent without it (`no_default_policy`)
-    // cannot hand it on, explicitly or implicitly, unless it has sudo.
-    let parent_has_default = parent.policies.iter().any(|p| p == "default");
-    if !parent_root && !sudo {
-        if let Some(bad) = policies.iter().find(|p| !parent.policies.contains(p)) {
-            return Err(Error::invalid(format!(
-                "child policies must be subset of parent: {bad:?} is not held by the parent"
-            )));
-        }
-    }
-    if policies.iter().any(|p| p == "root") && !parent_root {
+    let is_root = policies.iter().any(|p| p == "root");
+    if is_root && !parent_root {
         return Err(Error::invalid(
             "root tokens may only be created by a root token",
         ));
     }
-    let no_default = fields::boolean(data, "no_default_policy")?.unwrap_or(false);
-    let is_root = policies.iter().any(|p| p == "root");
-    if !no_default
-        && !is_root
-        && (parent_has_default || sudo)
-        && !policies.iter().any(|p| p == "default")
+    if let Some(bad) = policies
+        .iter()
+        .find(|p| NON_ASSIGNABLE.contains(&p.as_str()))
     {
-        policies.push("default".into());
+        return Err(Error::invalid(format!("cannot assign policy {bad:?}")));
     }
     let mut warnings = Vec::new();
     for name in &policies {
@@ -133,16 +144,19 @@ pub(super) async fn create(
             warnings.push(format!("Policy {name:?} does not exist"));
         }
     }
-    let policies = sorted_policies(policies);
 
-    let explicit_max = fields::duration(data, "explicit_max_ttl")?.unwrap_or_default();
-    let period = fields::duration(data, "period")?.unwrap_or_default();
+    let mut explicit_max = fields::duration(data, "explicit_max_ttl")?
+        .unwrap_or_default()
+        .as_secs();
+    let mut period = fields::duration(data, "period")?
+        .unwrap_or_default()
+        .as_secs();
     let mut renewable = fields::boolean(data, "renewable")?.unwrap_or(true);
     if token_type == TokenType::Batch {
         for (set, name) in [
-            (!explicit_max.is_zero(), "explicit_max_ttl"),
+            (explicit_max != 0, "explicit_max_ttl"),
             (num_uses != 0, "num_uses"),
-            (!period.is_zero(), "period"),
+            (period != 0, "period"),
         ] {
             if set {
                 return Err(Error::invalid(format!(
@@ -158,11 +172,47 @@ pub(super) async fn create(
         }
         renewable = false;
     }
-    if !period.is_zero() && !sudo {
+    if period != 0 && !sudo {
         return Err(Error::invalid(
             "root or sudo privileges required to create periodic token",
         ));
     }
+    let mut num_uses = num_uses;
+    let mut path = path;
+    if let Some(role) = role {
+        renewable &= role.renewable;
+        // 0 is unlimited: the role's limit applies when it is the lower one.
+        if role.token_num_uses > 0 && (num_uses == 0 || role.token_num_uses < num_uses) {
+            num_uses = role.token_num_uses;
+        }
+        if !role.path_suffix.is_empty() {
+            path = format!("{path}/{}", role.path_suffix);
+        }
+        if token_type != TokenType::Batch {
+            for (from_role, ours, what) in [
+                (
+                    role.token_explicit_max_ttl,
+                    &mut explicit_max,
+                    "Explicit max TTL",
+                ),
+                (role.token_period, &mut period, "Period"),
+            ] {
+                if from_role == 0 {
+                    continue;
+                }
+                if *ours != 0 {
+                    *ours = (*ours).min(from_role);
+                    warnings.push(format!(
+                        "{what} specified both during creation call and in role; using the lesser value of {} seconds",
+                        *ours
+                    ));
+                } else {
+                    *ours = from_role;
+                }
+            }
+        }
+    }
+
     let requested = match fields::duration(data, "ttl")? {
         Some(t) => t,
         None => fields::duration(data, "lease")?.unwrap_or_default(),
@@ -174,20 +224,17 @@ pub(super) async fn create(
         mount_default: default_ttl.as_secs(),
         mount_max: max_ttl.as_secs(),
         backend_max: 0,
-        explicit_max: explicit_max.as_secs(),
-        period: period.as_secs(),
+        explicit_max,
+        period,
     };
     // Only root may hold a token that never expires, and only under a root parent that
     // never expires either.
-    let never_expires = requested == 0
-        && period.is_zero()
-        && is_root
-        && parent_root
-        && parent.expire_time.is_none();
+    let never_expires =
+        requested == 0 && period == 0 && is_root && parent_root && parent.expire_time.is_none();
     let mut ttl = if never_expires {
         // Still bound by an explicit max TTL, within the mount's max like any TTL (so no
         // renewal ever takes back what was granted).
-        match explicit_max.as_secs() {
+        match explicit_max {
             0 => 0,
             _ => limits.max(),
         }
@@ -230,16 +277,12 @@ pub(super) async fn create(
             display_name,
             num_uses,
             parent: (!orphan).then(|| caller.hash.clone()),
-            path: if orphan_endpoint {
-                "auth/token/create-orphan".into()
-            } else {
-                "auth/token/create".into()
-            },
+            path,
+            role: role.map(|r| r.name.clone()),
             ttl: Duration::from_secs(ttl),
-            explicit_max_ttl: explicit_max,
+            explicit_max_ttl: Duration::from_secs(explicit_max),
             max_ttl,
-            period,
-            role: None,
+            period: Duration::from_secs(period),
             renewable,
             wrapping: None,
         })
@@ -249,4 +292,83 @@ pub(super) async fn create(
         warnings,
         ..Response::default()
     })
+}
+
+/// The new token's type: the request's `type`, unless a role fixes it or gives the
+/// default (Vault: `service`/`batch` force, `default-*` only fill in).
+fn token_type(data: &Map<String, Value>, role: Option<&TokenRole>) -> Result<TokenType> {
+    let asked = fields::string(data, "type").unwrap_or_default();
+    let kind = match role.map(|r| r.token_type.as_str()) {
+        Some("service") => "service",
+        Some("batch") => "batch",
+        Some("default-batch") if asked.is_empty() => "batch",
+        _ => asked.as_str(),
+    };
+    match kind {
+        "" | "service" => Ok(TokenType::Service),
+        "batch" => Ok(TokenType::Batch),
+        _ => Err(Error::invalid("invalid 'token_type' value")),
+    }
+}
+
+/// The requested `policies`, refusing spellings of `root` other than `root`.
+fn requested_policies(data: &Map<String, Value>) -> Result<Option<Vec<String>>> {
+    let requested = fields::string_list(data, "policies")?;
+    if let Some(list) = &requested {
+        // Only the exact name `root` names the root policy; `ROOT`, ` Root ` and the like
+        // are refused rather than quietly turned into it.
+        if let Some(bad) = list
+            .iter()
+            .find(|p| *p != "root" && Policy::is_root_name(p))
+        {
+            return Err(Error::invalid(format!(
+                "policy name {bad:?} is reserved: only \"root\" names the root policy"
+            )));
+        }
+    }
+    Ok(requested)
+}
+
+/// Policies without a role's rules: the parent's by default; a parent without root or
+/// sudo grants only what it holds.
+fn own_policies(
+    data: &Map<String, Value>,
+    parent: &TokenEntry,
+    sudo: bool,
+    no_default: bool,
+) -> Result<Vec<String>> {
+    let parent_root = parent.is_root();
+    let requested = requested_policies(data)?;
+    let mut policies: Vec<String> = match &requested {
+        Some(list) => list
+            .iter()
+            .map(|p| Policy::normalize_name(p))
+            .collect::<Result<_>>()?,
+        None => parent
+            .policies
+            .iter()
+            .filter(|p| *p != "default")
+            .cloned()
+            .collect(),
+    };
+    policies.retain(|p| !p.is_empty());
+    // `default` is a policy like any other: a parent without it (`no_default_policy`)
+    // cannot hand it on, explicitly or implicitly, unless it has sudo.
+    let parent_has_default = parent.policies.iter().any(|p| p == "default");
+    if !parent_root && !sudo {
+        if let Some(bad) = policies.iter().find(|p| !parent.policies.contains(p)) {
+            return Err(Error::invalid(format!(
+                "child policies must be subset of parent: {bad:?} is not held by the parent"
+            )));
+        }
+    }
+    let is_root = policies.iter().any(|p| p == "root");
+    if !no_default
+        && !is_root
+        && (parent_has_default || sudo)
+        && !policies.iter().any(|p| p == "default")
+    {
+        policies.push("default".into());
+    }
+    Ok(sorted_policies(policies))
 }

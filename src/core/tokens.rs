@@ -32,6 +32,7 @@ use zeroize::Zeroizing;
 
 use super::batch_tokens::{is_batch_token, BatchTokens};
 use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
+use super::token_roles::RoleStore;
 use super::ttl::TtlLimits;
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
@@ -193,6 +194,8 @@ pub struct TokenStore {
     use_locks: Vec<tokio::sync::Mutex<()>>,
     cache: Arc<EntryCache>,
     batch: BatchTokens,
+    /// Token roles (replicated, unlike everything else here).
+    roles: RoleStore,
     /// The hash of every stored token, so an unknown token is refused from memory: an
     /// unknown token and a real one cost the same (no storage read tells them apart).
     known: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
@@ -212,7 +215,8 @@ fn hash_bytes(hash: &str) -> Option<[u8; 32]> {
 
 impl TokenStore {
     /// Loads the store over `barrier` (its local views, `local/token/` and
-    /// `local/leases/`), creating its salt on first use, and queues every lease.
+    /// `local/leases/`, and the replicated roles), creating its salt on first use, and
+    /// queues every lease.
     pub async fn load(barrier: Arc<Barrier>) -> Result<Self> {
         let view = StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX);
         let leases = StorageView::new(barrier.clone(), crate::locality::LEASES_PREFIX);
@@ -251,10 +255,19 @@ impl TokenStore {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             cache: Arc::new(EntryCache::new()),
+            roles: RoleStore::new(StorageView::new(
+                barrier.clone(),
+                crate::locality::TOKEN_ROLES_PREFIX,
+            )),
             batch: BatchTokens::new(barrier),
             known: std::sync::RwLock::new(known),
             revoking: std::sync::Mutex::new(Default::default()),
         })
+    }
+
+    /// The token roles.
+    pub fn roles(&self) -> &RoleStore {
+        &self.roles
     }
 
     /// The keyed hash a token (or accessor) is stored under.

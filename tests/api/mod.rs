@@ -16,5 +16,6 @@ mod leases;
 mod mounts;
 mod policies;
 mod sys;
+mod token_roles;
 mod tokens;
 mod wrapping;
