@@ -15,6 +15,7 @@
 //! | `core/unseal-keys-backup` | replicated: the PGP-encrypted shares of the last rekey, when asked for |
 //! | `core/mounts`, `core/auth`, `core/audit` | replicated halves of the mount tables |
 //! | `sys/policy/<name>` | replicated |
+//! | `sys/token/roles/<name>` | replicated (token roles) |
 //! | `logical/<uuid>/`, `auth/<uuid>/`, `audit/<uuid>/` | replicated mounts' data |
 //! | `local/core/mounts`, `local/core/auth`, `local/core/audit` | local halves of the tables |
 //! | `local/core/cluster`, `local/core/layout`, `local/core/keyring-usage` | cluster identity, this layout's version, the keyring's encryption counters |
@@ -36,6 +37,8 @@ pub const LAYOUT_KEY: &str = "local/core/layout";
 pub const CLUSTER_KEY: &str = "local/core/cluster";
 /// The token store.
 pub const TOKENS_PREFIX: &str = "local/token/";
+/// Token roles: configuration, replicated (unlike the tokens).
+pub const TOKEN_ROLES_PREFIX: &str = "sys/token/roles/";
 /// Lease records.
 pub const LEASES_PREFIX: &str = "local/leases/";
 /// Engines' cluster-local data: `local/engine/<mount uuid>/`.
@@ -64,6 +67,7 @@ mod tests {
             "core/seal-config",
             "core/mounts",
             "sys/policy/default",
+            "sys/token/roles/ci",
             "logical/u/kv2/x",
             "auth/u/user/alice",
             "audit/u/salt",

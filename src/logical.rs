@@ -202,8 +202,8 @@ pub struct Response {
     pub accepted: bool,
 }
 
-/// What an auth method grants on a successful login. The core turns it into a service
-/// token: it adds the `default` policy (unless `no_default_policy`), picks the TTLs against
+/// What an auth method grants on a successful login. The core turns it into a token
+/// (service or batch, see [`LoginAuth::token_type`]): it adds the `default` policy (unless `no_default_policy`), picks the TTLs against
 /// the mount's, names the token `<mount type>-<display_name>`, registers its lease and
 /// answers with Vault's `auth` block. Engines never create tokens themselves.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -226,6 +226,10 @@ pub struct LoginAuth {
     /// Zero: unlimited.
     pub num_uses: i64,
     pub renewable: bool,
+    /// The method's `token_type` setting (`""`/`default`, `service`, `batch`,
+    /// `default-service`, `default-batch`); the mount's tuned `token_type` has the last
+    /// word, as in Vault.
+    pub token_type: String,
 }
 
 impl Response {

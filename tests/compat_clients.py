@@ -427,6 +427,81 @@ def test_hvac_tokens(dev):
     assert dev.client("").is_authenticated() is False
 
 
+def test_hvac_token_roles(dev):
+    c = dev.client()
+    # hvac's own integration test, as it runs against Vault.
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        c.auth.token.list_roles()
+    c.sys.create_or_update_policy("testpolicy", 'path "secret/data/t/*" { capabilities = ["read"] }')
+    assert c.auth.token.create_or_update_role("testrole", allowed_policies="testpolicy").status_code == 204
+    assert c.auth.token.list_roles()["data"]["keys"] == ["testrole"]
+    role = c.auth.token.read_role("testrole")["data"]
+    assert role["allowed_policies"] == ["testpolicy"]
+    assert role["disallowed_policies"] == []
+    assert role["orphan"] is False and role["renewable"] is True
+    assert role["token_type"] == "default-service"
+    token = c.auth.token.create(ttl="1h", role_name="testrole")
+    assert token["auth"]["policies"] == ["default", "testpolicy"]
+    looked = c.auth.token.lookup(token["auth"]["client_token"])["data"]
+    assert looked["role"] == "testrole"
+    assert looked["path"] == "auth/token/create/testrole"
+    # The role, not the parent, bounds the policies: a token without testpolicy may
+    # grant it through the role, and nothing more.
+    c.sys.create_or_update_policy("minter", 'path "auth/token/create/*" { capabilities = ["update"] }')
+    minter = c.auth.token.create(policies=["minter"], no_default_policy=True)["auth"]["client_token"]
+    m = dev.client(minter)
+    assert m.auth.token.create(role_name="testrole")["auth"]["policies"] == ["default", "testpolicy"]
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        m.auth.token.create(role_name="testrole", policies=["minter"])
+    # Orphan, suffix and period from the role.
+    c.auth.token.create_or_update_role("svc", orphan=True, path_suffix="v-1", token_period="2h")
+    svc = c.auth.token.create(role_name="svc", policies=["default"])["auth"]
+    assert svc["orphan"] is True and svc["lease_duration"] == 7200
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.auth.token.create_or_update_role("bad", allowed_entity_aliases=["web-*"])
+    assert "identity store" in err.value.errors[0]
+    c.auth.token.delete_role("testrole")
+    c.auth.token.delete_role("svc")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        c.auth.token.list_roles()
+
+
+def test_hvac_batch_tokens(dev):
+    c = dev.client()
+    c.sys.create_or_update_policy("minter", 'path "auth/token/create" { capabilities = ["update"] }')
+    created = c.auth.token.create(type="batch", policies=["default", "minter"], ttl="30m")["auth"]
+    tok = created["client_token"]
+    assert tok.startswith("hvb.")
+    assert created["token_type"] == "batch"
+    assert created["accessor"] == ""
+    assert created["renewable"] is False
+    assert created["lease_duration"] == 1800
+    b = dev.client(tok)
+    assert b.is_authenticated() is True
+    me = b.auth.token.lookup_self()["data"]
+    assert me["type"] == "batch" and me["id"] == tok
+    assert 1700 < me["ttl"] <= 1800
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        b.auth.token.renew_self()
+    assert err.value.errors == ["batch tokens cannot be renewed"]
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.auth.token.revoke(tok)
+    assert err.value.errors == ["batch tokens cannot be revoked"]
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        b.auth.token.create(policies=["default"])
+    assert err.value.errors == ["batch tokens cannot create more tokens"]
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.auth.token.create(type="batch", policies=["default"], num_uses=2)
+    assert err.value.errors == ['batch tokens cannot have "num_uses" set']
+    # From a login: the userpass user's token_type.
+    c.sys.enable_auth_method("userpass")
+    c.auth.userpass.create_or_update_user("bob", "pw", token_type="batch")
+    login = dev.client("").auth.userpass.login("bob", "pw")["auth"]
+    assert login["token_type"] == "batch" and login["orphan"] is True
+    assert dev.client(login["client_token"]).is_authenticated() is True
+    assert b.is_authenticated() is True
+
+
 def test_hvac_response_wrapping(dev):
     c = dev.client()
     # Wrap a token creation: the reply carries wrap_info only, with an empty request_id.
@@ -1260,6 +1335,30 @@ def test_bao_token_create_lookup_revoke(dev):
     # Generic write to the token store.
     w = dev.bao_json("write", "-format=json", "auth/token/create", "policies=default", "ttl=5m")
     assert w["auth"]["lease_duration"] == 300
+
+
+def test_bao_token_roles_and_batch_tokens(dev):
+    dev.bao("write", "auth/token/roles/ci", "allowed_policies=default", "orphan=true", "path_suffix=v-1", check=0)
+    assert dev.bao_json("read", "-format=json", "auth/token/roles/ci")["data"]["path_suffix"] == "v-1"
+    assert dev.bao_json("list", "-format=json", "auth/token/roles") == ["ci"]
+    created = dev.bao_json("token", "create", "-role=ci", "-ttl=1h", "-format=json")["auth"]
+    assert created["orphan"] is True and created["lease_duration"] == 3600
+    looked = dev.bao_json("token", "lookup", "-format=json", created["client_token"])["data"]
+    assert looked["path"] == "auth/token/create/ci/v-1" and looked["role"] == "ci"
+
+    batch = dev.bao_json("token", "create", "-type=batch", "-policy=default", "-ttl=10m", "-format=json")["auth"]
+    tok = batch["client_token"]
+    assert tok.startswith("hvb.") and batch["accessor"] == ""
+    looked = dev.bao_json("token", "lookup", "-format=json", tok)["data"]
+    assert looked["type"] == "batch" and looked["renewable"] is False
+    assert dev.bao_json("token", "lookup", "-format=json", token=tok)["data"]["id"] == tok
+    refused = dev.bao("token", "renew", tok, check=2)
+    assert "batch tokens cannot be renewed" in refused.stderr
+    refused = dev.bao("token", "revoke", tok, check=2)
+    assert "batch tokens cannot be revoked" in refused.stderr
+    # The ACL runs first: `default` does not allow auth/token/create.
+    refused = dev.bao("token", "create", "-policy=default", token=tok, check=2)
+    assert "Code: 403" in refused.stderr
 
 
 def test_bao_wrap_and_unwrap(dev):

@@ -1039,3 +1039,75 @@ async fn token_tidy() {
     let c = root(&server);
     token::tidy(&c).await.unwrap();
 }
+
+#[tokio::test]
+async fn token_roles_and_batch_tokens() {
+    use vault_client::api::token::requests::{CreateRoleTokenRequest, SetTokenRoleRequest};
+    let server = TestServer::dev();
+    let c = root(&server);
+    assert_eq!(api_error(token::role::list(&c).await).0, 404);
+    token::role::set(
+        &c,
+        "ci",
+        Some(
+            SetTokenRoleRequest::builder()
+                .allowed_policies(vec!["default".to_string()])
+                .orphan(true)
+                .path_suffix("v-1")
+                .token_period("1h"),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token::role::list(&c).await.unwrap().keys, ["ci"]);
+    let role = token::role::read(&c, "ci").await.unwrap();
+    assert_eq!(role.name, "ci");
+    assert_eq!(role.allowed_policies, ["default"]);
+    assert!(role.disallowed_policies.is_empty());
+    assert_eq!((role.orphan, role.renewable), (true, true));
+    assert_eq!((role.period, role.token_period), (0, 3600));
+    assert_eq!(role.token_type, "default-service");
+
+    let auth = token::new_role(
+        &c,
+        "ci",
+        Some(CreateRoleTokenRequest::builder().display_name("job")),
+    )
+    .await
+    .unwrap();
+    assert!(auth.orphan);
+    assert_eq!(auth.lease_duration, 3600);
+    assert_eq!(auth.token_type, "service");
+    let looked = token::lookup(&c, &auth.client_token).await.unwrap();
+    assert_eq!(looked.role.as_deref(), Some("ci"));
+    assert_eq!(looked.path, "auth/token/create/ci/v-1");
+
+    // A batch token: a strict client reads its auth block and lookups unchanged.
+    let batch = token::new(
+        &c,
+        Some(
+            CreateTokenRequest::builder()
+                .token_type("batch")
+                .policies(vec!["default".to_string()])
+                .ttl("10m"),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(batch.token_type, "batch");
+    assert!(batch.client_token.starts_with("hvb.") && batch.accessor.is_empty());
+    assert!(!batch.renewable);
+    let b = client(&server, &batch.client_token);
+    let me = token::lookup_self(&b).await.unwrap();
+    assert_eq!(me.accessor, "");
+    assert_eq!(me.id, batch.client_token);
+    assert_eq!(me.renewable, Some(false));
+    let (code, errors) = api_error(token::renew_self(&b, None).await);
+    assert_eq!(
+        (code, errors),
+        (400, vec!["batch tokens cannot be renewed".to_string()])
+    );
+
+    token::role::delete(&c, "ci").await.unwrap();
+    assert_eq!(api_error(token::role::read(&c, "ci").await).0, 404);
+}

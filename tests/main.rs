@@ -6,6 +6,7 @@ mod harness;
 pub mod api;
 mod cli;
 mod cli_auth;
+mod cli_tokens;
 mod compat_vaultrs;
 mod generate_root;
 mod groundwork;

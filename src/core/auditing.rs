@@ -356,7 +356,7 @@ impl Trail {
             }),
             metadata: e.meta.clone().unwrap_or_default(),
             remaining_uses: e.num_uses,
-            token_type: "service".into(),
+            token_type: e.token_type.as_str().into(),
             token_ttl: e.remaining_ttl() as i64,
             token_issue_time: crate::util::rfc3339_secs(e.creation_time),
             ..audit::Auth::default()
@@ -434,7 +434,7 @@ fn auth_of(a: &super::Auth) -> audit::Auth {
             })
             .collect(),
         num_uses: a.num_uses,
-        token_type: "service".into(),
+        token_type: a.token_type.as_str().into(),
         token_ttl: a.lease_duration as i64,
         ..audit::Auth::default()
     }
@@ -450,7 +450,7 @@ fn fill_response(out: &mut audit::Response, r: &Response) {
             out.auth = Some(audit::Auth {
                 client_token: auth["client_token"].as_str().unwrap_or_default().into(),
                 accessor: auth["accessor"].as_str().unwrap_or_default().into(),
-                token_type: "service".into(),
+                token_type: auth["token_type"].as_str().unwrap_or("service").into(),
                 ..audit::Auth::default()
             });
         }

@@ -48,6 +48,7 @@ impl Core {
     /// engine looks where the request itself will run (a cubbyhole: the caller's own).
     pub(super) async fn operation_for_acl(
         &self,
+        active: &Active,
         token_hash: &str,
         mount: Option<&Resolved>,
         req: &Request,
@@ -60,7 +61,10 @@ impl Core {
         };
         let backend: &Arc<dyn Backend> = match &mount.route.handler {
             Handler::Engine(b) | Handler::PerToken(b) => b,
-            _ => return Ok(req.operation),
+            Handler::Token => {
+                return super::token_backend::operation_for_acl(active, &mount.relative).await
+            }
+            Handler::System => return Ok(req.operation),
         };
         let ctx = self.engine_ctx(mount, token_hash);
         let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str())
@@ -83,7 +87,7 @@ impl Core {
     ) {
         const DECOY_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
         let operation = self
-            .operation_for_acl(DECOY_HASH, mount, req)
+            .operation_for_acl(active, DECOY_HASH, mount, req)
             .await
             .unwrap_or(req.operation);
         static DEFAULT: std::sync::LazyLock<Vec<String>> =

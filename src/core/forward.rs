@@ -196,7 +196,7 @@ impl Core {
             acl,
             limited: false,
         };
-        let operation = self.operation_for_acl("", Some(&mount), &req).await?;
+        let operation = self.operation_for_acl(active, "", Some(&mount), &req).await?;
         self.authorize(&caller, operation, &req.path, &req.data, None)?;
         let _in_flight = mount
             .facts

@@ -2,10 +2,12 @@
 //! token (Vault's `RegisterAuth`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::mounts::Resolved;
 use super::request::{Auth, Request, Response};
-use super::tokens::NewToken;
+use super::tokens::{NewToken, TokenType};
+use super::ttl::TtlLimits;
 use super::{token_backend, Active, Core};
 use crate::error::{Error, Result};
 use crate::logical::Backend;
@@ -28,22 +30,24 @@ impl Core {
         let grant = answer.auth.take();
         let mut response: Response = answer.into();
         if let Some(grant) = grant {
-            response.auth = Some(
-                self.issue_login_token(active, mount, &req.path, grant)
-                    .await?,
-            );
+            let (auth, warnings) = self
+                .issue_login_token(active, mount, &req.path, grant)
+                .await?;
+            response.auth = Some(auth);
+            response.warnings.extend(warnings);
         }
         self.maybe_wrap(active, response, req).await
     }
 
-    /// Turns what an auth method granted into a service token (Vault's `RegisterAuth`).
+    /// Turns what an auth method granted into a token (Vault's `RegisterAuth`), with
+    /// Vault's warnings when a TTL had to be capped.
     pub(super) async fn issue_login_token(
         &self,
         active: &Active,
         mount: &Resolved,
         path: &str,
         grant: crate::logical::LoginAuth,
-    ) -> Result<Auth> {
+    ) -> Result<(Auth, Vec<String>)> {
         let info = &mount.facts.info;
         let mut policies = crate::engines::token_params::normalize_policies(grant.policies);
         if policies.iter().any(|p| p == "root") {
@@ -53,15 +57,23 @@ impl Core {
             policies.push("default".into());
             policies.sort();
         }
-        let max = match grant.max_ttl {
-            d if d.is_zero() => info.max_lease_ttl,
-            d => d.min(info.max_lease_ttl),
+        let limits = TtlLimits {
+            mount_default: info.default_lease_ttl.as_secs(),
+            mount_max: info.max_lease_ttl.as_secs(),
+            backend_max: grant.max_ttl.as_secs(),
+            explicit_max: grant.explicit_max_ttl.as_secs(),
+            period: grant.period.as_secs(),
         };
-        let ttl = match grant.ttl {
-            d if d.is_zero() => info.default_lease_ttl,
-            d => d,
+        let granted = limits.at_issue(grant.ttl.as_secs());
+        // What renewals may never pass: the method's max within the mount's.
+        let max = TtlLimits {
+            explicit_max: 0,
+            period: 0,
+            ..limits
         }
-        .min(max);
+        .max();
+        let token_type = login_token_type(&mount.route.entry.config.token_type, &grant.token_type);
+        let batch = token_type == TokenType::Batch;
         let source = info.path.trim_end_matches('/');
         let display_name = if grant.display_name.is_empty() {
             source.to_owned()
@@ -70,21 +82,75 @@ impl Core {
         };
         let (token, entry) = active
             .tokens
-            .create(NewToken {
-                policies,
-                meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
-                display_name,
-                num_uses: grant.num_uses,
-                parent: None,
-                path: path.trim_end_matches('/').to_owned(),
-                ttl,
-                explicit_max_ttl: grant.explicit_max_ttl,
-                period: grant.period,
-                renewable: grant.renewable,
-                max_ttl: max,
-                ..NewToken::default()
+            .create(if batch {
+                // A batch token lives its TTL and no more: what only a stored token can
+                // have (uses, a period, renewals) goes, as in Vault.
+                NewToken {
+                    token_type,
+                    policies,
+                    meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+                    display_name,
+                    path: path.trim_end_matches('/').to_owned(),
+                    ttl: Duration::from_secs(granted.ttl),
+                    ..NewToken::default()
+                }
+            } else {
+                NewToken {
+                    policies,
+                    meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+                    display_name,
+                    num_uses: grant.num_uses,
+                    parent: None,
+                    path: path.trim_end_matches('/').to_owned(),
+                    ttl: Duration::from_secs(granted.ttl),
+                    explicit_max_ttl: grant.explicit_max_ttl,
+                    period: grant.period,
+                    renewable: grant.renewable,
+                    max_ttl: Duration::from_secs(max),
+                    ..NewToken::default()
+                }
             })
             .await?;
-        Ok(token_backend::auth_for(&token, &entry, entry.ttl))
+        Ok((
+            token_backend::auth_for(&token, &entry, entry.ttl),
+            granted.warnings,
+        ))
+    }
+}
+
+/// The type of a login's token: the mount's tuned `token_type` forces `service` or
+/// `batch`; its `default-*` settings decide only for a method that leaves it to them
+/// (Vault's router).
+fn login_token_type(mount: &str, method: &str) -> TokenType {
+    match (mount, method) {
+        ("service", _) => TokenType::Service,
+        ("batch", _) => TokenType::Batch,
+        ("default-batch", "" | "default" | "default-batch" | "batch") => TokenType::Batch,
+        ("default-batch", _) => TokenType::Service,
+        (_, "batch" | "default-batch") => TokenType::Batch,
+        _ => TokenType::Service,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mount_has_the_last_word_on_token_types() {
+        use TokenType::{Batch, Service};
+        for (mount, method, want) in [
+            ("", "", Service),
+            ("", "batch", Batch),
+            ("default-service", "default", Service),
+            ("default-service", "default-batch", Batch),
+            ("default-batch", "", Batch),
+            ("default-batch", "service", Service),
+            ("default-batch", "default-service", Service),
+            ("service", "batch", Service),
+            ("batch", "service", Batch),
+        ] {
+            assert_eq!(login_token_type(mount, method), want, "{mount} {method}");
+        }
     }
 }

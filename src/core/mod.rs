@@ -11,6 +11,7 @@
 mod auditing;
 mod authz;
 mod cleanup;
+mod batch_tokens;
 mod expiration;
 mod follow;
 pub mod forward;
@@ -28,7 +29,10 @@ pub mod storage;
 mod sys;
 mod tables;
 mod token_backend;
+mod token_create;
+mod token_roles;
 pub mod tokens;
+mod ttl;
 mod wrapping;
 
 use std::sync::{Arc, RwLock};
@@ -363,11 +367,7 @@ impl Core {
         let position = self.storage.feed.position();
         let subscription = self.storage.feed.subscribe(position)?;
         let merkle = follow::rebuild_index(&self.storage).await?;
-        let tokens = TokenStore::load(
-            StorageView::new(self.barrier.clone(), crate::locality::TOKENS_PREFIX),
-            StorageView::new(self.barrier.clone(), crate::locality::LEASES_PREFIX),
-        )
-        .await?;
+        let tokens = TokenStore::load(self.barrier.clone()).await?;
         let policies = PolicyStore::load(
             StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),
@@ -510,7 +510,7 @@ impl Core {
             Err(e) => return Err(e),
         };
         let operation = self
-            .operation_for_acl(&caller.hash, mount.as_ref(), req)
+            .operation_for_acl(active, &caller.hash, mount.as_ref(), req)
             .await?;
         let authorized = self.authorize(&caller, operation, &req.path, &req.data, req.wrap_ttl);
         if let Some(t) = trail.as_deref_mut() {
@@ -579,7 +579,7 @@ impl Core {
                 b.canonical_path(req.operation, &mount.relative)?
             }
             Handler::System => sys::canonical_path(req.operation, &mount.relative)?,
-            Handler::Token => token_backend::canonical_path(req.operation, &mount.relative),
+            Handler::Token => token_backend::canonical_path(req.operation, &mount.relative)?,
         };
         let Some(relative) = canonical else {
             return Ok((Cow::Borrowed(req), Some(mount)));
@@ -656,6 +656,9 @@ impl Core {
     ) -> Result<Response> {
         let relative = mount.relative.as_str();
         match &mount.route.handler {
+            Handler::PerToken(_) if caller.entry.is_batch() => Err(Error::invalid(
+                "cubbyhole operations are only supported by \"service\" type tokens",
+            )),
             Handler::Engine(backend) | Handler::PerToken(backend) => {
                 let ctx = self.engine_ctx(mount, &caller.hash);
                 let lreq =

@@ -58,6 +58,7 @@ pub struct Auth {
     pub renewable: bool,
     pub orphan: bool,
     pub num_uses: i64,
+    pub token_type: super::tokens::TokenType,
 }
 
 impl Auth {
@@ -71,7 +72,7 @@ impl Auth {
             "lease_duration": self.lease_duration,
             "renewable": self.renewable,
             "entity_id": "",
-            "token_type": "service",
+            "token_type": self.token_type.as_str(),
             "orphan": self.orphan,
             "mfa_requirement": Value::Null,
             "num_uses": self.num_uses,

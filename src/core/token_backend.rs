@@ -1,21 +1,50 @@
 //! The token store's endpoints (`auth/token/...`).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use serde_json::{Map, Value};
 
-use super::tokens::{NewToken, TokenEntry};
+use super::token_create::{create, Endpoint};
+use super::token_roles;
+use super::tokens::TokenEntry;
 use super::{Active, Auth, Caller, Core, Request, Response};
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
-use crate::policy::Policy;
 use crate::util::rfc3339_secs;
 
-/// The one spelling of an `auth/token/` request: `create/` is `create`.
-pub(super) fn canonical_path(op: Operation, rel: &str) -> Option<String> {
-    crate::logical::drop_trailing_slash(op, rel)
+/// The one spelling of an `auth/token/` request: `create/` is `create`, `roles/ci/` is
+/// `roles/ci`; a role name (`roles/<name>`, `create/<name>`) must be spelled as Vault
+/// spells names, or the request is refused before the ACL sees it.
+pub(super) fn canonical_path(op: Operation, rel: &str) -> Result<Option<String>> {
+    let trimmed = crate::logical::drop_trailing_slash(op, rel);
+    let path = trimmed.as_deref().unwrap_or(rel);
+    if let Some(name) = role_name(path) {
+        token_roles::check_name(name)?;
+    }
+    Ok(trimmed)
+}
+
+/// The role a path names: `roles/<name>` or `create/<name>` (`None` for anything
+/// else, and for the `roles/` folder).
+fn role_name(path: &str) -> Option<&str> {
+    ["roles/", "create/"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+        .filter(|name| !name.is_empty())
+}
+
+/// `Update` becomes `Create` for a role that does not exist yet (Vault's existence
+/// check), so the ACL's `create` and `update` capabilities apply as in Vault.
+pub(super) async fn operation_for_acl(active: &Active, rel: &str) -> Result<Operation> {
+    match rel.strip_prefix("roles/").filter(|n| !n.is_empty()) {
+        Some(name) if token_roles::check_name(name).is_ok() => {
+            Ok(if active.tokens.roles().exists(name).await? {
+                Operation::Update
+            } else {
+                Operation::Create
+            })
+        }
+        _ => Ok(Operation::Update),
+    }
 }
 
 /// Serves `auth/token/<rel>` for an authenticated caller.
@@ -31,8 +60,23 @@ pub(super) async fn handle(
     let write = matches!(op, Create | Update);
     let data = &req.data;
     match (rel.trim_end_matches('/'), op) {
-        ("create", _) if write => create(core, active, caller, data, false).await,
-        ("create-orphan", _) if write => create(core, active, caller, data, true).await,
+        ("create", _) if write => create(core, active, caller, data, Endpoint::Create).await,
+        ("create-orphan", _) if write => create(core, active, caller, data, Endpoint::Orphan).await,
+        (path, _) if write && path.starts_with("create/") => {
+            let name = &path["create/".len()..];
+            create(core, active, caller, data, Endpoint::Role(name)).await
+        }
+        (path, _) if path == "roles" || path.starts_with("roles/") => {
+            let name = path.strip_prefix("roles").unwrap_or_default();
+            let name = name.strip_prefix('/').unwrap_or(name);
+            let (_, max) = core.mount_ttls(active, "auth/token/");
+            Ok(active
+                .tokens
+                .roles()
+                .handle(op, name, data, max.as_secs())
+                .await?
+                .into())
+        }
         ("lookup-self", Read) | ("lookup-self", Update) => {
             Ok(lookup_response(&caller.entry, &caller.token))
         }
@@ -92,13 +136,15 @@ pub(super) async fn handle(
             Ok(resp)
         }
         ("revoke-self", _) if write => {
+            refuse_batch_revocation(&caller.entry)?;
             core.revoke_tree(active, &caller.hash).await?;
             Ok(Response::empty())
         }
         ("revoke", _) if write => {
             let token =
                 fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
-            if let Some((hash, _)) = active.tokens.lookup(&token).await? {
+            if let Some((hash, entry)) = active.tokens.lookup(&token).await? {
+                refuse_batch_revocation(&entry)?;
                 core.revoke_tree(active, &hash).await?;
             }
             Ok(Response::empty())
@@ -106,7 +152,8 @@ pub(super) async fn handle(
         ("revoke-orphan", _) if write => {
             let token =
                 fields::non_empty(data, "token").ok_or_else(|| Error::invalid("missing token"))?;
-            if let Some((hash, _)) = active.tokens.lookup(&token).await? {
+            if let Some((hash, entry)) = active.tokens.lookup(&token).await? {
+                refuse_batch_revocation(&entry)?;
                 let revoked = active.tokens.revoke_orphan(&hash).await?;
                 core.purge_cubbyholes(active, &revoked).await;
             }
@@ -123,7 +170,6 @@ pub(super) async fn handle(
         ("accessors", List | Read) => {
             Ok(crate::logical::Response::list(active.tokens.accessors().await?)?.into())
         }
-        ("roles", List) => Err(Error::NotFound),
         ("tidy", _) if write => {
             // Expired tokens are revoked by the expiration manager; what is left to tidy
             // is lease records whose token is gone.
@@ -149,197 +195,36 @@ pub(super) async fn handle(
     }
 }
 
-fn sorted_policies(mut policies: Vec<String>) -> Vec<String> {
-    policies.sort();
-    policies.dedup();
-    policies
+/// A token created from a role is renewed under the role as it is now (Vault): the
+/// role must still exist; its period is the token's, and its explicit max TTL caps the
+/// token's (the smaller one counts, so a role edit never lifts a cap the token had).
+async fn with_role_limits(active: &Active, entry: &TokenEntry) -> Result<TokenEntry> {
+    let mut entry = entry.clone();
+    let Some(name) = entry.role.clone() else {
+        return Ok(entry);
+    };
+    let role = active.tokens.roles().get(&name).await?.ok_or_else(|| {
+        Error::invalid(format!(
+            "original token role {name:?} could not be found, not renewing"
+        ))
+    })?;
+    if role.token_period > 0 {
+        entry.period = role.token_period;
+    }
+    if role.token_explicit_max_ttl > 0
+        && (entry.explicit_max_ttl == 0 || role.token_explicit_max_ttl < entry.explicit_max_ttl)
+    {
+        entry.explicit_max_ttl = role.token_explicit_max_ttl;
+    }
+    Ok(entry)
 }
 
-async fn create(
-    core: &Core,
-    active: &Active,
-    caller: &Caller,
-    data: &Map<String, Value>,
-    orphan_endpoint: bool,
-) -> Result<Response> {
-    let parent = &caller.entry;
-    let parent_root = parent.is_root();
-    let sudo = parent_root
-        || caller
-            .acl
-            .allowed(Operation::Update, "auth/token/create")
-            .sudo;
-    // `caller.limited`, not the entry: on its last use the entry no longer shows a limit.
-    if caller.limited {
-        return Err(Error::invalid(
-            "restricted use token cannot generate child tokens",
-        ));
+/// As Vault: a batch token lives out its TTL (it is stored nowhere to be revoked).
+fn refuse_batch_revocation(entry: &TokenEntry) -> Result<()> {
+    if entry.is_batch() {
+        return Err(Error::invalid("batch tokens cannot be revoked"));
     }
-    let id = fields::non_empty(data, "id");
-    if id.is_some() && !sudo {
-        return Err(Error::invalid(
-            "root or sudo privileges required to specify token id",
-        ));
-    }
-    let no_parent = fields::boolean(data, "no_parent")?.unwrap_or(false);
-    if no_parent && !orphan_endpoint && !sudo {
-        return Err(Error::invalid(
-            "root or sudo privileges required to create orphan token",
-        ));
-    }
-    let orphan = orphan_endpoint || no_parent;
-    if let Some(kind) = fields::non_empty(data, "type") {
-        if kind != "service" {
-            return Err(Error::invalid(format!("unsupported token type {kind:?}")));
-        }
-    }
-    let num_uses = match data.get("num_uses") {
-        None | Some(Value::Null) => 0,
-        Some(v) => {
-            let n = v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .ok_or_else(|| Error::invalid("num_uses must be an integer"))?;
-            if n < 0 {
-                return Err(Error::invalid("number of uses cannot be negative"));
-            }
-            n
-        }
-    };
-
-    // Policies: default to the parent's; a non-root parent grants only a subset.
-    let requested = fields::string_list(data, "policies")?;
-    if let Some(list) = &requested {
-        // Only the exact name `root` names the root policy; `ROOT`, ` Root ` and the like
-        // are refused rather than quietly turned into it.
-        if let Some(bad) = list
-            .iter()
-            .find(|p| *p != "root" && Policy::is_root_name(p))
-        {
-            return Err(Error::invalid(format!(
-                "policy name {bad:?} is reserved: only \"root\" names the root policy"
-            )));
-        }
-    }
-    let mut policies: Vec<String> = match &requested {
-        Some(list) => list
-            .iter()
-            .map(|p| Policy::normalize_name(p))
-            .collect::<Result<_>>()?,
-        None => parent
-            .policies
-            .iter()
-            .filter(|p| *p != "default")
-            .cloned()
-            .collect(),
-    };
-    policies.retain(|p| !p.is_empty());
-    // `default` is a policy like any other: a parent without it (`no_default_policy`)
-    // cannot hand it on, explicitly or implicitly, unless it has sudo.
-    let parent_has_default = parent.policies.iter().any(|p| p == "default");
-    if !parent_root && !sudo {
-        if let Some(bad) = policies.iter().find(|p| !parent.policies.contains(p)) {
-            return Err(Error::invalid(format!(
-                "child policies must be subset of parent: {bad:?} is not held by the parent"
-            )));
-        }
-    }
-    if policies.iter().any(|p| p == "root") && !parent_root {
-        return Err(Error::invalid(
-            "root tokens may only be created by a root token",
-        ));
-    }
-    let no_default = fields::boolean(data, "no_default_policy")?.unwrap_or(false);
-    let is_root = policies.iter().any(|p| p == "root");
-    if !no_default
-        && !is_root
-        && (parent_has_default || sudo)
-        && !policies.iter().any(|p| p == "default")
-    {
-        policies.push("default".into());
-    }
-    let mut warnings = Vec::new();
-    for name in &policies {
-        if name != "root" && active.policies.get(name).await?.is_none() {
-            warnings.push(format!("Policy {name:?} does not exist"));
-        }
-    }
-    let policies = sorted_policies(policies);
-
-    let explicit_max = fields::duration(data, "explicit_max_ttl")?.unwrap_or_default();
-    let period = fields::duration(data, "period")?.unwrap_or_default();
-    if !period.is_zero() && !sudo {
-        return Err(Error::invalid(
-            "root or sudo privileges required to create periodic token",
-        ));
-    }
-    let mut ttl = match fields::duration(data, "ttl")? {
-        Some(t) => t,
-        None => fields::duration(data, "lease")?.unwrap_or_default(),
-    };
-    // The token store's own mount (`sys/auth/token/tune`) sets the defaults and caps.
-    let (default_ttl, max_ttl) = core.mount_ttls(active, "auth/token/");
-    if ttl.is_zero() && period.is_zero() {
-        // Only root may hold a token that never expires, and only under a root parent
-        // that never expires either.
-        if !(is_root && parent_root && parent.expire_time.is_none()) {
-            ttl = default_ttl;
-        }
-    }
-    if !ttl.is_zero() {
-        ttl = ttl.min(max_ttl);
-    }
-    // A child never outlives its parent.
-    if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
-        // Counted from the same rounded-up instant the store counts the child's TTL from.
-        let left = Duration::from_secs(parent_expiry.saturating_sub(crate::util::unix_now_ceil()));
-        if ttl.is_zero() || ttl > left {
-            ttl = left.max(Duration::from_secs(1));
-        }
-    }
-    let meta = match data.get("meta") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(map)) => Some(
-            map.iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(Error::invalid("meta values must be strings")),
-                })
-                .collect::<Result<BTreeMap<_, _>>>()?,
-        ),
-        Some(_) => return Err(Error::invalid("meta must be a map of strings")),
-    };
-    let display_name = match fields::non_empty(data, "display_name") {
-        Some(name) => format!("token-{}", name.trim()),
-        None => "token".to_owned(),
-    };
-    let (token, entry) = active
-        .tokens
-        .create(NewToken {
-            id,
-            policies,
-            meta,
-            display_name,
-            num_uses,
-            parent: (!orphan).then(|| caller.hash.clone()),
-            path: if orphan_endpoint {
-                "auth/token/create-orphan".into()
-            } else {
-                "auth/token/create".into()
-            },
-            ttl,
-            explicit_max_ttl: explicit_max,
-            max_ttl,
-            period,
-            renewable: fields::boolean(data, "renewable")?.unwrap_or(true),
-            wrapping: None,
-        })
-        .await?;
-    Ok(Response {
-        auth: Some(auth_for(&token, &entry, entry.ttl)),
-        warnings,
-        ..Response::default()
-    })
+    Ok(())
 }
 
 /// The `auth` block for `token`, granted `lease_duration` seconds: exactly what was
@@ -362,6 +247,7 @@ pub(super) fn auth_for(token: &str, entry: &TokenEntry, lease_duration: u64) -> 
         renewable: entry.renewable && entry.expire_time.is_some(),
         orphan: entry.orphan(),
         num_uses: entry.num_uses,
+        token_type: entry.token_type,
     }
 }
 
@@ -373,15 +259,19 @@ async fn renew(
     token: &str,
     data: &Map<String, Value>,
 ) -> Result<Response> {
+    if entry.is_batch() {
+        return Err(Error::invalid("batch tokens cannot be renewed"));
+    }
     // Vault reads an increment of 0 as "none": renew by the token's own TTL.
     let increment = fields::duration(data, "increment")?.filter(|d| !d.is_zero());
     if entry.renewable && entry.expire_time.is_some() {
         core.check_renewal(active, entry).await?;
     }
+    let entry = with_role_limits(active, entry).await?;
     let (_, mount_max) = core.mount_ttls(active, &entry.path);
     let (renewed, granted) = active
         .tokens
-        .renew(hash, entry, increment, mount_max)
+        .renew(hash, &entry, increment, mount_max)
         .await?;
     Ok(Response {
         auth: Some(auth_for(token, &renewed, granted)),
@@ -424,7 +314,10 @@ fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
         (entry.renewable && entry.expire_time.is_some()).into(),
     );
     data.insert("ttl".into(), entry.remaining_ttl().into());
-    data.insert("type".into(), "service".into());
+    data.insert("type".into(), entry.token_type.as_str().into());
+    if let Some(role) = &entry.role {
+        data.insert("role".into(), role.clone().into());
+    }
     if entry.period > 0 {
         data.insert("period".into(), entry.period.into());
     }

@@ -17,6 +17,9 @@
 //! before the storage commit and again after it, and keeps lookups that raced with the
 //! change from putting what they read back in: a revoked, renewed or used token is never
 //! served from the cache in its old state.
+//!
+//! Batch tokens (`hvb.`) are never stored: they are sealed and opened by
+//! [`BatchTokens`], and a lookup of one is an authenticated decryption.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,22 +30,48 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::batch_tokens::{is_batch_token, BatchTokens};
 use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
+use super::token_roles::RoleStore;
+use super::ttl::TtlLimits;
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
 use crate::util::{random_base62, unix_now, unix_now_ceil};
 use cache::EntryCache;
+use vaultrs_storage::Barrier;
 
 /// Prefix of generated service tokens (Vault ≥ 1.10).
 pub const SERVICE_TOKEN_PREFIX: &str = "hvs.";
-const FORMAT_VERSION: u32 = 1;
+pub(super) const FORMAT_VERSION: u32 = 1;
 /// Deepest parent chain walked when revoking (guards against a corrupted index cycle).
 const MAX_TREE_DEPTH: usize = 1024;
 
-/// What is stored for one token.
+/// The kind of a token: stored (`service`) or self-contained (`batch`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    #[default]
+    Service,
+    Batch,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Service => "service",
+            TokenType::Batch => "batch",
+        }
+    }
+}
+
+/// What is stored for one token (a batch token carries the same, sealed).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenEntry {
     pub version: u32,
+    /// Stored entries are always service tokens.
+    #[serde(default)]
+    pub token_type: TokenType,
+    /// Empty for batch tokens.
     pub accessor: String,
     pub policies: Vec<String>,
     pub meta: Option<BTreeMap<String, String>>,
@@ -52,6 +81,9 @@ pub struct TokenEntry {
     /// Hash of the parent token, if any.
     pub parent: Option<String>,
     pub path: String,
+    /// The token role it was created from (`auth/token/create/<role>`).
+    #[serde(default)]
+    pub role: Option<String>,
     pub creation_time: u64,
     /// TTL at creation, seconds (0: never expires).
     pub ttl: u64,
@@ -97,11 +129,17 @@ impl TokenEntry {
     pub fn expired(&self, now: u64) -> bool {
         self.expire_time.is_some_and(|e| e <= now)
     }
+
+    pub fn is_batch(&self) -> bool {
+        self.token_type == TokenType::Batch
+    }
 }
 
 /// Parameters of a new token, already checked against the caller's rights.
 #[derive(Clone, Debug, Default)]
 pub struct NewToken {
+    /// A batch token is sealed and returned, never stored.
+    pub token_type: TokenType,
     /// A caller-chosen token id (root/sudo only), stored as given.
     pub id: Option<String>,
     pub policies: Vec<String>,
@@ -110,6 +148,7 @@ pub struct NewToken {
     pub num_uses: i64,
     pub parent: Option<String>,
     pub path: String,
+    pub role: Option<String>,
     pub ttl: Duration,
     pub explicit_max_ttl: Duration,
     pub period: Duration,
@@ -154,6 +193,9 @@ pub struct TokenStore {
     mac: Hmac<Sha256>,
     use_locks: Vec<tokio::sync::Mutex<()>>,
     cache: Arc<EntryCache>,
+    batch: BatchTokens,
+    /// Token roles (replicated, unlike everything else here).
+    roles: RoleStore,
     /// The hash of every stored token, so an unknown token is refused from memory: an
     /// unknown token and a real one cost the same (no storage read tells them apart).
     known: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
@@ -172,8 +214,12 @@ fn hash_bytes(hash: &str) -> Option<[u8; 32]> {
 }
 
 impl TokenStore {
-    /// Loads the store, creating its salt on first use, and queues every lease in `leases`.
-    pub async fn load(view: StorageView, leases: StorageView) -> Result<Self> {
+    /// Loads the store over `barrier` (its local views, `local/token/` and
+    /// `local/leases/`, and the replicated roles), creating its salt on first use, and
+    /// queues every lease.
+    pub async fn load(barrier: Arc<Barrier>) -> Result<Self> {
+        let view = StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX);
+        let leases = StorageView::new(barrier.clone(), crate::locality::LEASES_PREFIX);
         let expiry = Arc::new(ExpiryQueue::default());
         for key in leases.keys().await? {
             if let Some(lease) = leases.get_json::<LeaseEntry>(&key).await? {
@@ -209,9 +255,19 @@ impl TokenStore {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             cache: Arc::new(EntryCache::new()),
+            roles: RoleStore::new(StorageView::new(
+                barrier.clone(),
+                crate::locality::TOKEN_ROLES_PREFIX,
+            )),
+            batch: BatchTokens::new(barrier),
             known: std::sync::RwLock::new(known),
             revoking: std::sync::Mutex::new(Default::default()),
         })
+    }
+
+    /// The token roles.
+    pub fn roles(&self) -> &RoleStore {
+        &self.roles
     }
 
     /// The keyed hash a token (or accessor) is stored under.
@@ -348,10 +404,18 @@ impl TokenStore {
 
     /// Creates a token; returns the token and its entry.
     pub async fn create(&self, new: NewToken) -> Result<(String, TokenEntry)> {
+        if new.token_type == TokenType::Batch {
+            return self.create_batch(new).await;
+        }
         let token = match new.id {
             Some(id) => {
                 if id.is_empty() || id.len() > 512 || id.contains(char::is_whitespace) {
                     return Err(Error::invalid("invalid token id"));
+                }
+                if is_batch_token(&id) {
+                    return Err(Error::invalid(
+                        "custom token ID cannot have the 'hvb.' prefix",
+                    ));
                 }
                 if self
                     .view
@@ -366,16 +430,15 @@ impl TokenStore {
             None => format!("{SERVICE_TOKEN_PREFIX}{}", random_base62(24)),
         };
         let now = unix_now();
-        let mut ttl = new.ttl.as_secs();
-        if new.period.as_secs() > 0 {
-            ttl = new.period.as_secs();
-        }
+        // The caller decided the TTL (`super::ttl`); an explicit max still bounds it.
+        let mut ttl = new.ttl.min(crate::logical::MAX_TTL).as_secs();
         let max = new.explicit_max_ttl.as_secs();
         if max > 0 && (ttl == 0 || ttl > max) {
             ttl = max;
         }
         let entry = TokenEntry {
             version: FORMAT_VERSION,
+            token_type: TokenType::Service,
             accessor: random_base62(24),
             policies: new.policies,
             meta: new.meta,
@@ -383,6 +446,7 @@ impl TokenStore {
             num_uses: new.num_uses,
             parent: new.parent,
             path: new.path,
+            role: new.role,
             creation_time: now,
             ttl,
             explicit_max_ttl: max,
@@ -440,11 +504,72 @@ impl TokenStore {
 
     /// [`TokenStore::lookup`] without copying the entry out of the cache.
     pub async fn lookup_shared(&self, token: &str) -> Result<Option<(String, Arc<TokenEntry>)>> {
+        if is_batch_token(token) {
+            return self.lookup_batch(token).await;
+        }
         if token.is_empty() || token.len() > 1024 {
             return Ok(None);
         }
         let hash = self.hash(token);
         Ok(self.lookup_hash_shared(&hash).await?.map(|e| (hash, e)))
+    }
+
+    /// Seals a batch token: nothing is stored, no accessor, no lease. A parent must be
+    /// live now; the token stops working when its parent goes.
+    async fn create_batch(&self, new: NewToken) -> Result<(String, TokenEntry)> {
+        if new.id.is_some() {
+            return Err(Error::invalid("batch tokens cannot have a custom ID"));
+        }
+        let ttl = new.ttl.min(crate::logical::MAX_TTL).as_secs();
+        if ttl == 0 {
+            return Err(Error::invalid("batch tokens must have a TTL"));
+        }
+        if let Some(parent) = &new.parent {
+            if self.lookup_hash_shared(parent).await?.is_none() {
+                return Err(Error::PermissionDenied);
+            }
+        }
+        let entry = TokenEntry {
+            version: FORMAT_VERSION,
+            token_type: TokenType::Batch,
+            accessor: String::new(),
+            policies: new.policies,
+            meta: new.meta,
+            display_name: new.display_name,
+            num_uses: 0,
+            parent: new.parent,
+            path: new.path,
+            role: new.role,
+            creation_time: unix_now(),
+            ttl,
+            explicit_max_ttl: 0,
+            period: 0,
+            renewable: false,
+            expire_time: Some(unix_now_ceil().saturating_add(ttl)),
+            last_renewal: None,
+            max_ttl: 0,
+            wrapping: None,
+        };
+        let token = self.batch.seal(&entry)?;
+        Ok((token, entry))
+    }
+
+    /// A batch token's entry while it is valid: authentic, not expired, its parent (if
+    /// any) live. Its hash is only a name for it in this request (nothing is stored
+    /// under it).
+    async fn lookup_batch(&self, token: &str) -> Result<Option<(String, Arc<TokenEntry>)>> {
+        let Some(entry) = self.batch.open(token)? else {
+            return Ok(None);
+        };
+        if entry.expired(unix_now()) {
+            return Ok(None);
+        }
+        if let Some(parent) = &entry.parent {
+            if self.lookup_hash_shared(parent).await?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some((self.hash(token), Arc::new(entry))))
     }
 
     /// The live entry stored under `hash`.
@@ -550,142 +675,11 @@ impl TokenStore {
         Ok(out)
     }
 
-    async fn children(&self, hash: &str) -> Result<Vec<String>> {
-        Ok(self
-            .view
-            .list(&format!("parent/{hash}/"))
-            .await?
-            .into_iter()
-            .filter(|c| !c.ends_with('/'))
-            .collect())
-    }
-
-    fn is_revoking(&self, hash: &str) -> bool {
-        self.revoking
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(hash)
-    }
-
-    /// Whether `hash` is stored and not on its last use (read from storage, not the cache).
-    async fn is_live_in_storage(&self, hash: &str) -> Result<bool> {
-        Ok(self
-            .view
-            .get_json::<TokenEntry>(&format!("id/{hash}"))
-            .await?
-            .is_some_and(|e| e.num_uses >= 0 && !e.expired(unix_now())))
-    }
-
-    /// Marks `hash` as being revoked, after any child creation under it in flight has
-    /// committed; no child is created under it from now on.
-    async fn start_revoking(&self, hash: &str) {
-        let _guard = self.use_locks[stripe_of(hash)].lock().await;
-        self.revoking
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(hash.to_owned());
-    }
-
-    fn end_revoking(&self, hashes: &[String]) {
-        let mut set = self.revoking.lock().unwrap_or_else(|p| p.into_inner());
-        for hash in hashes {
-            set.remove(hash);
-        }
-    }
-
-    /// Revokes a token and all its descendants in one commit; returns their hashes.
-    pub async fn revoke_tree(&self, hash: &str) -> Result<Vec<String>> {
-        let mut revoked = Vec::new();
-        let result = self.revoke_tree_marked(hash, &mut revoked).await;
-        self.end_revoking(&revoked);
-        result?;
-        self.forget_tokens(&revoked);
-        Ok(revoked)
-    }
-
-    /// [`TokenStore::revoke_tree`]; every token it reaches is marked in `revoked` (and in
-    /// `revoking`) before its children are listed.
-    async fn revoke_tree_marked(&self, hash: &str, revoked: &mut Vec<String>) -> Result<()> {
-        let mut stack = vec![(hash.to_owned(), 0usize)];
-        let mut batch = ViewBatch::new();
-        let mut leases = ViewBatch::new();
-        while let Some((current, depth)) = stack.pop() {
-            if depth > MAX_TREE_DEPTH || revoked.contains(&current) {
-                continue;
-            }
-            self.start_revoking(&current).await;
-            revoked.push(current.clone());
-            for child in self.children(&current).await? {
-                batch.delete(format!("parent/{current}/{child}"));
-                stack.push((child, depth + 1));
-            }
-            self.delete_entry(&current, &mut batch, &mut leases).await?;
-        }
-        if !batch.is_empty() {
-            self.commit_tokens(revoked.clone(), batch, leases).await?;
-        }
-        Ok(())
-    }
-
-    /// Revokes only this token; its children become orphans.
-    pub async fn revoke_orphan(&self, hash: &str) -> Result<Vec<String>> {
-        self.start_revoking(hash).await;
-        let result = self.revoke_orphan_marked(hash).await;
-        self.end_revoking(&[hash.to_owned()]);
-        result
-    }
-
-    async fn revoke_orphan_marked(&self, hash: &str) -> Result<Vec<String>> {
-        let mut batch = ViewBatch::new();
-        let mut changed = vec![hash.to_owned()];
-        for child in self.children(hash).await? {
-            batch.delete(format!("parent/{hash}/{child}"));
-            if let Some(mut entry) = self
-                .view
-                .get_json::<TokenEntry>(&format!("id/{child}"))
-                .await?
-            {
-                entry.parent = None;
-                batch.put_json(format!("id/{child}"), &entry)?;
-            }
-            changed.push(child);
-        }
-        let mut leases = ViewBatch::new();
-        self.delete_entry(hash, &mut batch, &mut leases).await?;
-        self.commit_tokens(changed, batch, leases).await?;
-        let revoked = vec![hash.to_owned()];
-        self.forget_tokens(&revoked);
-        Ok(revoked)
-    }
-
-    async fn delete_entry(
-        &self,
-        hash: &str,
-        batch: &mut ViewBatch,
-        leases: &mut ViewBatch,
-    ) -> Result<()> {
-        if let Some(entry) = self
-            .view
-            .get_json::<TokenEntry>(&format!("id/{hash}"))
-            .await?
-        {
-            if entry.expire_time.is_some() {
-                leases.delete(lease_id(&entry.path, hash));
-            }
-            batch.delete(format!("accessor/{}", self.hash(&entry.accessor)));
-            if let Some(parent) = &entry.parent {
-                batch.delete(format!("parent/{parent}/{hash}"));
-            }
-        }
-        batch.delete(format!("id/{hash}"));
-        Ok(())
-    }
-
     /// Renews a token by `increment` (or its original TTL; a periodic token by its
-    /// period). Like Vault, the new expiry never passes the token's creation time plus its
-    /// max TTL: the smaller of its own (`max_ttl`, fixed at issue) and `mount_max_ttl`, the
-    /// issuing mount's max as it is now (lowering it caps later renewals), and never its
-    /// explicit max TTL. Returns the updated entry and the seconds granted from now.
+    /// period) within `limits` (see [`TtlLimits::renewal`]): the token's own max TTL
+    /// (`max_ttl`, fixed at issue) and `mount_max_ttl`, the issuing mount's max as it is
+    /// now (lowering it caps later renewals), and its explicit max TTL. Returns the
+    /// updated entry and the seconds granted from now.
     pub async fn renew(
         &self,
         hash: &str,
@@ -693,8 +687,11 @@ impl TokenStore {
         increment: Option<Duration>,
         mount_max_ttl: Duration,
     ) -> Result<(TokenEntry, u64)> {
-        if entry.expire_time.is_none() {
+        let Some(current) = entry.expire_time else {
             return Ok((entry.clone(), 0));
+        };
+        if entry.is_batch() {
+            return Err(Error::invalid("batch tokens cannot be renewed"));
         }
         if !entry.renewable {
             return Err(Error::invalid("lease is not renewable"));
@@ -702,21 +699,15 @@ impl TokenStore {
         let now = unix_now();
         // Whole seconds, rounded up: a renewal never grants less than it says.
         let base = unix_now_ceil();
-        let mut expire = if entry.period > 0 {
-            base.saturating_add(entry.period)
-        } else {
-            let ttl = increment.map_or(entry.ttl, |d| d.as_secs()).max(1);
-            let mount_max = mount_max_ttl.as_secs();
-            let max = match entry.max_ttl {
-                0 => mount_max,
-                own => own.min(mount_max),
-            };
-            base.saturating_add(ttl)
-                .min(entry.creation_time.saturating_add(max.max(1)))
+        let limits = TtlLimits {
+            mount_default: entry.ttl,
+            mount_max: mount_max_ttl.as_secs(),
+            backend_max: entry.max_ttl,
+            explicit_max: entry.explicit_max_ttl,
+            period: entry.period,
         };
-        if entry.explicit_max_ttl > 0 {
-            expire = expire.min(entry.creation_time.saturating_add(entry.explicit_max_ttl));
-        }
+        let increment = increment.map_or(0, |d| d.as_secs());
+        let expire = limits.renewal(increment, entry.ttl, entry.creation_time, current, base);
         let mut next = entry.clone();
         next.expire_time = Some(expire);
         next.last_renewal = Some(now);
@@ -734,5 +725,6 @@ impl TokenStore {
 }
 
 mod cache;
+mod revoke;
 #[cfg(test)]
 mod tests;

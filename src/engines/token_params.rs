@@ -25,7 +25,7 @@ pub struct TokenParams {
     pub token_period: u64,
     pub token_num_uses: i64,
     pub token_no_default_policy: bool,
-    /// `""`, `default`, `service` or `default-service` (batch tokens do not exist here).
+    /// `""`, `default`, `service`, `batch`, `default-service` or `default-batch`.
     pub token_type: String,
     /// The policies were last set through the legacy `policies` field: reads echo it
     /// then, as Vault does (and only then).
@@ -108,17 +108,26 @@ impl TokenParams {
         }
         if let Some(v) = fields::string(data, "token_type") {
             match v.as_str() {
-                "" | "default" | "service" | "default-service" => next.token_type = v,
-                "batch" | "default-batch" => {
-                    return Err(Error::invalid(
-                        "batch tokens are not supported by this server; use token_type=service",
-                    ))
+                "" | "default" | "service" | "batch" | "default-service" | "default-batch" => {
+                    next.token_type = v
                 }
                 other => {
                     return Err(Error::invalid(format!(
                         "invalid 'token_type' value {other:?}"
                     )))
                 }
+            }
+        }
+        if matches!(next.token_type.as_str(), "batch" | "default-batch") {
+            if next.token_period != 0 {
+                return Err(Error::invalid(
+                    "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens",
+                ));
+            }
+            if next.token_num_uses != 0 {
+                return Err(Error::invalid(
+                    "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count",
+                ));
             }
         }
         for name in ["token_bound_cidrs", "bound_cidrs"] {
@@ -181,6 +190,7 @@ impl TokenParams {
             period: Duration::from_secs(self.token_period),
             num_uses: self.token_num_uses,
             renewable: true,
+            token_type: self.token_type.clone(),
         }
     }
 }
@@ -230,7 +240,8 @@ mod tests {
         for bad in [
             json!({"token_ttl": 120, "token_max_ttl": 60}),
             json!({"token_num_uses": -1}),
-            json!({"token_type": "batch"}),
+            json!({"token_type": "batch", "token_period": 60}),
+            json!({"token_type": "default-batch", "token_num_uses": 3}),
             json!({"token_type": "weird"}),
             json!({"token_ttl": "soon"}),
             json!({"token_bound_cidrs": ["10.0.0.0/8"]}),

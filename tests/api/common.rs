@@ -934,6 +934,7 @@ pub fn assert_keys_expected(keys: &BTreeSet<String>, mount_uuids: &[String]) {
             || k.starts_with("local/token/")
             || k.starts_with("local/leases/")
             || k.starts_with("sys/policy/")
+            || k.starts_with("sys/token/roles/")
             || k.starts_with("audit/")
             || k.starts_with("local/audit/")
             || mount_uuids.iter().any(|u| {

@@ -272,3 +272,76 @@ async fn a_secondary_out_of_the_tail_catches_up_by_a_merkle_diff_of_the_differen
     assert_eq!(status.sync_total_keys, 51, "{status:?}");
     stop.send_replace(true);
 }
+
+/// Token roles are replicated configuration, and an orphan batch token is sealed under the
+/// replicated keyring: both work on a secondary once replication lands. Service tokens,
+/// and batch tokens whose parent is a (local) service token, stay on their cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_orphan_batch_tokens_work_on_a_secondary() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pair = Pair::start(a.path(), b.path()).await;
+    let (p, s) = (pair.primary.v(), pair.secondary.v());
+    p.post(
+        "auth/token/roles/ci",
+        json!({"allowed_policies": ["default"], "token_type": "batch",
+               "orphan": true, "renewable": false}),
+    )
+    .await
+    .no_content();
+    let orphan_batch = p
+        .post("auth/token/create/ci", json!({"ttl": "1h"}))
+        .await
+        .ok()["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (service, ..) = p.create_token(json!({"policies": ["default"]})).await;
+    // A batch token whose parent is the primary's root token.
+    let child_batch = p
+        .post(
+            "auth/token/create",
+            json!({"type": "batch", "policies": ["default"]}),
+        )
+        .await
+        .ok()["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pair.assert_converged().await;
+
+    // The role arrived with the replicated keys, and serves on the secondary.
+    assert_eq!(
+        s.get("auth/token/roles/ci").await.data()["token_type"],
+        "batch"
+    );
+    let me = s
+        .with_token(&orphan_batch)
+        .get("auth/token/lookup-self")
+        .await
+        .data();
+    assert_eq!(
+        (me["type"].clone(), me["role"].clone()),
+        (json!("batch"), json!("ci"))
+    );
+    let minted = s
+        .post("auth/token/create/ci", json!({"ttl": "10m"}))
+        .await
+        .ok();
+    assert_eq!(minted["auth"]["token_type"], "batch");
+    // Local tokens do not travel: the service token, and the batch token under the
+    // primary's root token (its parent is unknown here).
+    for token in [&service, &child_batch] {
+        s.with_token(token)
+            .get("auth/token/lookup-self")
+            .await
+            .denied();
+    }
+    // Roles are written on the primary only.
+    s.post("auth/token/roles/ci", json!({"path_suffix": "v-2"}))
+        .await
+        .errors(
+            400,
+            &["replicated data is written on the primary: this server follows one"],
+        );
+    pair.stop.send_replace(true);
+}

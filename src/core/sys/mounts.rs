@@ -212,6 +212,11 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, table: Tabl
         if table != Table::Auth {
             return Err(Error::invalid("token_type can only be set on auth mounts"));
         }
+        if entry.kind == "token" {
+            return Err(Error::invalid(
+                "'token_type' cannot be set for 'token' or 'ns_token' auth mounts",
+            ));
+        }
         if !matches!(
             v.as_str(),
             "" | "default-service" | "default-batch" | "service" | "batch"

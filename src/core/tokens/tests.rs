@@ -3,10 +3,7 @@ use super::*;
 use crate::logical::test_support::unsealed_barrier;
 
 async fn store() -> Arc<TokenStore> {
-    let barrier = unsealed_barrier().await;
-    let view = StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX);
-    let leases = StorageView::new(barrier, crate::locality::LEASES_PREFIX);
-    Arc::new(TokenStore::load(view, leases).await.unwrap())
+    Arc::new(TokenStore::load(unsealed_barrier().await).await.unwrap())
 }
 
 async fn new_token(store: &TokenStore, new: NewToken) -> (String, String) {
@@ -45,14 +42,7 @@ async fn lookups_are_cached_and_shared() {
 #[tokio::test]
 async fn the_known_set_follows_creates_revokes_and_reloads() {
     let barrier = unsealed_barrier().await;
-    let open = || async {
-        TokenStore::load(
-            StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX),
-            StorageView::new(barrier.clone(), crate::locality::LEASES_PREFIX),
-        )
-        .await
-        .unwrap()
-    };
+    let open = || async { TokenStore::load(barrier.clone()).await.unwrap() };
     let s = open().await;
     let (a, ha) = new_token(&s, NewToken::default()).await;
     let (_, hb) = new_token(&s, NewToken::default()).await;

@@ -123,9 +123,16 @@ impl AppRole {
 
         // Vault's backwards-compatible spelling.
         let mut data = data.clone();
-        if data.get("token_type").and_then(Value::as_str) == Some("default-service") {
-            data.insert("token_type".into(), "service".into());
-            warnings.push("default-service has no useful meaning; adjusting to service".into());
+        match data.get("token_type").and_then(Value::as_str) {
+            Some("default-service") => {
+                data.insert("token_type".into(), "service".into());
+                warnings.push("default-service has no useful meaning; adjusting to service".into());
+            }
+            Some("default-batch") => {
+                data.insert("token_type".into(), "batch".into());
+                warnings.push("default-batch has no useful meaning; adjusting to batch".into());
+            }
+            _ => {}
         }
         role.token.update_from(&data)?;
 

@@ -458,8 +458,8 @@ async fn bad_input_changes_nothing() {
         (
             Operation::Update,
             "users/bob".into(),
-            json!({"token_type": "batch"}),
-            "",
+            json!({"token_type": "batch", "token_num_uses": 2}),
+            "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count",
         ),
         (
             Operation::Update,
