@@ -10,6 +10,7 @@ pub mod http;
 pub mod locality;
 pub mod logical;
 pub mod policy;
+pub mod replication;
 pub mod server;
 pub mod util;
 
