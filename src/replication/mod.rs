@@ -28,8 +28,10 @@
 pub mod ca;
 pub mod error;
 pub mod id;
+pub mod ledger;
 pub mod secret;
 pub mod tls;
+pub mod token;
 
 pub use ca::{ClusterCa, RevokedSet, SecondaryIdentity};
 pub use error::{ActivationError, PkiError};
