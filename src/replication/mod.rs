@@ -25,6 +25,8 @@
 //! [`acceptor::ClusterAcceptor`]. Revocation is checked at every handshake against the live
 //! [`tls::Revocations`] set.
 
+pub mod activation;
+pub mod bundle;
 pub mod ca;
 pub mod error;
 pub mod id;
