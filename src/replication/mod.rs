@@ -25,6 +25,7 @@
 //! [`acceptor::ClusterAcceptor`]. Revocation is checked at every handshake against the live
 //! [`tls::Revocations`] set.
 
+pub mod acceptor;
 pub mod activation;
 pub mod bundle;
 pub mod ca;
@@ -40,3 +41,5 @@ pub use error::{ActivationError, PkiError};
 pub use id::SecondaryId;
 pub use secret::SecretString;
 
+#[cfg(test)]
+mod tests;
