@@ -183,10 +183,10 @@ impl Core {
         let resolved = active.router().resolve(&req.path);
         let (req, mount) = self.canonical(req, resolved)?;
         let mount = mount.ok_or_else(|| super::no_route(&req.path))?;
-        if matches!(mount.route.handler, Handler::Token | Handler::PerToken(_)) {
-            return Err(Error::invalid(
-                "token and cubbyhole requests are never forwarded",
-            ));
+        // Cubbyholes are per token and local. (Token-store writes that reach here are of
+        // replicated data, roles; a token is never created by a forwarded request.)
+        if matches!(mount.route.handler, Handler::PerToken(_)) {
+            return Err(Error::invalid("cubbyhole requests are never forwarded"));
         }
         let acl = Self::acl_of(active, &entry).await?;
         let caller = Caller {
@@ -196,7 +196,9 @@ impl Core {
             acl,
             limited: false,
         };
-        let operation = self.operation_for_acl(active, "", Some(&mount), &req).await?;
+        let operation = self
+            .operation_for_acl(active, "", Some(&mount), &req)
+            .await?;
         self.authorize(&caller, operation, &req.path, &req.data, None)?;
         let _in_flight = mount
             .facts

@@ -10,8 +10,8 @@
 
 mod auditing;
 mod authz;
-mod cleanup;
 mod batch_tokens;
+mod cleanup;
 mod expiration;
 mod follow;
 pub mod forward;
@@ -21,8 +21,8 @@ mod layout;
 mod login;
 pub mod mounts;
 pub mod policy_store;
-mod replication;
 pub mod rekey;
+mod replication;
 pub mod request;
 pub mod seal_keys;
 pub mod storage;

@@ -336,12 +336,18 @@ async fn roles_and_orphan_batch_tokens_work_on_a_secondary() {
             .await
             .denied();
     }
-    // Roles are written on the primary only.
+    // Roles are replicated data: a role written on the secondary is written by the
+    // primary (forwarded), and read back on both at once.
     s.post("auth/token/roles/ci", json!({"path_suffix": "v-2"}))
         .await
-        .errors(
-            400,
-            &["replicated data is written on the primary: this server follows one"],
-        );
+        .no_content();
+    assert_eq!(
+        s.get("auth/token/roles/ci").await.data()["path_suffix"],
+        "v-2"
+    );
+    assert_eq!(
+        pair.primary.v().get("auth/token/roles/ci").await.data()["path_suffix"],
+        "v-2"
+    );
     pair.stop.send_replace(true);
 }
