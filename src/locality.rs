@@ -51,6 +51,11 @@ pub fn is_local(key: &str) -> bool {
     key.starts_with(LOCAL_PREFIX)
 }
 
+/// [`is_replicated`] as the storage crate's key filter (feed, Merkle index).
+pub fn replicated_filter() -> vaultrs_storage::KeyFilter {
+    std::sync::Arc::new(is_replicated)
+}
+
 /// Whether `key` is shipped to secondaries: [`is_local`]'s complement.
 pub fn is_replicated(key: &str) -> bool {
     !is_local(key)

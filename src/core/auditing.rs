@@ -77,9 +77,6 @@ impl Core {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let same = |a: &MountEntry, b: &MountEntry| {
-            serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
-        };
         // A device whose path stays is replaced by `add` below, never removed first: the
         // broker is never without it, so no request goes unaudited in between.
         for entry in &old {
@@ -88,7 +85,7 @@ impl Core {
             }
         }
         for entry in &table {
-            if old.iter().any(|e| same(e, entry)) {
+            if old.contains(entry) {
                 continue;
             }
             let salt = self.audit_salt(entry).await?;

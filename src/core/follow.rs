@@ -16,26 +16,21 @@
 //! restored or wiped underneath), the follower resynchronizes: it rebuilds the index,
 //! invalidates everything and resumes from the feed's current position.
 
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 
-use vaultrs_storage::{Committed, KeyFilter, LogId, MerkleIndex, Position, Subscription};
+use vaultrs_storage::{Committed, LogId, MerkleIndex, Position, Subscription};
 
 use super::storage::Storage;
 use super::{Active, Core};
 use crate::error::{Error, Result};
 use crate::locality;
 
-/// The index's filter: the replicated keys.
-fn replicated() -> KeyFilter {
-    Arc::new(locality::is_replicated)
-}
-
 /// The Merkle index of the replicated keys, rebuilt from the file backend (ciphertext
 /// only, read past the cache so a rebuild does not evict the working set).
 pub(super) async fn rebuild_index(storage: &Storage) -> Result<MerkleIndex> {
     let started = std::time::Instant::now();
-    let index = MerkleIndex::rebuild(storage.file.as_ref(), replicated()).await?;
+    let index = MerkleIndex::rebuild(storage.file.as_ref(), locality::replicated_filter()).await?;
     tracing::debug!(
         keys = index.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,

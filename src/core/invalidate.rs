@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use vaultrs_storage::barrier::KEYRING_PATH;
 
-use super::mounts::{Handler, MountEntry, Route, Table};
+use super::mounts::{Handler, Route, Table};
 use super::{Active, Core};
 use crate::error::Result;
 
@@ -146,14 +146,11 @@ impl Core {
             .filter(|r| r.entry.table == table)
             .cloned()
             .collect();
-        let same = |a: &MountEntry, b: &MountEntry| {
-            serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
-        };
         // Engines for new mounts are built before the router is locked.
         let mut updates: Vec<Route> = Vec::new();
         for entry in stored {
             let handler = match current.iter().find(|r| r.entry.uuid == entry.uuid) {
-                Some(r) if same(&r.entry, &entry) => continue,
+                Some(r) if *r.entry == entry => continue,
                 Some(r) if r.entry.kind == entry.kind => r.handler.clone(),
                 _ => match self.handler_for(&entry) {
                     Ok(handler) => handler,

@@ -217,13 +217,7 @@ fn old_local_key(table: Table) -> &'static str {
 }
 
 fn is_kv_v2(entry: &MountEntry) -> bool {
-    let options: serde_json::Map<String, serde_json::Value> = entry
-        .options
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
     entry.table == Table::Mounts
         && entry.kind == "kv"
-        && crate::engines::kv::kv_version(&options).is_ok_and(|v| v == 2)
+        && crate::engines::kv::kv_version(&entry.options_json()).is_ok_and(|v| v == 2)
 }

@@ -81,7 +81,7 @@ pub struct MountConfig {
 }
 
 /// One mounted engine.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MountEntry {
     pub table: Table,
     /// With its trailing `/`, without the `auth/` prefix for auth mounts.
@@ -124,6 +124,15 @@ impl MountEntry {
     }
 
     /// The request-path prefix this mount serves (`secret/`, `auth/userpass/`).
+    /// The `options` as the engines read them (a JSON object).
+    pub fn options_json(&self) -> serde_json::Map<String, Value> {
+        self.options
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect()
+    }
+
     pub fn route(&self) -> String {
         format!("{}{}", self.table.route_prefix(), self.path)
     }

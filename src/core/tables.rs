@@ -128,12 +128,7 @@ impl Core {
 
     /// How a mount entry is served.
     pub(super) fn handler_for(&self, entry: &MountEntry) -> Result<Handler> {
-        let options: serde_json::Map<String, serde_json::Value> = entry
-            .options
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect();
+        let options = entry.options_json();
         Ok(match (entry.table, entry.kind.as_str()) {
             (Table::Mounts, "system") => Handler::System,
             (Table::Auth, "token") => Handler::Token,

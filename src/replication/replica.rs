@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vaultrs_storage::merkle::{diff_buckets, diff_keys, Hash};
-use vaultrs_storage::{Barrier, Batch, Change, KeyFilter, MerkleIndex, Position};
+use vaultrs_storage::{Barrier, Batch, Change, MerkleIndex, Position};
 
 use super::primary_client::PrimaryClient;
 use super::wire::Frame;
@@ -58,10 +58,6 @@ pub struct Replica {
     status: Mutex<SyncStatus>,
     /// The primary position applied here, for [`Replica::wait_remote`].
     applied: tokio::sync::watch::Sender<Option<Position>>,
-}
-
-fn replicated() -> KeyFilter {
-    Arc::new(locality::is_replicated)
 }
 
 impl Replica {
@@ -171,7 +167,8 @@ impl Replica {
             s.merkle_syncs += 1;
         });
         let (position, theirs) = self.primary.merkle().await?;
-        let mut ours = MerkleIndex::rebuild(self.storage.file.as_ref(), replicated()).await?;
+        let mut ours =
+            MerkleIndex::rebuild(self.storage.file.as_ref(), locality::replicated_filter()).await?;
         let buckets = diff_buckets(&ours.bucket_hashes(), &theirs)?;
         let mut keys: Vec<String> = Vec::new();
         for chunk in buckets.chunks(BUCKETS_PER_CALL) {
@@ -183,7 +180,9 @@ impl Replica {
         }
         // The keyring and the tables first: data sealed with a new term, or of a new
         // mount, is readable as soon as it lands.
-        keys.sort_by_key(|k| (!k.starts_with("core/"), k.clone()));
+        keys.sort_by(|a, b| {
+            (!a.starts_with("core/"), a.as_str()).cmp(&(!b.starts_with("core/"), b.as_str()))
+        });
         keys.retain(|k| locality::is_replicated(k));
         self.set_status(|s| {
             s.state = "merkle-sync".into();

@@ -144,7 +144,7 @@ impl Node {
     pub async fn assert_index_current(&self) {
         self.settle().await;
         let (_, kept) = self.core.merkle_root().unwrap();
-        let filter: vaultrs::storage::KeyFilter = Arc::new(vaultrs::locality::is_replicated);
+        let filter = vaultrs::locality::replicated_filter();
         let mut rebuilt =
             vaultrs::storage::MerkleIndex::rebuild(self.storage.file.as_ref(), filter)
                 .await
