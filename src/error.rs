@@ -49,10 +49,21 @@ pub enum Error {
     Unavailable(String),
     /// Storage failed underneath (logged in full; the client sees a generic message).
     #[error(transparent)]
-    Storage(#[from] vaultrs_storage::Error),
+    Storage(vaultrs_storage::Error),
     /// A bug or an unexpected state (logged; the client sees a generic message).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<vaultrs_storage::Error> for Error {
+    /// A follower barrier's refusal is the core's one [`Error::Follower`], whichever layer
+    /// it surfaced through (the core forwards on it).
+    fn from(e: vaultrs_storage::Error) -> Self {
+        match e {
+            vaultrs_storage::Error::Follower(_) => Error::Follower,
+            e => Error::Storage(e),
+        }
+    }
 }
 
 impl Error {

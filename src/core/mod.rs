@@ -541,9 +541,7 @@ impl Core {
         let result = async {
             let response = match self.dispatch(active, &caller, &mount, operation, req).await {
                 // A write of replicated data on a secondary: the primary makes it.
-                Err(Error::Follower | Error::Storage(vaultrs_storage::Error::Follower(_))) => {
-                    self.forward(&caller, req).await?
-                }
+                Err(Error::Follower) => self.forward(&caller, req).await?,
                 other => other?,
             };
             self.maybe_wrap(active, response, req).await
