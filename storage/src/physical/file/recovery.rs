@@ -39,12 +39,20 @@ impl FileBackend {
             .mode(0o600)
             .open(dir.join("LOCK"))
             .map_err(|e| Error::io("opening the lock file", e))?;
-        lock.try_lock().map_err(|_| {
-            Error::io(
-                format!("locking {}", dir.display()),
-                io::Error::new(io::ErrorKind::WouldBlock, "data directory is in use"),
-            )
-        })?;
+        // A lock just released can still be held for a moment: a process forking
+        // elsewhere shares the lock's open file until its child execs. So a few tries,
+        // a second in all, before the directory counts as in use.
+        let mut tries = 0;
+        while lock.try_lock().is_err() {
+            tries += 1;
+            if tries == 20 {
+                return Err(Error::io(
+                    format!("locking {}", dir.display()),
+                    io::Error::new(io::ErrorKind::WouldBlock, "data directory is in use"),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         // A restore or wipe a crash interrupted is finished (or dropped) first: until then
         // `tree/` and `wal/` may be missing or half swapped.
         replace::recover(&dir, options.durable, options.sync_hook.as_ref())?;
