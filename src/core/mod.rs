@@ -25,6 +25,7 @@ pub mod rekey;
 mod replication;
 pub mod request;
 pub mod seal_keys;
+pub mod snapshot;
 pub mod storage;
 mod sys;
 mod tables;
@@ -222,6 +223,11 @@ const SUDO_PATHS: &[&str] = &[
     "sys/rekey/recovery-key-backup",
     "auth/token/accessors",
     "auth/token/revoke-orphan",
+    "sys/storage/snapshot",
+    "sys/storage/snapshot-restore",
+    "sys/storage/snapshot-force",
+    "sys/storage/raft/snapshot",
+    "sys/storage/raft/snapshot-force",
 ];
 
 /// Vault's answer for a path no mount serves.
