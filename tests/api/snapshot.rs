@@ -139,15 +139,9 @@ async fn restore_into_the_same_server_brings_back_what_was_saved() {
         .no_content();
     // Served at once, unsealed, as saved.
     assert_eq!(v.get("sys/seal-status").await.json()["sealed"], false);
-    assert_eq!(
-        v.get("secret/data/keep").await.data()["data"]["v"],
-        "saved"
-    );
+    assert_eq!(v.get("secret/data/keep").await.data()["data"]["v"], "saved");
     v.get("secret/data/after").await.not_found();
-    assert!(v
-        .get("sys/policies/acl/reader")
-        .await
-        .data()["policy"]
+    assert!(v.get("sys/policies/acl/reader").await.data()["policy"]
         .as_str()
         .unwrap()
         .contains("secret/*"));
@@ -181,7 +175,11 @@ async fn a_snapshot_of_other_keys_is_refused_unless_forced_then_unseals_with_its
             &["could not verify hash file, possibly the snapshot is using a different set of unseal keys; use the snapshot-force API to bypass this check"],
         );
     }
-    assert_eq!(tree_files(&b.data_dir), before, "a refused restore changed storage");
+    assert_eq!(
+        tree_files(&b.data_dir),
+        before,
+        "a refused restore changed storage"
+    );
     assert_eq!(vb.get("secret/data/y").await.data()["data"]["from"], "b");
 
     restore(&vb, "sys/storage/snapshot-restore?force=true", archive)
@@ -248,7 +246,10 @@ async fn garbage_damaged_truncated_and_abandoned_uploads_change_nothing() {
     gz_junk.extend(b"not a gzip stream at all");
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
-        ("garbage", b"this is not a snapshot at all, not even close".to_vec()),
+        (
+            "garbage",
+            b"this is not a snapshot at all, not even close".to_vec(),
+        ),
         ("flipped byte", flipped),
         ("truncated", archive[..archive.len() - 40].to_vec()),
         ("half", archive[..archive.len() / 2].to_vec()),

@@ -116,6 +116,14 @@ impl StagedRestore<'_> {
         blocking(move || read_leaf(&path)).await
     }
 
+    /// Removes the staged store now (dropping it removes it too, but in the background).
+    pub async fn discard(mut self) -> Result<()> {
+        match self.staging.take() {
+            Some(staging) => blocking(move || remove_all(&staging)).await,
+            None => Ok(()),
+        }
+    }
+
     /// Steps 2 to 4 (module docs): the staged store replaces the running one, atomically.
     /// An error before the commit point leaves the running store as it was.
     pub async fn commit(mut self) -> Result<RestoreInfo> {
