@@ -153,16 +153,22 @@ impl Core {
             .await
             .map_err(staging_error)?;
         let _guard = self.transition.lock().await;
-        if self.is_sealed() {
-            return Err(Error::Sealed);
-        }
-        let ours = match staged.get(KEYRING_PATH).await? {
-            Some(keyring) => self.barrier.opens_keyring(&keyring)?,
-            None => false,
+        let ours = match (self.is_sealed(), staged.get(KEYRING_PATH).await?) {
+            (true, _) => Err(Error::Sealed),
+            (false, Some(keyring)) => Ok(self.barrier.opens_keyring(&keyring)?),
+            (false, None) => Ok(false),
         };
-        if !ours && !force {
-            return Err(Error::invalid(FOREIGN_KEYS));
-        }
+        let ours = match ours {
+            Ok(false) if !force => Err(Error::invalid(FOREIGN_KEYS)),
+            other => other,
+        };
+        let ours = match ours {
+            Ok(ours) => ours,
+            Err(e) => {
+                staged.discard().await?;
+                return Err(e);
+            }
+        };
         let info = staged.snapshot().clone();
         tracing::info!(
             seq = info.header.seq,
