@@ -222,17 +222,7 @@ impl Client {
             r = r.header("Content-Type", ct).body(serde_json::to_vec(b)?);
         }
         let resp = r.send().map_err(|e| transport(method, &url, &e))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .map_err(|e| TransportError(format!("reading the response of {url}: {e}")))?
-            .to_vec();
-        Ok(Response {
-            status,
-            body,
-            method: method.to_string(),
-            url,
-        })
+        read_response(resp, method, url)
     }
 
     /// A GET whose body is read as it arrives, with no total timeout (snapshots). An error
@@ -271,17 +261,7 @@ impl Client {
             .body(body)
             .send()
             .map_err(|e| transport("POST", &url, &e))?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .map_err(|e| TransportError(format!("reading the response of {url}: {e}")))?
-            .to_vec();
-        Ok(Response {
-            status,
-            body,
-            method: "POST".into(),
-            url,
-        })
+        read_response(resp, "POST", url)
     }
 
     /// Turns an error status into [`ApiError`].
@@ -409,6 +389,21 @@ fn http_client(args: &HttpArgs, timeout: Option<Duration>) -> Result<Http> {
         b = b.danger_accept_invalid_certs(true);
     }
     b.build().context("Error building the HTTP client")
+}
+
+/// The whole answer to `method` `url`.
+fn read_response(resp: reqwest::blocking::Response, method: &str, url: String) -> Result<Response> {
+    let status = resp.status().as_u16();
+    let body = resp
+        .bytes()
+        .map_err(|e| TransportError(format!("reading the response of {url}: {e}")))?
+        .to_vec();
+    Ok(Response {
+        status,
+        body,
+        method: method.to_string(),
+        url,
+    })
 }
 
 /// A request that got no HTTP answer, said as Go's client says it.

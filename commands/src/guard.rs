@@ -78,8 +78,7 @@ pub fn confirm_wipe(
             ))
         })?;
         ui.error(format!(
-            "Snapshot of {} keys saved to {file}; `vaultrs operator snapshot restore {file}` \
-             brings this cluster back.",
+            "Snapshot of {} keys saved to {file}.",
             info.header.keys
         ));
         ui.error("");

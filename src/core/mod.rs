@@ -351,6 +351,13 @@ impl Core {
     }
 
     async fn deactivate(&self) {
+        self.stop_active().await;
+        self.barrier.seal().await;
+    }
+
+    /// Drops the active state (its background tasks finish what they started) and any
+    /// generate-root or rekey attempt; the barrier is left to the caller.
+    async fn stop_active(&self) {
         let active = self
             .active
             .write()
@@ -361,7 +368,6 @@ impl Core {
         }
         self.generate_root.discard();
         self.rekey.discard().await;
-        self.barrier.seal().await;
     }
 
     /// Loads (or on first unseal creates) the mount tables, tokens and policies.

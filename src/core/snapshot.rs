@@ -204,20 +204,6 @@ impl Core {
         Ok(Restored::Unsealed)
     }
 
-    /// Stops the active state as a seal does, but leaves the barrier to the caller.
-    async fn stop_active(&self) {
-        let active = self
-            .active
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(active) = active {
-            active.stop_tasks().await;
-        }
-        self.generate_root.discard();
-        self.rekey.discard().await;
-    }
-
     /// After a restore that did not commit: the barrier and the core as they were.
     async fn resume_after(&self, suspended: vaultrs_storage::barrier::Suspended) {
         let resumed = async {
