@@ -23,6 +23,9 @@ pub struct PrimaryStatus {
     pub cluster_id: String,
     pub log_id: LogId,
     pub seq: u64,
+    /// The primary's promotion epoch: a secondary never follows an older one.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 fn unreachable(e: impl std::fmt::Display) -> Error {
@@ -37,6 +40,24 @@ impl PrimaryClient {
             base: base.into().trim_end_matches('/').to_owned(),
             http,
         }
+    }
+
+    /// A client of the primary named by an activation `bundle`, over mutual TLS: it
+    /// trusts only the bundle's cluster CA and presents the secondary's certificate.
+    pub fn mtls(bundle: &super::bundle::ActivationBundle) -> Result<Self> {
+        let tls = super::tls::client_config(&bundle.ca_cert_pem, &bundle.client_cert)
+            .map_err(|e| Error::Internal(format!("the cluster TLS configuration: {e}")))?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| Error::Internal(format!("the cluster client: {e}")))?;
+        Ok(Self::new(bundle.primary_cluster_addr.clone(), http))
+    }
+
+    /// The primary's cluster address this client dials.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     fn url(&self, path: &str) -> String {
@@ -64,6 +85,24 @@ impl PrimaryClient {
             .await
             .map_err(unreachable)?;
         Self::checked(resp).await?.json().await.map_err(unreachable)
+    }
+
+    /// The primary's root key (served only over mutual TLS, to an activated secondary):
+    /// it opens the replicated keyring.
+    pub async fn root_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let resp = self
+            .http
+            .get(self.url("root-key"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let body = Self::checked(resp)
+            .await?
+            .bytes()
+            .await
+            .map_err(unreachable)?;
+        Ok(zeroize::Zeroizing::new(body.to_vec()))
     }
 
     /// The primary's bucket hashes and the position they stand at.
