@@ -189,7 +189,12 @@ impl Replica {
         // The first sync of a secondary (no position recorded yet) is its bootstrap.
         let bootstrap = self.position(barrier).await.is_none();
         self.set_status(|s| {
-            s.state = if bootstrap { "bootstrapping" } else { "merkle-diff" }.into();
+            s.state = if bootstrap {
+                "bootstrapping"
+            } else {
+                "merkle-diff"
+            }
+            .into();
             s.sync_progress = 0;
             s.sync_total_keys = 0;
             s.merkle_syncs += 1;

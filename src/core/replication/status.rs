@@ -129,7 +129,10 @@ impl Core {
                     "epoch": state.epoch,
                 });
                 if let (Some(s), Some(map)) = (&sync, out.as_object_mut()) {
-                    if matches!(s.state.as_str(), "bootstrapping" | "merkle-diff" | "merkle-sync") {
+                    if matches!(
+                        s.state.as_str(),
+                        "bootstrapping" | "merkle-diff" | "merkle-sync"
+                    ) {
                         map.insert("sync_progress".into(), s.sync_progress.into());
                         map.insert("sync_total_keys".into(), s.sync_total_keys.into());
                     }
