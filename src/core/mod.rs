@@ -206,6 +206,9 @@ pub struct Core {
     replication_change: tokio::sync::Mutex<()>,
     /// The cluster listener's TLS configuration while this core is an unsealed primary.
     cluster_tls: tokio::sync::watch::Sender<Option<Arc<rustls::ServerConfig>>>,
+    /// Bumped when who the cluster listener may serve changes (a revocation, a mode
+    /// change, seal): open streams check again at once.
+    peers_changed: tokio::sync::watch::Sender<u64>,
     /// A dev server's initial root token id (dev primaries hand it to dev secondaries).
     dev_root: RwLock<Option<String>>,
     config: CoreConfig,
@@ -272,6 +275,7 @@ impl Core {
             forwarder: RwLock::new(None),
             replication_change: tokio::sync::Mutex::new(()),
             cluster_tls: tokio::sync::watch::channel(None).0,
+            peers_changed: tokio::sync::watch::channel(0).0,
             dev_root: RwLock::new(None),
             config,
             active: RwLock::new(None),

@@ -120,6 +120,8 @@ struct Streamer {
     core: Arc<Core>,
     /// The secondary on the other end (on the cluster listener).
     who: Option<SecondaryIdentity>,
+    /// Revocations and mode changes: the peer is checked again at once.
+    peers: tokio::sync::watch::Receiver<u64>,
     subscription: Subscription,
     /// The last sequence sent (a batch or a heartbeat).
     sent: u64,
@@ -141,7 +143,18 @@ impl Streamer {
             self.core.note_secondary(who, StreamChange::Alive);
         }
         loop {
-            let next = tokio::time::timeout(HEARTBEAT, self.subscription.next()).await;
+            let next = tokio::select! {
+                next = tokio::time::timeout(HEARTBEAT, self.subscription.next()) => next,
+                _ = self.peers.changed() => {
+                    if let Some(who) = &self.who {
+                        if !self.core.cluster_peer_allowed(who) {
+                            self.done = true;
+                            return None;
+                        }
+                    }
+                    continue;
+                }
+            };
             let batch = match next {
                 // Only what this stream has seen: batches published but not yet
                 // delivered here must not be skipped by the secondary.
@@ -225,6 +238,7 @@ async fn stream(
         core.note_secondary(w, StreamChange::Opened);
     }
     let streamer = Streamer {
+        peers: core.peers_changed(),
         core,
         who,
         subscription,

@@ -324,6 +324,7 @@ impl Core {
         self.store_material(&live, &next).await?;
         live.revocations.replace(next.revoked_set());
         *ledger = next;
+        self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));
         tracing::info!(secondary = %id, "secondary revoked");
         Ok(Response::empty())
     }
