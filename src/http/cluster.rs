@@ -87,6 +87,11 @@ async fn admit(State(core): State<Arc<Core>>, req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
+/// At most 256 characters of a peer-given address (it is only shown in status).
+fn truncated(s: &str) -> String {
+    s.chars().take(256).collect()
+}
+
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "errors": [message.into()] }))).into_response()
 }
@@ -113,6 +118,11 @@ async fn status(State(core): State<Arc<Core>>) -> Response {
 struct StreamQuery {
     log: String,
     after: u64,
+    /// The secondary's own addresses, for the primary's status.
+    #[serde(default)]
+    api_addr: String,
+    #[serde(default)]
+    cluster_addr: String,
 }
 
 /// What the stream task sends next.
@@ -235,7 +245,8 @@ async fn stream(
     };
     let who = who.map(|axum::Extension(w)| w);
     if let Some(w) = &who {
-        core.note_secondary(w, StreamChange::Opened);
+        let addrs = (truncated(&q.api_addr), truncated(&q.cluster_addr));
+        core.note_secondary(w, StreamChange::Opened(addrs));
     }
     let streamer = Streamer {
         peers: core.peers_changed(),

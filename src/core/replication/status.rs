@@ -66,8 +66,8 @@ impl Core {
                         let (last, ms) = heartbeat_fields(contact.last_heartbeat);
                         json!({
                             "node_id": id,
-                            "api_address": "",
-                            "cluster_address": "",
+                            "api_address": contact.api_address,
+                            "cluster_address": contact.cluster_address,
                             "connection_status": if connected { "connected" } else { "disconnected" },
                             "last_heartbeat": last,
                             "last_heartbeat_duration_ms": ms,
