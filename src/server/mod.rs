@@ -209,7 +209,8 @@ async fn dev_setup(
             .map_err(|_| Error::invalid("dev-unseal-key is damaged"))?;
         core.unseal(&raw).await.map_err(|e| match e {
             Error::Storage(vaultrs_storage::Error::InvalidUnsealKey) => Error::invalid(format!(
-                "{} no longer opens this vault (it was rekeyed): serve the directory with \
+                "{} no longer opens this vault (it was rekeyed, or it became a replication \
+                 secondary, which unseals with its primary's keys): serve the directory with \
                  -config and unseal it with its current keys",
                 key_file.display()
             )),
