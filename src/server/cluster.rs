@@ -5,8 +5,8 @@
 //! port was; config: `cluster_addr`, else the first listener's port + 1), but it serves
 //! only while the core is an unsealed primary: it follows [`Core::cluster_tls`], and
 //! each configuration change (enable, promote, seal, demote) restarts the server with
-//! the new certificate, or stops it. Outside those times a connection is accepted by
-//! the kernel and closed unanswered.
+//! the new certificate, or stops it. Outside those times a connection is accepted and
+//! closed at once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,8 +51,25 @@ pub fn spawn(core: Arc<Core>, socket: std::net::TcpListener) -> tokio::task::Joi
         loop {
             let current = configs.borrow_and_update().clone();
             let Some(config) = current else {
-                if configs.changed().await.is_err() {
-                    return;
+                // Not a primary now: connections are closed at once, so a secondary
+                // learns it without waiting out a handshake timeout.
+                let refusing = match socket.try_clone().map(tokio::net::TcpListener::from_std) {
+                    Ok(Ok(l)) => l,
+                    _ => {
+                        tracing::error!("the cluster listener's socket cannot be shared");
+                        return;
+                    }
+                };
+                loop {
+                    tokio::select! {
+                        accepted = refusing.accept() => drop(accepted),
+                        changed = configs.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                            break;
+                        }
+                    }
                 }
                 continue;
             };
