@@ -80,7 +80,7 @@ impl SnapshotBar {
         self.pb.set_length(p.total_keys);
         self.pb.set_position(p.keys);
         // Formatting the byte count for every key would cost more than reading it.
-        if p.keys % 256 == 0 || p.keys == p.total_keys {
+        if p.keys.is_multiple_of(256) || p.keys == p.total_keys {
             let secs = self.pb.elapsed().as_secs_f64().max(1e-3);
             self.pb.set_prefix(format!(
                 "{} at {}/s",
