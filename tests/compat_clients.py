@@ -409,7 +409,7 @@ def test_hvac_tokens(dev):
     assert user.is_authenticated() is True
     assert user.auth.token.lookup_self()["data"]["id"] == auth["client_token"]
     renewed = user.auth.token.renew_self(increment="2h")["auth"]
-    assert 3600 < renewed["lease_duration"] <= 7200
+    assert renewed["lease_duration"] == 7200  # exactly what was granted
     assert renewed["client_token"] == auth["client_token"]
 
     orphan = c.auth.token.create_orphan(policies=["default"], ttl="5m")["auth"]
@@ -1325,7 +1325,7 @@ def test_bao_token_create_lookup_revoke(dev):
     assert "Code: 403" in denied.stderr
 
     renewed = dev.bao_json("token", "renew", "-increment=2h", "-format=json", token=tok)
-    assert 3600 < renewed["auth"]["lease_duration"] <= 7200
+    assert renewed["auth"]["lease_duration"] == 7200
 
     out = dev.bao("token", "revoke", tok, check=0)
     assert "Success! Revoked token" in out.stdout
@@ -1399,9 +1399,9 @@ def test_bao_token_renew_without_increment(dev):
     # requested": the token is renewed by its own TTL (here 1h), not shortened.
     tok = dev.bao_json("token", "create", "-ttl=1h", "-policy=default", "-format=json")["auth"]["client_token"]
     renewed = dev.bao_json("token", "renew", "-format=json", token=tok)
-    assert 3500 < renewed["auth"]["lease_duration"] <= 3600, renewed["auth"]
+    assert renewed["auth"]["lease_duration"] == 3600, renewed["auth"]
     renewed = dev.bao_json("token", "renew", "-format=json", tok)
-    assert 3500 < renewed["auth"]["lease_duration"] <= 3600, renewed["auth"]
+    assert renewed["auth"]["lease_duration"] == 3600, renewed["auth"]
     assert dev.bao_json("token", "lookup", "-format=json", tok)["data"]["ttl"] > 3500
 
 

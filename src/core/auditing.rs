@@ -354,7 +354,8 @@ impl Trail {
             metadata: e.meta.clone().unwrap_or_default(),
             remaining_uses: e.num_uses,
             token_type: e.token_type.as_str().into(),
-            token_ttl: e.remaining_ttl() as i64,
+            // The token's TTL as issued (Vault's `te.TTL`), not a reading of the clock.
+            token_ttl: i64::try_from(e.ttl).unwrap_or(i64::MAX),
             token_issue_time: crate::util::rfc3339_secs(e.creation_time),
             ..audit::Auth::default()
         };

@@ -583,3 +583,34 @@ fn keys_of(v: &Value) -> Vec<String> {
     k.sort();
     k
 }
+
+/// An entry's `auth.token_ttl` is the token's TTL as issued (Vault's `te.TTL`), never a
+/// reading of the clock: a token created for 1h and renewed for 2h is still audited
+/// with 3600, the same whichever second the request lands in.
+#[tokio::test]
+async fn audited_token_ttl_is_the_issued_ttl() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    enable_file(&v, "file", &log, json!({})).await;
+    let (token, _, auth) = v
+        .create_token(json!({"policies": ["default"], "ttl": "1h"}))
+        .await;
+    assert_eq!(auth["lease_duration"], 3600);
+    let me = v.with_token(&token);
+    let renewed = me
+        .post("auth/token/renew-self", json!({"increment": "2h"}))
+        .await
+        .ok();
+    assert_eq!(renewed["auth"]["lease_duration"], 7200);
+    let request_id = me.get("auth/token/lookup-self").await.ok()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let entry = entry_eventually(&log, |e| {
+        e["type"] == "request" && e["request"]["id"] == request_id.as_str()
+    })
+    .await;
+    assert_eq!(entry["auth"]["token_ttl"], 3600, "{entry}");
+}
