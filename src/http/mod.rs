@@ -211,12 +211,17 @@ fn wrap_ttl_from(headers: &HeaderMap) -> Result<Option<Duration>, Error> {
     Ok((!ttl.is_zero()).then_some(ttl))
 }
 
-/// Reads the body up to the size limit: 413 before buffering an announced oversize body.
+/// Reads the body up to the size limit: 413 before buffering an announced oversize body,
+/// or as soon as what arrives passes the limit. Only a size overrun is a 413: a body that
+/// breaks off before its `Content-Length`, a malformed chunk, or an `Expect:
+/// 100-continue` whose body never comes is a malformed request, a 400.
 async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<axum::body::Bytes, Error> {
+    use futures_util::StreamExt;
+
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -226,9 +231,26 @@ async fn read_body(
             return Err(Error::PayloadTooLarge);
         }
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| Error::PayloadTooLarge)
+    let mut stream = body.into_data_stream();
+    // A body that arrives in one piece is kept as it is; only a second piece copies.
+    let mut first = axum::body::Bytes::new();
+    let mut joined: Option<Vec<u8>> = None;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            tracing::debug!(error = %e, "malformed request body");
+            Error::invalid("failed to read request body: malformed or incomplete body")
+        })?;
+        let read = joined.as_ref().map_or(first.len(), Vec::len);
+        if chunk.len() > limit.saturating_sub(read) {
+            return Err(Error::PayloadTooLarge);
+        }
+        match &mut joined {
+            Some(all) => all.extend_from_slice(&chunk),
+            None if first.is_empty() => first = chunk,
+            None => joined = Some([first.as_ref(), chunk.as_ref()].concat()),
+        }
+    }
+    Ok(joined.map_or(first, Into::into))
 }
 
 fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, Error> {
