@@ -52,7 +52,7 @@ pub fn router(core: Arc<Core>) -> axum::Router {
 }
 
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "errors": [message.into()] }))).into_response()
+    super::error::refusal(status, vec![message.into()])
 }
 
 fn sealed() -> Response {
@@ -274,9 +274,6 @@ async fn forward(
         Ok((answer, position)) => {
             Json(json!({ "answer": answer, "position": position })).into_response()
         }
-        Err(e) => {
-            let (status, messages) = super::error::status_and_messages(&e);
-            (status, Json(json!({ "errors": messages }))).into_response()
-        }
+        Err(e) => super::error::response(&e),
     }
 }

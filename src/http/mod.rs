@@ -77,11 +77,6 @@ pub(crate) fn json_response<T: serde::Serialize + ?Sized>(
     resp
 }
 
-pub(crate) fn error_response(err: &Error) -> HttpResponse {
-    let (status, messages) = error::status_and_messages(err);
-    json_response(status, &error::body(messages))
-}
-
 fn empty_response(status: StatusCode) -> HttpResponse {
     let mut resp = status.into_response();
     let headers = resp.headers_mut();
@@ -101,14 +96,14 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
     let work = tokio::spawn(async move {
         match serve(&state, req).await {
             Ok(resp) => resp,
-            Err(err) => error_response(&err),
+            Err(err) => error::response(&err),
         }
     });
     match work.await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::error!(error = %e, "a request task failed");
-            error_response(&Error::Internal(
+            error::response(&Error::Internal(
                 "the request could not be completed".into(),
             ))
         }
@@ -281,10 +276,7 @@ async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResp
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path();
     let Some(rest) = raw_path.strip_prefix("/v1/") else {
-        return Ok(json_response(
-            StatusCode::NOT_FOUND,
-            &error::body(Vec::new()),
-        ));
+        return Err(Error::NotFound);
     };
     let path = decode_path(rest)?;
     let mut query = parse_query(parts.uri.query().unwrap_or(""))?;
@@ -323,21 +315,16 @@ async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResp
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !ct.starts_with("application/merge-patch+json") {
-                return Ok(json_response(
+                return Ok(error::refusal(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    &error::body(vec![format!(
+                    vec![format!(
                         "PATCH requires Content-Type application/merge-patch+json, got {ct:?}"
-                    )]),
+                    )],
                 ));
             }
             Operation::Patch
         }
-        _ => {
-            return Ok(json_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &error::body(Vec::new()),
-            ))
-        }
+        _ => return Ok(error::method_not_allowed()),
     };
     let mut path = path;
     if operation == Operation::List && !path.ends_with('/') {
@@ -379,7 +366,7 @@ fn render(
 ) -> HttpResponse {
     let response = match response {
         Ok(r) => r,
-        Err(e) => return error_response(&e),
+        Err(e) => return error::response(&e),
     };
     if let Some(body) = &response.raw_body {
         return json_response(StatusCode::OK, body);
@@ -389,9 +376,7 @@ fn render(
     }
     if response.is_empty() {
         return match operation {
-            Operation::Read | Operation::List => {
-                json_response(StatusCode::NOT_FOUND, &error::body(Vec::new()))
-            }
+            Operation::Read | Operation::List => error::response(&Error::NotFound),
             _ => empty_response(StatusCode::NO_CONTENT),
         };
     }
