@@ -248,6 +248,44 @@ async fn read_body(
     Ok(joined.map_or(first, Into::into))
 }
 
+/// Deepest nesting of arrays and objects a JSON request body may have, the body itself
+/// counted. What is stored from a body gets a few levels more around it (a wrapped
+/// response's envelope, KV v2's `data`), and every stored value and every answer must
+/// decode within serde_json's default limit of 128 levels: the server reads its storage
+/// with it, and so do Rust clients (our CLI, the `vaultrs` crate). A deeper body would be
+/// accepted and then lost (a wrapped response that no unwrap can read), so it is refused
+/// up front: one rule for every endpoint.
+const MAX_JSON_DEPTH: usize = 100;
+
+/// Whether the JSON `text` nests arrays and objects deeper than `max`: a scan of the bytes,
+/// so a depth bomb is refused before anything is built from it.
+fn nested_deeper_than(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, Error> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| Error::invalid("request body is not valid UTF-8"))?;
@@ -262,7 +300,11 @@ fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, E
     if is_form && !trimmed.starts_with(['{', '[']) {
         return parse_query(text.trim());
     }
-    // serde_json refuses nesting deeper than 128 levels, so a depth bomb is a 400.
+    if nested_deeper_than(text.as_bytes(), MAX_JSON_DEPTH) {
+        return Err(Error::invalid(format!(
+            "failed to parse JSON input: nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         // Go clients send `null` for "no data" (`bao write -f`, `bao unwrap`).
@@ -409,6 +451,18 @@ mod tests {
         ] {
             assert!(decode_path(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn nesting_depth() {
+        let nested = |d: usize| format!("{}1{}", "[".repeat(d), "]".repeat(d));
+        assert!(!nested_deeper_than(nested(3).as_bytes(), 3));
+        assert!(nested_deeper_than(nested(4).as_bytes(), 3));
+        assert!(!nested_deeper_than(br#"{"a": [1, {"b": 2}], "c": {}}"#, 3));
+        assert!(nested_deeper_than(br#"{"a": [1, {"b": [2]}]}"#, 3));
+        // Brackets in strings, escaped quotes among them, are not nesting.
+        assert!(!nested_deeper_than(br#"{"a": "[[[{{{", "b": "\"[[[["}"#, 1));
+        assert!(nested_deeper_than(br#"{"a": "\\", "b": [[1]]}"#, 2));
     }
 
     #[test]
