@@ -534,6 +534,11 @@ def test_hvac_response_wrapping(dev):
     holder = dev.client(w["token"])
     assert holder.sys.unwrap()["data"] == {"hello": "world", "n": 1}
 
+    # The default payload (hvac sends {}) is wrapped as Vault wraps it: unwrapped, data {}.
+    w = c.sys.wrap()["wrap_info"]
+    assert w["ttl"] == 60 and w["creation_path"] == "sys/wrapping/wrap"
+    assert c.sys.unwrap(w["token"])["data"] == {}
+
     # Wrapping a KV read through the generic client.
     c.secrets.kv.v2.create_or_update_secret("w", secret={"k": "v"})
     w = c.read("secret/data/w", wrap_ttl="5m")["wrap_info"]

@@ -347,3 +347,36 @@ async fn wrapped_data_survives_every_depth_the_api_accepts() {
         secret_versions
     );
 }
+
+/// `sys/wrapping/wrap` with no body, `{}` or `null` wraps an empty payload, as Vault
+/// does (its handler answers `Data: data.Raw`, which is never nil): 200 with wrap_info,
+/// and the unwrap answers the envelope with `data: {}`.
+#[tokio::test]
+async fn wrapping_an_empty_payload() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    for body in [None, Some("{}"), Some("null")] {
+        let mut rb = v
+            .req("POST", "sys/wrapping/wrap")
+            .header("X-Vault-Wrap-TTL", "2m");
+        if let Some(b) = body {
+            rb = rb.header("Content-Type", "application/json").body(b);
+        }
+        let r = v.send(format!("wrap {body:?}"), rb).await;
+        let token = assert_wrapped(&r, 120, "sys/wrapping/wrap")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = v
+            .with_token(&token)
+            .post("sys/wrapping/unwrap", json!({}))
+            .await
+            .ok_exact();
+        assert_eq!(got["data"], json!({}), "{body:?}");
+        assert_eq!(got["auth"], json!(null), "{body:?}");
+    }
+    // Still not without the wrap header.
+    v.post("sys/wrapping/wrap", json!({}))
+        .await
+        .errors(400, &["endpoint requires response wrapping to be used"]);
+}
