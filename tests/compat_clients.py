@@ -962,6 +962,20 @@ def test_hvac_approle(dev):
     # `policies` echo.
     assert "policies" not in ar.read_role("builder")["data"]
 
+    # One setting at a time through the per-field paths (hvac has no helper for them; its
+    # generic client reads, writes and deletes them as Vault's).
+    field = "auth/approle/role/builder/secret-id-ttl"
+    assert c.read(field)["data"] == {"secret_id_ttl": 0}
+    assert c.write(field, secret_id_ttl="15m").status_code == 204
+    assert c.read(field)["data"] == {"secret_id_ttl": 900}
+    assert ar.read_role("builder")["data"]["secret_id_ttl"] == 900
+    c.delete(field)
+    assert c.read(field)["data"] == {"secret_id_ttl": 0}
+    assert c.read("auth/approle/role/builder/policies")["data"] == {"token_policies": ["ci"]}
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        c.write("auth/approle/role/builder/token-max-ttl", token_max_ttl="1m")
+    assert err.value.errors == ["token_max_ttl should be greater than or equal to token_ttl"]
+
 
 def test_hvac_move_backend(dev):
     c = dev.client()
