@@ -457,7 +457,10 @@ impl Core {
     pub async fn handle(&self, req: Request) -> Result<Response> {
         let active = self.active()?;
         if active.audit.is_empty() {
-            return self.run(&active, &req, None).await;
+            let mut result = self.run(&active, &req, None).await;
+            // A device enabled after this request began, and disabled by it.
+            auditing::retire_disabled(&mut result).await;
+            return result;
         }
         let mut trail = auditing::Trail::new(&req);
         let result = self.run(&active, &req, Some(&mut trail)).await;

@@ -614,3 +614,56 @@ async fn audited_token_ttl_is_the_issued_ttl() {
     .await;
     assert_eq!(entry["auth"]["token_ttl"], 3600, "{entry}");
 }
+
+/// A disabled device writes nothing more: with two devices, `DELETE sys/audit/<x>` is
+/// answered only once x wrote its last line (the answer to its own disable; requests that
+/// finish later are recorded by the other device only), so a file removed right after
+/// the 204 never reappears. Many rounds, with requests in flight at each disable.
+#[tokio::test]
+async fn a_disabled_device_writes_nothing_after_its_disable_is_answered() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("keep.log");
+    enable_file(&v, "keep", &keep, json!({})).await;
+    for round in 0..40 {
+        let gone = dir.path().join(format!("gone-{round}.log"));
+        enable_file(&v, "gone", &gone, json!({})).await;
+        let mut in_flight = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let v = v.clone();
+            in_flight.spawn(async move { v.get("sys/mounts").await.ok() });
+        }
+        v.delete("sys/audit/gone").await.no_content();
+        assert!(
+            entries(&gone)
+                .iter()
+                .any(|e| e["type"] == "response" && e["request"]["path"] == "sys/audit/gone"),
+            "round {round}: the device recorded the answer to its disable"
+        );
+        std::fs::remove_file(&gone).unwrap();
+        while let Some(done) = in_flight.join_next().await {
+            done.unwrap();
+        }
+        // A request after all of that, recorded by the device that stays: whatever was
+        // in flight has been written by now.
+        let id = v.get("sys/mounts").await.ok()["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        entry_eventually(&keep, |e| {
+            e["type"] == "response" && e["request"]["id"] == id.as_str()
+        })
+        .await;
+        assert!(
+            !gone.exists(),
+            "round {round}: the disabled device wrote {} lines after its disable was answered",
+            entries(&gone).len()
+        );
+    }
+    assert_eq!(
+        v.get("sys/audit").await.data().as_object().unwrap().len(),
+        1,
+        "only keep/ is left"
+    );
+}
