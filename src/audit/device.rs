@@ -206,6 +206,12 @@ impl Device {
         }
     }
 
+    /// Whether the writer is inside an `open`/`write` now.
+    #[cfg(test)]
+    pub(super) fn writer_busy(&self) -> bool {
+        self.writer.as_ref().is_some_and(Writer::busy)
+    }
+
     /// Whether the last write succeeded (`sys/health`). A new device is healthy.
     pub fn healthy(&self) -> bool {
         self.writer.as_ref().is_none_or(Writer::healthy)

@@ -214,6 +214,12 @@ impl Writer {
     pub fn healthy(&self) -> bool {
         self.shared.healthy.load(Ordering::Acquire)
     }
+
+    /// Whether the thread is inside an `open`/`write` now (tests order lines by it).
+    #[cfg(test)]
+    pub fn busy(&self) -> bool {
+        self.shared.busy_since.load(Ordering::Acquire) != 0
+    }
 }
 
 impl Pending {

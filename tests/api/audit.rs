@@ -2,7 +2,7 @@
 //! closed, blocked devices, SIGHUP reopen, local devices, restarts.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -414,25 +414,20 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
         fifo
     };
     // No reader has it open: enabling needs skip_test, and every write blocks. Its
-    // timeout is long: a request must not wait for it while the file device answers.
+    // timeout (5 min) is far beyond the client's (30 s): a request that waited for it
+    // instead of answering with the file device would fail.
     let slow = mkfifo("slow.fifo");
     enable_file(
         &v,
         "slow",
         &slow,
-        json!({"skip_test": "true", "write_timeout": "30s"}),
+        json!({"skip_test": "true", "write_timeout": "5m"}),
     )
     .await;
-    let started = Instant::now();
     for i in 0..5 {
         v.kv2_put("secret/data/x", json!({ "v": i.to_string() }))
             .await;
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "requests waited for the blocked device's 30 s timeout: {:?}",
-        started.elapsed()
-    );
     assert!(entries(&log)
         .iter()
         .any(|e| e["request"]["path"] == "secret/data/x"));
@@ -447,9 +442,9 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
     )
     .await;
 
-    // Only the blocked device left: requests fail closed, and promptly.
+    // Only the blocked device left: requests fail closed (an answer, not a hang: the
+    // client gives up after 30 s, the device after 300 ms).
     v.delete("sys/audit/file").await.no_content();
-    let started = Instant::now();
     for _ in 0..5 {
         v.get("secret/data/x")
             .await
@@ -458,11 +453,6 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
     v.post("secret/data/x", json!({"data": {"v": "refused"}}))
         .await
         .errors(500, &["internal error"]);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "requests hung on a blocked device: {:?}",
-        started.elapsed()
-    );
     let h = v.anon().get("sys/health").await;
     assert_eq!(h.status, 200, "{}", h.text());
 
