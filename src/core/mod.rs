@@ -69,6 +69,9 @@ pub struct CoreConfig {
     /// replication applier, below the barrier; the core writes local keys only, and a
     /// request that would write a replicated key gets [`Error::Follower`].
     pub follower: bool,
+    /// What token TTLs and leases are measured against (the system clock; tests move a
+    /// manual one instead of waiting).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for CoreConfig {
@@ -79,6 +82,7 @@ impl Default for CoreConfig {
             storage_type: "file".into(),
             audit_files: crate::audit::FileRules::default(),
             follower: false,
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -367,7 +371,7 @@ impl Core {
         let position = self.storage.feed.position();
         let subscription = self.storage.feed.subscribe(position)?;
         let merkle = follow::rebuild_index(&self.storage).await?;
-        let tokens = TokenStore::load(self.barrier.clone()).await?;
+        let tokens = TokenStore::load(self.barrier.clone(), self.config.clock.clone()).await?;
         let policies = PolicyStore::load(
             StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),

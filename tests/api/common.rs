@@ -637,6 +637,20 @@ impl V {
     }
 }
 
+/// The lease ids under `prefix` (a LIST of `sys/leases/lookup/<prefix>`), empty on 404.
+pub async fn lease_ids(v: &V, prefix: &str) -> Vec<String> {
+    let r = v.list(&format!("sys/leases/lookup/{prefix}")).await;
+    if r.status == 404 {
+        return Vec::new();
+    }
+    r.data()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| format!("{prefix}{}", k.as_str().unwrap()))
+        .collect()
+}
+
 // ---- raw HTTP ---------------------------------------------------------------------------
 
 /// Sends `request` as is over a fresh connection and reads one response.
