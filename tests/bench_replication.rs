@@ -62,19 +62,22 @@ impl Server {
             .args(["server", "-dev", "-dev-listen-address=127.0.0.1:0"])
             .arg(format!("-dev-data-dir={}", data_dir.display()))
             .args(["-dev-root-token-id=root", "-dev-no-store-token"])
-            .env("VAULT_LOG_LEVEL", "warn")
+            .env("VAULT_LOG_LEVEL", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
         let lines = drain_lines(child.stderr.take().ok_or("no stderr")?);
+        // The cluster address is logged before the banner.
+        let cluster_addr = wait_line(&lines, &mut child, "the cluster listener", |l| {
+            l.split("cluster_addr=")
+                .nth(1)
+                .map(|r| r.split_whitespace().next().unwrap_or(r).to_owned())
+        })?;
         let addr = wait_line(&lines, &mut child, "the dev banner", |l| {
             l.split("export VAULT_ADDR='")
                 .nth(1)
                 .map(|r| r.trim_end_matches('\'').to_owned())
         })?;
-        // The cluster listener is the API port + 1 unless that was 0.
-        let port: u16 = addr.rsplit(':').next().ok_or("no port")?.parse()?;
-        let cluster_addr = format!("https://127.0.0.1:{}", port + 1);
         std::thread::spawn(move || for _ in lines {});
         Ok(Server {
             child,

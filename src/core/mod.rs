@@ -70,6 +70,9 @@ pub struct CoreConfig {
     /// replication applier, below the barrier; the core writes local keys only, and a
     /// request that would write a replicated key gets [`Error::Follower`].
     pub follower: bool,
+    /// What token TTLs and leases are measured against (the system clock; tests move a
+    /// manual one instead of waiting).
+    pub clock: crate::clock::Clock,
     /// This server's API address (`api_addr`, or the dev listener's): activation tokens
     /// carry it.
     pub api_addr: Option<String>,
@@ -88,6 +91,7 @@ impl Default for CoreConfig {
             storage_type: "file".into(),
             audit_files: crate::audit::FileRules::default(),
             follower: false,
+            clock: crate::clock::Clock::system(),
             api_addr: None,
             cluster_addr: None,
             dev: false,
@@ -408,7 +412,7 @@ impl Core {
         let position = self.storage.feed.position();
         let subscription = self.storage.feed.subscribe(position)?;
         let merkle = follow::rebuild_index(&self.storage).await?;
-        let tokens = TokenStore::load(self.barrier.clone()).await?;
+        let tokens = TokenStore::load(self.barrier.clone(), self.config.clock.clone()).await?;
         let policies = PolicyStore::load(
             StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),
@@ -515,7 +519,10 @@ impl Core {
     pub async fn handle(&self, req: Request) -> Result<Response> {
         let active = self.active()?;
         if active.audit.is_empty() {
-            return self.run(&active, &req, None).await;
+            let mut result = self.run(&active, &req, None).await;
+            // A device enabled after this request began, and disabled by it.
+            auditing::retire_disabled(&mut result).await;
+            return result;
         }
         let mut trail = auditing::Trail::new(&req);
         let result = self.run(&active, &req, Some(&mut trail)).await;

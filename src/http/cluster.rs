@@ -93,7 +93,7 @@ fn truncated(s: &str) -> String {
 }
 
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "errors": [message.into()] }))).into_response()
+    super::error::refusal(status, vec![message.into()])
 }
 
 fn sealed() -> Response {
@@ -363,10 +363,7 @@ async fn forward(
         Ok((answer, position)) => {
             Json(json!({ "answer": answer, "position": position })).into_response()
         }
-        Err(e) => {
-            let (status, messages) = super::error::status_and_messages(&e);
-            (status, Json(json!({ "errors": messages }))).into_response()
-        }
+        Err(e) => super::error::response(&e),
     }
 }
 

@@ -43,6 +43,37 @@ pub fn next_port(addr: &SocketAddr) -> SocketAddr {
     next
 }
 
+/// The cluster listener's socket when no `cluster_addr` is configured: the API port + 1
+/// (Vault's default), or any free port of the same host when that one is taken (tests
+/// and tools start many servers on arbitrary ports; the address in use is logged and
+/// advertised, never guessed).
+pub fn bind_default(api: &SocketAddr) -> Result<std::net::TcpListener> {
+    let preferred = next_port(api);
+    let socket = match std::net::TcpListener::bind(preferred) {
+        Ok(s) => s,
+        Err(e) if preferred.port() != 0 => {
+            let mut any = preferred;
+            any.set_port(0);
+            tracing::debug!(%preferred, error = %e, "cluster port taken; using a free one");
+            std::net::TcpListener::bind(any).map_err(|e| {
+                Error::invalid(format!(
+                    "cannot bind a cluster listener on {}: {e}",
+                    any.ip()
+                ))
+            })?
+        }
+        Err(e) => {
+            return Err(Error::invalid(format!(
+                "cannot bind a cluster listener on {preferred}: {e}"
+            )))
+        }
+    };
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(socket)
+}
+
 /// Serves the cluster routes on `socket` while the core is a primary, until the task is
 /// aborted.
 pub fn spawn(core: Arc<Core>, socket: std::net::TcpListener) -> tokio::task::JoinHandle<()> {

@@ -125,7 +125,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     let local = socket
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let cluster_socket = bind(&cluster::next_port(&local).to_string())?;
+    let cluster_socket = cluster::bind_default(&local)?;
     let cluster_local = cluster_socket
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
@@ -154,6 +154,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     }
     print_dev_banner(
         &local,
+        &cluster_local,
         &unseal_key,
         &root_token,
         &data_dir,
@@ -290,11 +291,19 @@ fn store_token_helper(token: &str) -> Result<()> {
     write_private(&Path::new(&home).join(".vault-token"), token.as_bytes())
 }
 
-fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept: bool) {
+fn print_dev_banner(
+    addr: &SocketAddr,
+    cluster: &SocketAddr,
+    key: &str,
+    token: &str,
+    dir: &Path,
+    kept: bool,
+) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "==> Vault server configuration:\n");
     let rows = [
         ("Api Address", format!("http://{addr}")),
+        ("Cluster Address", format!("https://{cluster}")),
         (
             "Listener 1",
             format!("tcp (addr: \"{addr}\", tls: \"disabled\")"),
@@ -361,7 +370,7 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     );
     let cluster_socket = match &config.cluster_addr {
         Some(addr) => bind(&cluster::bind_address(addr)?)?,
-        None => bind(&cluster::next_port(&first_addr).to_string())?,
+        None => cluster::bind_default(&first_addr)?,
     };
     let cluster_local = cluster_socket
         .local_addr()
