@@ -14,6 +14,8 @@
 //! | [`Fault::BlackHole`] | held: nothing more is read or forwarded either way (senders' buffers fill, as across a partition); they resume where they were when it ends, unless a side gave up meanwhile | accepted and held, not connected to the target until it ends |
 //! | [`Fault::Delay`] | each chunk read is written that long after it arrived | connected to the target |
 //!
+//! [`Proxy::cut`] closes every open connection once, whatever the fault.
+//!
 //! A delayed direction stays in order: a chunk waits for the one before it, so the delay
 //! also caps that direction at one read buffer (64 KiB) per delay.
 
@@ -36,9 +38,18 @@ pub enum Fault {
     Delay(Duration),
 }
 
+/// The fault, and how many times every open connection was closed (by [`Proxy::cut`] or
+/// [`Fault::Refuse`]): a connection opened before the last cut closes, even if it only
+/// wakes up after the fault changed again.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    fault: Fault,
+    cuts: u64,
+}
+
 struct Shared {
     target: SocketAddr,
-    fault: watch::Sender<Fault>,
+    link: watch::Sender<Link>,
     /// Bytes written to the target, and to clients.
     to_target: AtomicU64,
     to_client: AtomicU64,
@@ -65,7 +76,11 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             target,
-            fault: watch::channel(Fault::Pass).0,
+            link: watch::channel(Link {
+                fault: Fault::Pass,
+                cuts: 0,
+            })
+            .0,
             to_target: AtomicU64::new(0),
             to_client: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
@@ -82,7 +97,8 @@ impl Proxy {
             while let Ok((socket, _)) = listener.accept().await {
                 accepting.accepted.fetch_add(1, Ordering::Relaxed);
                 let _ = socket.set_nodelay(true);
-                tokio::spawn(serve(socket, accepting.clone()));
+                let conn = Conn::new(&accepting);
+                tokio::spawn(serve(socket, accepting.clone(), conn));
             }
         });
         Self {
@@ -104,7 +120,17 @@ impl Proxy {
 
     /// Switches every connection, open and new, to `fault`.
     pub fn set(&self, fault: Fault) {
-        self.shared.fault.send_replace(fault);
+        self.shared.link.send_modify(|link| {
+            link.fault = fault;
+            if fault == Fault::Refuse {
+                link.cuts += 1;
+            }
+        });
+    }
+
+    /// Closes every open connection (both sides); new ones are served as the fault says.
+    pub fn cut(&self) {
+        self.shared.link.send_modify(|link| link.cuts += 1);
     }
 
     /// Bytes forwarded to the target so far.
@@ -131,28 +157,67 @@ impl Drop for Proxy {
     }
 }
 
-/// Waits while the link is black-holed; false once it refuses (or the proxy stops).
-async fn wait_open(fault: &mut watch::Receiver<Fault>) -> bool {
-    loop {
-        match *fault.borrow_and_update() {
-            Fault::Refuse => return false,
-            Fault::BlackHole => {}
-            Fault::Pass | Fault::Delay(_) => return true,
+/// One connection's view of the link.
+struct Conn {
+    link: watch::Receiver<Link>,
+    /// The cuts before it opened.
+    cuts: u64,
+}
+
+impl Conn {
+    fn new(shared: &Shared) -> Self {
+        let link = shared.link.subscribe();
+        let cuts = link.borrow().cuts;
+        Self { link, cuts }
+    }
+
+    fn closed(&self, link: &Link) -> bool {
+        link.cuts != self.cuts || link.fault == Fault::Refuse
+    }
+
+    /// Waits while the link is black-holed; false once this connection is to close.
+    async fn wait_open(&mut self) -> bool {
+        loop {
+            let link = *self.link.borrow_and_update();
+            if self.closed(&link) {
+                return false;
+            }
+            if link.fault != Fault::BlackHole {
+                return true;
+            }
+            if self.link.changed().await.is_err() {
+                return false;
+            }
         }
-        if fault.changed().await.is_err() {
-            return false;
+    }
+
+    /// Resolves once this connection is to close.
+    async fn closing(&self) {
+        let mut link = self.link.clone();
+        let cuts = self.cuts;
+        let _ = link
+            .wait_for(|l| l.cuts != cuts || l.fault == Fault::Refuse)
+            .await;
+    }
+
+    /// The delay chunks take now.
+    fn delay(&self) -> Option<Duration> {
+        match self.link.borrow().fault {
+            Fault::Delay(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    fn clone_view(&self) -> Self {
+        Self {
+            link: self.link.clone(),
+            cuts: self.cuts,
         }
     }
 }
 
-/// Resolves once the link refuses (or the proxy stops).
-async fn refused(mut fault: watch::Receiver<Fault>) {
-    let _ = fault.wait_for(|f| *f == Fault::Refuse).await;
-}
-
-async fn serve(client: TcpStream, shared: Arc<Shared>) {
-    let mut fault = shared.fault.subscribe();
-    if !wait_open(&mut fault).await {
+async fn serve(client: TcpStream, shared: Arc<Shared>, mut conn: Conn) {
+    if !conn.wait_open().await {
         return;
     }
     let upstream = tokio::select! {
@@ -160,28 +225,28 @@ async fn serve(client: TcpStream, shared: Arc<Shared>) {
             Ok(s) => s,
             Err(_) => return,
         },
-        _ = refused(fault.clone()) => return,
+        _ = conn.closing() => return,
     };
     let _ = upstream.set_nodelay(true);
     let (client_read, client_write) = client.into_split();
     let (target_read, target_write) = upstream.into_split();
     tokio::join!(
-        pump(client_read, target_write, &shared.to_target, fault.clone()),
-        pump(target_read, client_write, &shared.to_client, fault),
+        pump(
+            client_read,
+            target_write,
+            &shared.to_target,
+            conn.clone_view()
+        ),
+        pump(target_read, client_write, &shared.to_client, conn),
     );
 }
 
-/// Copies one direction until its end, as the fault allows; shuts the writing side down
-/// when the reading side ends, and drops both when the link refuses.
-async fn pump(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
-    count: &AtomicU64,
-    mut fault: watch::Receiver<Fault>,
-) {
+/// Copies one direction until its end, as the link allows; shuts the writing side down
+/// when the reading side ends, and drops both when the connection is closed.
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, count: &AtomicU64, mut conn: Conn) {
     let mut buf = vec![0u8; 64 << 10];
     loop {
-        if !wait_open(&mut fault).await {
+        if !conn.wait_open().await {
             return;
         }
         let n = tokio::select! {
@@ -189,7 +254,7 @@ async fn pump(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             },
-            changed = fault.changed() => {
+            changed = conn.link.changed() => {
                 if changed.is_err() {
                     return;
                 }
@@ -198,17 +263,13 @@ async fn pump(
         };
         // Read: it goes on once the link lets it through.
         let arrived = tokio::time::Instant::now();
-        if !wait_open(&mut fault).await {
+        if !conn.wait_open().await {
             return;
         }
-        let delay = match *fault.borrow() {
-            Fault::Delay(d) => Some(d),
-            _ => None,
-        };
-        if let Some(d) = delay {
+        if let Some(d) = conn.delay() {
             tokio::select! {
                 _ = tokio::time::sleep_until(arrived + d) => {}
-                _ = refused(fault.clone()) => return,
+                _ = conn.closing() => return,
             }
         }
         tokio::select! {
@@ -217,7 +278,7 @@ async fn pump(
                     return;
                 }
             }
-            _ = refused(fault.clone()) => return,
+            _ = conn.closing() => return,
         }
         count.fetch_add(n as u64, Ordering::Relaxed);
     }

@@ -8,3 +8,6 @@
 pub mod cluster;
 
 mod activation;
+mod forwarding;
+mod locality;
+mod roles;
