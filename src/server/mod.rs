@@ -125,7 +125,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     let local = socket
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let cluster_socket = bind(&cluster::next_port(&local).to_string())?;
+    let cluster_socket = bind(&cluster::next_port(&address, &local).to_string())?;
     let cluster_local = cluster_socket
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
@@ -352,15 +352,16 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     }
     let first = listeners
         .first()
-        .map(|(l, s)| (l.tls.is_some(), s.local_addr()))
+        .map(|(l, s)| (l.tls.is_some(), &l.address, s.local_addr()))
         .ok_or_else(|| Error::invalid("the configuration has no listener"))?;
-    let (first_tls, first_addr) = (
+    let (first_tls, first_requested, first_addr) = (
         first.0,
-        first.1.map_err(|e| Error::Internal(e.to_string()))?,
+        first.1,
+        first.2.map_err(|e| Error::Internal(e.to_string()))?,
     );
     let cluster_socket = match &config.cluster_addr {
         Some(addr) => bind(&cluster::bind_address(addr)?)?,
-        None => bind(&cluster::next_port(&first_addr).to_string())?,
+        None => bind(&cluster::next_port(first_requested, &first_addr).to_string())?,
     };
     let cluster_local = cluster_socket
         .local_addr()
