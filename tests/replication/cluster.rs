@@ -66,8 +66,8 @@ impl Node {
         }
     }
 
-    /// A config-mode server with a `cluster_addr`, initialized (3 shares, threshold 2)
-    /// and unsealed.
+    /// A config-mode server with a `cluster_addr`, initialized (3 shares, threshold 2),
+    /// unsealed, and with `secret/` mounted as KV v2 (as in dev mode).
     pub async fn config() -> Self {
         let cluster_addr = format!("https://127.0.0.1:{}", free_port());
         let server = ConfigServer::start_with("", &format!("cluster_addr = \"{cluster_addr}\""));
@@ -81,6 +81,9 @@ impl Node {
             proc: Proc::Config(server),
         };
         node.unseal_with(&node.keys).await;
+        node.v()
+            .enable("secret", json!({"type": "kv", "options": {"version": "2"}}))
+            .await;
         node
     }
 

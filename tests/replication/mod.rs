@@ -8,6 +8,8 @@
 pub mod cluster;
 
 mod activation;
+mod faults;
 mod forwarding;
 mod locality;
+mod partition;
 mod roles;
