@@ -108,11 +108,6 @@ impl Proxy {
         }
     }
 
-    /// `127.0.0.1:PORT`
-    pub fn addr(&self) -> String {
-        self.addr.to_string()
-    }
-
     /// `https://127.0.0.1:PORT`: the proxy as a cluster address.
     pub fn https(&self) -> String {
         format!("https://{}", self.addr)

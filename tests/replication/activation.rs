@@ -105,8 +105,8 @@ async fn settled_tree(node: &Node) -> BTreeMap<String, Vec<u8>> {
     let mut previous = None;
     loop {
         let now = all_keys(&node.data_dir);
-        if now.is_some() && now == previous {
-            return now.unwrap();
+        if let (Some(tree), true) = (&now, now == previous) {
+            return tree.clone();
         }
         assert!(
             Instant::now() < deadline,

@@ -28,7 +28,7 @@ pub fn perf(path: &str) -> String {
 
 /// One server process.
 pub enum Proc {
-    Dev(TestServer),
+    Dev { _server: TestServer },
     Config(ConfigServer),
 }
 
@@ -62,7 +62,7 @@ impl Node {
             data_dir: server.data_dir.clone(),
             token: root.to_owned(),
             keys: Vec::new(),
-            proc: Proc::Dev(server),
+            proc: Proc::Dev { _server: server },
         }
     }
 
@@ -88,7 +88,7 @@ impl Node {
     }
 
     pub fn is_dev(&self) -> bool {
-        matches!(self.proc, Proc::Dev(_))
+        matches!(self.proc, Proc::Dev { .. })
     }
 
     /// A client with this node's root token.
@@ -96,9 +96,18 @@ impl Node {
         V::at(&self.addr, Some(&self.token))
     }
 
-    /// `sys/replication/performance/status` (unauthenticated): its `data`.
+    /// `sys/replication/performance/status` (unauthenticated): its `data`. Panics with
+    /// the server's log (config mode) when it does not answer.
     pub async fn status(&self) -> Value {
-        V::at(&self.addr, None).get(&perf("status")).await.data()
+        let anon = V::at(&self.addr, None);
+        if let Err(e) = anon.req("GET", &perf("status")).send().await {
+            panic!(
+                "{} does not answer ({e}); its log:\n{}",
+                self.addr,
+                self.log()
+            );
+        }
+        anon.get(&perf("status")).await.data()
     }
 
     /// Submits `keys` one by one until the node reports itself unsealed.
@@ -115,7 +124,7 @@ impl Node {
     fn config_server(&mut self) -> &mut ConfigServer {
         match &mut self.proc {
             Proc::Config(server) => server,
-            Proc::Dev(_) => panic!("a dev server cannot be restarted on its data here"),
+            Proc::Dev { .. } => panic!("a dev server cannot be restarted on its data here"),
         }
     }
 
@@ -133,7 +142,7 @@ impl Node {
     pub fn log(&self) -> String {
         match &self.proc {
             Proc::Config(server) => server.log_text(),
-            Proc::Dev(_) => String::new(),
+            Proc::Dev { .. } => String::new(),
         }
     }
 }

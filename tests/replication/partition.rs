@@ -65,7 +65,7 @@ async fn a_partition_past_the_primarys_log_tail_heals_by_a_merkle_diff_of_the_di
             .await
             .no_content();
     }
-    // The secondary notices the silence.
+    // The secondary notices the silence (the primary went on taking writes meanwhile).
     wait_status(s, "the partition noticed", Duration::from_secs(60), |st| {
         st["state"] != "stream-wals" && st["primaries"][0]["connection_status"] == "disconnected"
     })
@@ -76,6 +76,14 @@ async fn a_partition_past_the_primarys_log_tail_heals_by_a_merkle_diff_of_the_di
     wait_converged(&c.primary, s).await;
     let st = s.status().await;
     assert_eq!(st["merkle_syncs"], syncs + 1, "one Merkle diff: {st}");
+    assert!(st.get("last_error").is_none(), "{st}");
+    wait_status(
+        &c.primary,
+        "the secondary connected again",
+        Duration::from_secs(30),
+        |st| st["secondaries"][0]["connection_status"] == "connected",
+    )
+    .await;
     let tree = tree_bytes(&replicated_tree(&c.primary.data_dir).unwrap());
     let catch_up = c.proxy.bytes_to_client() - sent;
     eprintln!("catch-up {catch_up} bytes for a tree of {tree}");
