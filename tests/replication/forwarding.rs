@@ -126,8 +126,9 @@ async fn writes_sent_to_a_secondary_are_made_by_the_primary_and_read_back_at_onc
     );
 
     // The primary's ACL decides again: alice's policy narrowed on the primary, the change
-    // still on its way, the secondary's ACL lets the write through, and the primary
-    // refuses it.
+    // still on its way (a slower link for a wider margin), the secondary's ACL lets the
+    // write through, and the primary refuses it.
+    c.proxy.set(Fault::Delay(Duration::from_millis(300)));
     congest(&p).await;
     p.put_policy(
         "writer",
