@@ -81,7 +81,9 @@ impl Core {
         // broker is never without it, so no request goes unaudited in between.
         for entry in &old {
             if !table.iter().any(|e| e.path == entry.path) {
-                active.audit.remove(&entry.path);
+                if let Some(gone) = active.audit.remove(&entry.path) {
+                    gone.retire().await;
+                }
             }
         }
         for entry in &table {
@@ -97,7 +99,9 @@ impl Core {
                 &salt,
                 &self.config.audit_files,
             )?;
-            active.audit.add(&entry.path, Arc::new(device));
+            if let Some(replaced) = active.audit.add(&entry.path, Arc::new(device)) {
+                replaced.retire().await;
+            }
         }
         *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = table;
         Ok(())
@@ -254,9 +258,15 @@ async fn disable(core: &Core, active: &Active, path: &str) -> Result<Response> {
     core.store_table_with(Table::Audit, &entries, Some((salt_key(&entry), None)))
         .await?;
     *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = entries;
-    active.audit.remove(&path);
+    // The device records this request's answer, then is retired before the answer
+    // leaves (`Trail::finish`, `retire_disabled`): nothing reaches (or re-creates) its
+    // file after the client heard it was disabled.
+    let device = active.audit.remove(&path);
     tracing::info!(path = %path, "disabled an audit device");
-    Ok(Response::empty())
+    Ok(Response {
+        disabled_audit_device: device,
+        ..Response::empty()
+    })
 }
 
 fn hash(active: &Active, path: &str, data: &Map<String, Value>) -> Result<Response> {
@@ -354,7 +364,8 @@ impl Trail {
             metadata: e.meta.clone().unwrap_or_default(),
             remaining_uses: e.num_uses,
             token_type: e.token_type.as_str().into(),
-            token_ttl: e.remaining_ttl() as i64,
+            // The token's TTL as issued (Vault's `te.TTL`), not a reading of the clock.
+            token_ttl: i64::try_from(e.ttl).unwrap_or(i64::MAX),
             token_issue_time: crate::util::rfc3339_secs(e.creation_time),
             ..audit::Auth::default()
         };
@@ -374,8 +385,18 @@ impl Trail {
     pub async fn finish(
         self,
         broker: &audit::Broker,
-        result: Result<Response>,
+        mut result: Result<Response>,
     ) -> Result<Response> {
+        // The device this request disabled records its answer, then is retired.
+        let logged = self.log_outcome(broker, &result).await;
+        retire_disabled(&mut result).await;
+        logged?;
+        result
+    }
+
+    /// The response entry (or, for a request refused before it ran, the request entry
+    /// with its error).
+    async fn log_outcome(self, broker: &audit::Broker, result: &Result<Response>) -> Result<()> {
         let error = result.as_ref().err().map(client_message);
         let Some(devices) = self.logged else {
             // Refused before it ran (no token, denied, bad input): the request entry
@@ -383,7 +404,7 @@ impl Trail {
             let entry = audit::Entry::request(self.auth, self.request)
                 .with_error(error.unwrap_or_default());
             broker.log(&entry).await?;
-            return result;
+            return Ok(());
         };
         let mut response = audit::Response {
             mount_point: self.request.mount_point.clone(),
@@ -392,7 +413,7 @@ impl Trail {
             non_hmac_keys: self.response_non_hmac,
             ..audit::Response::default()
         };
-        if let Ok(r) = &result {
+        if let Ok(r) = result {
             fill_response(&mut response, r);
         }
         let mut entry = audit::Entry::response(self.auth, self.request, response);
@@ -400,7 +421,18 @@ impl Trail {
             entry = entry.with_error(e);
         }
         audit::Broker::log_to(&devices, &entry).await?;
-        result
+        Ok(())
+    }
+}
+
+/// Retires the audit device `result` disabled, if any (a request that had no trail).
+pub(super) async fn retire_disabled(result: &mut Result<Response>) {
+    if let Some(device) = result
+        .as_mut()
+        .ok()
+        .and_then(|r| r.disabled_audit_device.take())
+    {
+        device.retire().await;
     }
 }
 

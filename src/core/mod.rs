@@ -69,6 +69,9 @@ pub struct CoreConfig {
     /// replication applier, below the barrier; the core writes local keys only, and a
     /// request that would write a replicated key gets [`Error::Follower`].
     pub follower: bool,
+    /// What token TTLs and leases are measured against (the system clock; tests move a
+    /// manual one instead of waiting).
+    pub clock: crate::clock::Clock,
     /// This server's API address (`api_addr`, or the dev listener's): activation tokens
     /// carry it.
     pub api_addr: Option<String>,
@@ -87,6 +90,7 @@ impl Default for CoreConfig {
             storage_type: "file".into(),
             audit_files: crate::audit::FileRules::default(),
             follower: false,
+            clock: crate::clock::Clock::system(),
             api_addr: None,
             cluster_addr: None,
             dev: false,
@@ -206,6 +210,9 @@ pub struct Core {
     replication_change: tokio::sync::Mutex<()>,
     /// The cluster listener's TLS configuration while this core is an unsealed primary.
     cluster_tls: tokio::sync::watch::Sender<Option<Arc<rustls::ServerConfig>>>,
+    /// Bumped when who the cluster listener may serve changes (a revocation, a mode
+    /// change, seal): open streams check again at once.
+    peers_changed: tokio::sync::watch::Sender<u64>,
     /// A dev server's initial root token id (dev primaries hand it to dev secondaries).
     dev_root: RwLock<Option<String>>,
     config: CoreConfig,
@@ -272,6 +279,7 @@ impl Core {
             forwarder: RwLock::new(None),
             replication_change: tokio::sync::Mutex::new(()),
             cluster_tls: tokio::sync::watch::channel(None).0,
+            peers_changed: tokio::sync::watch::channel(0).0,
             dev_root: RwLock::new(None),
             config,
             active: RwLock::new(None),
@@ -392,7 +400,7 @@ impl Core {
         let position = self.storage.feed.position();
         let subscription = self.storage.feed.subscribe(position)?;
         let merkle = follow::rebuild_index(&self.storage).await?;
-        let tokens = TokenStore::load(self.barrier.clone()).await?;
+        let tokens = TokenStore::load(self.barrier.clone(), self.config.clock.clone()).await?;
         let policies = PolicyStore::load(
             StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),
@@ -499,7 +507,10 @@ impl Core {
     pub async fn handle(&self, req: Request) -> Result<Response> {
         let active = self.active()?;
         if active.audit.is_empty() {
-            return self.run(&active, &req, None).await;
+            let mut result = self.run(&active, &req, None).await;
+            // A device enabled after this request began, and disabled by it.
+            auditing::retire_disabled(&mut result).await;
+            return result;
         }
         let mut trail = auditing::Trail::new(&req);
         let result = self.run(&active, &req, Some(&mut trail)).await;

@@ -87,8 +87,13 @@ async fn admit(State(core): State<Arc<Core>>, req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
+/// At most 256 characters of a peer-given address (it is only shown in status).
+fn truncated(s: &str) -> String {
+    s.chars().take(256).collect()
+}
+
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "errors": [message.into()] }))).into_response()
+    super::error::refusal(status, vec![message.into()])
 }
 
 fn sealed() -> Response {
@@ -113,6 +118,11 @@ async fn status(State(core): State<Arc<Core>>) -> Response {
 struct StreamQuery {
     log: String,
     after: u64,
+    /// The secondary's own addresses, for the primary's status.
+    #[serde(default)]
+    api_addr: String,
+    #[serde(default)]
+    cluster_addr: String,
 }
 
 /// What the stream task sends next.
@@ -120,6 +130,8 @@ struct Streamer {
     core: Arc<Core>,
     /// The secondary on the other end (on the cluster listener).
     who: Option<SecondaryIdentity>,
+    /// Revocations and mode changes: the peer is checked again at once.
+    peers: tokio::sync::watch::Receiver<u64>,
     subscription: Subscription,
     /// The last sequence sent (a batch or a heartbeat).
     sent: u64,
@@ -141,7 +153,18 @@ impl Streamer {
             self.core.note_secondary(who, StreamChange::Alive);
         }
         loop {
-            let next = tokio::time::timeout(HEARTBEAT, self.subscription.next()).await;
+            let next = tokio::select! {
+                next = tokio::time::timeout(HEARTBEAT, self.subscription.next()) => next,
+                _ = self.peers.changed() => {
+                    if let Some(who) = &self.who {
+                        if !self.core.cluster_peer_allowed(who) {
+                            self.done = true;
+                            return None;
+                        }
+                    }
+                    continue;
+                }
+            };
             let batch = match next {
                 // Only what this stream has seen: batches published but not yet
                 // delivered here must not be skipped by the secondary.
@@ -222,9 +245,11 @@ async fn stream(
     };
     let who = who.map(|axum::Extension(w)| w);
     if let Some(w) = &who {
-        core.note_secondary(w, StreamChange::Opened);
+        let addrs = (truncated(&q.api_addr), truncated(&q.cluster_addr));
+        core.note_secondary(w, StreamChange::Opened(addrs));
     }
     let streamer = Streamer {
+        peers: core.peers_changed(),
         core,
         who,
         subscription,
@@ -338,10 +363,7 @@ async fn forward(
         Ok((answer, position)) => {
             Json(json!({ "answer": answer, "position": position })).into_response()
         }
-        Err(e) => {
-            let (status, messages) = super::error::status_and_messages(&e);
-            (status, Json(json!({ "errors": messages }))).into_response()
-        }
+        Err(e) => super::error::response(&e),
     }
 }
 

@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 pub struct PrimaryClient {
     base: String,
     http: reqwest::Client,
+    /// This secondary's own API and cluster addresses, told to the primary with each
+    /// stream (its status lists them).
+    me: Option<(String, String)>,
 }
 
 /// `GET /cluster/v1/status`.
@@ -39,7 +42,14 @@ impl PrimaryClient {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
             http,
+            me: None,
         }
+    }
+
+    /// Tells the primary these addresses of this secondary (API, cluster) with each stream.
+    pub fn with_addresses(mut self, api_addr: &str, cluster_addr: &str) -> Self {
+        self.me = Some((api_addr.to_owned(), cluster_addr.to_owned()));
+        self
     }
 
     /// A client of the primary named by an activation `bundle`, over mutual TLS: it
@@ -210,13 +220,18 @@ impl PrimaryClient {
 
     /// The stream of replicated changes after `after`.
     pub async fn stream(&self, after: Position) -> Result<FrameStream> {
+        let mut query = vec![
+            ("log", after.log_id.to_string()),
+            ("after", after.seq.to_string()),
+        ];
+        if let Some((api, cluster)) = &self.me {
+            query.push(("api_addr", api.clone()));
+            query.push(("cluster_addr", cluster.clone()));
+        }
         let resp = self
             .http
             .get(self.url("stream"))
-            .query(&[
-                ("log", after.log_id.to_string()),
-                ("after", after.seq.to_string()),
-            ])
+            .query(&query)
             .send()
             .await
             .map_err(unreachable)?;

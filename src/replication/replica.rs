@@ -186,8 +186,15 @@ impl Replica {
     /// them in order and converges). Transfers grow with the difference.
     pub async fn merkle_sync(&self, barrier: Option<&Barrier>) -> Result<Position> {
         self.check_cluster().await?;
+        // The first sync of a secondary (no position recorded yet) is its bootstrap.
+        let bootstrap = self.position(barrier).await.is_none();
         self.set_status(|s| {
-            s.state = "merkle-diff".into();
+            s.state = if bootstrap {
+                "bootstrapping"
+            } else {
+                "merkle-diff"
+            }
+            .into();
             s.sync_progress = 0;
             s.sync_total_keys = 0;
             s.merkle_syncs += 1;
@@ -211,7 +218,9 @@ impl Replica {
         });
         keys.retain(|k| locality::is_replicated(k));
         self.set_status(|s| {
-            s.state = "merkle-sync".into();
+            if !bootstrap {
+                s.state = "merkle-sync".into();
+            }
             s.sync_total_keys = keys.len() as u64;
         });
         for chunk in keys.chunks(VALUES_PER_CALL) {

@@ -2,12 +2,11 @@
 //! forwarded writes), over mutual TLS with the primary's own cluster CA.
 //!
 //! The socket is bound at start (dev: the API port + 1, or any free port when the API
-//! port was 0; config: `cluster_addr`, else the first listener's port + 1, or any free
-//! port when that listener's was 0), but it serves
+//! port was; config: `cluster_addr`, else the first listener's port + 1), but it serves
 //! only while the core is an unsealed primary: it follows [`Core::cluster_tls`], and
 //! each configuration change (enable, promote, seal, demote) restarts the server with
-//! the new certificate, or stops it. Outside those times a connection is accepted by
-//! the kernel and closed unanswered.
+//! the new certificate, or stops it. Outside those times a connection is accepted and
+//! closed at once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,20 +32,46 @@ pub fn bind_address(cluster_addr: &str) -> Result<String> {
     Ok(rest.to_owned())
 }
 
-/// Where the cluster listener binds by default: one port above the API listener's bound
-/// address `bound` (Vault's default cluster port), or port 0 (any free port) when the
-/// listener was asked for port 0 (`requested`, as configured): the port above one the
-/// system chose may well be taken. Port 0 too when `bound`'s port is the last one.
-pub fn next_port(requested: &str, bound: &SocketAddr) -> SocketAddr {
-    let requested_port = requested
-        .rsplit_once(':')
-        .and_then(|(_, port)| port.parse::<u16>().ok());
-    let mut next = *bound;
-    next.set_port(match (requested_port, bound.port()) {
-        (Some(0), _) | (_, 0 | u16::MAX) => 0,
-        (_, p) => p + 1,
+/// The address one port above `addr`'s (Vault's default cluster port), or port 0 when
+/// `addr`'s port is 0 or the last one.
+pub fn next_port(addr: &SocketAddr) -> SocketAddr {
+    let mut next = *addr;
+    next.set_port(match addr.port() {
+        0 | u16::MAX => 0,
+        p => p + 1,
     });
     next
+}
+
+/// The cluster listener's socket when no `cluster_addr` is configured: the API port + 1
+/// (Vault's default), or any free port of the same host when that one is taken (tests
+/// and tools start many servers on arbitrary ports; the address in use is logged and
+/// advertised, never guessed).
+pub fn bind_default(api: &SocketAddr) -> Result<std::net::TcpListener> {
+    let preferred = next_port(api);
+    let socket = match std::net::TcpListener::bind(preferred) {
+        Ok(s) => s,
+        Err(e) if preferred.port() != 0 => {
+            let mut any = preferred;
+            any.set_port(0);
+            tracing::debug!(%preferred, error = %e, "cluster port taken; using a free one");
+            std::net::TcpListener::bind(any).map_err(|e| {
+                Error::invalid(format!(
+                    "cannot bind a cluster listener on {}: {e}",
+                    any.ip()
+                ))
+            })?
+        }
+        Err(e) => {
+            return Err(Error::invalid(format!(
+                "cannot bind a cluster listener on {preferred}: {e}"
+            )))
+        }
+    };
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(socket)
 }
 
 /// Serves the cluster routes on `socket` while the core is a primary, until the task is
@@ -57,8 +82,25 @@ pub fn spawn(core: Arc<Core>, socket: std::net::TcpListener) -> tokio::task::Joi
         loop {
             let current = configs.borrow_and_update().clone();
             let Some(config) = current else {
-                if configs.changed().await.is_err() {
-                    return;
+                // Not a primary now: connections are closed at once, so a secondary
+                // learns it without waiting out a handshake timeout.
+                let refusing = match socket.try_clone().map(tokio::net::TcpListener::from_std) {
+                    Ok(Ok(l)) => l,
+                    _ => {
+                        tracing::error!("the cluster listener's socket cannot be shared");
+                        return;
+                    }
+                };
+                loop {
+                    tokio::select! {
+                        accepted = refusing.accept() => drop(accepted),
+                        changed = configs.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                            break;
+                        }
+                    }
                 }
                 continue;
             };
@@ -109,18 +151,8 @@ mod tests {
         assert!(bind_address("https://").is_err());
         assert!(bind_address("https://h:1/x").is_err());
         let a: SocketAddr = "127.0.0.1:8200".parse().unwrap();
-        assert_eq!(next_port("127.0.0.1:8200", &a).port(), 8201);
-        assert_eq!(next_port("localhost:8200", &a).port(), 8201);
+        assert_eq!(next_port(&a).port(), 8201);
         let z: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        assert_eq!(next_port("127.0.0.1:0", &z).port(), 0);
-        // The system chose the API port: the one above it is not ours to assume.
-        let chosen: SocketAddr = "127.0.0.1:41499".parse().unwrap();
-        assert_eq!(next_port("127.0.0.1:0", &chosen).port(), 0);
-        assert_eq!(
-            next_port("[::1]:0", &"[::1]:41499".parse().unwrap()).port(),
-            0
-        );
-        let last: SocketAddr = "127.0.0.1:65535".parse().unwrap();
-        assert_eq!(next_port("127.0.0.1:65535", &last).port(), 0);
+        assert_eq!(next_port(&z).port(), 0);
     }
 }

@@ -125,7 +125,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     let local = socket
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let cluster_socket = bind(&cluster::next_port(&address, &local).to_string())?;
+    let cluster_socket = cluster::bind_default(&local)?;
     let cluster_local = cluster_socket
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
@@ -154,6 +154,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     }
     print_dev_banner(
         &local,
+        &cluster_local,
         &unseal_key,
         &root_token,
         &data_dir,
@@ -209,7 +210,8 @@ async fn dev_setup(
             .map_err(|_| Error::invalid("dev-unseal-key is damaged"))?;
         core.unseal(&raw).await.map_err(|e| match e {
             Error::Storage(vaultrs_storage::Error::InvalidUnsealKey) => Error::invalid(format!(
-                "{} no longer opens this vault (it was rekeyed): serve the directory with \
+                "{} no longer opens this vault (it was rekeyed, or it became a replication \
+                 secondary, which unseals with its primary's keys): serve the directory with \
                  -config and unseal it with its current keys",
                 key_file.display()
             )),
@@ -289,11 +291,19 @@ fn store_token_helper(token: &str) -> Result<()> {
     write_private(&Path::new(&home).join(".vault-token"), token.as_bytes())
 }
 
-fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept: bool) {
+fn print_dev_banner(
+    addr: &SocketAddr,
+    cluster: &SocketAddr,
+    key: &str,
+    token: &str,
+    dir: &Path,
+    kept: bool,
+) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "==> Vault server configuration:\n");
     let rows = [
         ("Api Address", format!("http://{addr}")),
+        ("Cluster Address", format!("https://{cluster}")),
         (
             "Listener 1",
             format!("tcp (addr: \"{addr}\", tls: \"disabled\")"),
@@ -352,16 +362,15 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     }
     let first = listeners
         .first()
-        .map(|(l, s)| (l.tls.is_some(), &l.address, s.local_addr()))
+        .map(|(l, s)| (l.tls.is_some(), s.local_addr()))
         .ok_or_else(|| Error::invalid("the configuration has no listener"))?;
-    let (first_tls, first_requested, first_addr) = (
+    let (first_tls, first_addr) = (
         first.0,
-        first.1,
-        first.2.map_err(|e| Error::Internal(e.to_string()))?,
+        first.1.map_err(|e| Error::Internal(e.to_string()))?,
     );
     let cluster_socket = match &config.cluster_addr {
         Some(addr) => bind(&cluster::bind_address(addr)?)?,
-        None => bind(&cluster::next_port(first_requested, &first_addr).to_string())?,
+        None => cluster::bind_default(&first_addr)?,
     };
     let cluster_local = cluster_socket
         .local_addr()

@@ -122,6 +122,13 @@ impl Core {
         live.primary = None;
         self.set_forwarder(None);
         self.cluster_tls.send_replace(None);
+        self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes whenever who the cluster listener may serve may have changed: a stream
+    /// waiting for data checks its peer again then.
+    pub fn peers_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.peers_changed.subscribe()
     }
 
     /// The cluster listener's TLS configuration: `Some` while this core is an unsealed

@@ -30,6 +30,9 @@ pub(crate) struct Contact {
     /// Open streams from it.
     pub streams: u32,
     pub last_heartbeat: Option<SystemTime>,
+    /// The addresses it gave when it last opened a stream.
+    pub api_address: String,
+    pub cluster_address: String,
 }
 
 /// A primary's live parts.
@@ -324,6 +327,7 @@ impl Core {
         self.store_material(&live, &next).await?;
         live.revocations.replace(next.revoked_set());
         *ledger = next;
+        self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));
         tracing::info!(secondary = %id, "secondary revoked");
         Ok(Response::empty())
     }
@@ -385,7 +389,11 @@ impl Core {
         let mut contacts = live.contacts.lock().unwrap_or_else(|p| p.into_inner());
         let contact = contacts.entry(who.id.as_str().to_owned()).or_default();
         match change {
-            StreamChange::Opened => contact.streams = contact.streams.saturating_add(1),
+            StreamChange::Opened((api, cluster)) => {
+                contact.streams = contact.streams.saturating_add(1);
+                contact.api_address = api;
+                contact.cluster_address = cluster;
+            }
             StreamChange::Closed => contact.streams = contact.streams.saturating_sub(1),
             StreamChange::Alive => {}
         }
@@ -399,9 +407,10 @@ impl Core {
 }
 
 /// What happened to a secondary's stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StreamChange {
-    Opened,
+    /// Opened, by a secondary at these (API, cluster) addresses.
+    Opened((String, String)),
     Alive,
     Closed,
 }

@@ -200,7 +200,10 @@ impl Core {
     }
 
     fn run_replica(&self, active: &Active, state: &State, bundle: &ActivationBundle) -> Result<()> {
-        let client = PrimaryClient::mtls(bundle)?;
+        let client = PrimaryClient::mtls(bundle)?.with_addresses(
+            self.config.api_addr.as_deref().unwrap_or_default(),
+            self.config.cluster_addr.as_deref().unwrap_or_default(),
+        );
         let replica = Arc::new(
             Replica::new(
                 self.storage.clone(),

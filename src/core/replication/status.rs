@@ -66,8 +66,8 @@ impl Core {
                         let (last, ms) = heartbeat_fields(contact.last_heartbeat);
                         json!({
                             "node_id": id,
-                            "api_address": "",
-                            "cluster_address": "",
+                            "api_address": contact.api_address,
+                            "cluster_address": contact.cluster_address,
                             "connection_status": if connected { "connected" } else { "disconnected" },
                             "last_heartbeat": last,
                             "last_heartbeat_duration_ms": ms,
@@ -129,7 +129,10 @@ impl Core {
                     "epoch": state.epoch,
                 });
                 if let (Some(s), Some(map)) = (&sync, out.as_object_mut()) {
-                    if matches!(s.state.as_str(), "merkle-diff" | "merkle-sync") {
+                    if matches!(
+                        s.state.as_str(),
+                        "bootstrapping" | "merkle-diff" | "merkle-sync"
+                    ) {
                         map.insert("sync_progress".into(), s.sync_progress.into());
                         map.insert("sync_total_keys".into(), s.sync_total_keys.into());
                     }

@@ -375,9 +375,7 @@ pub(super) async fn handle(
                     "endpoint requires response wrapping to be used",
                 ));
             }
-            if req.data.is_empty() {
-                return Err(Error::invalid("empty wrapping responses are not supported"));
-            }
+            // Vault wraps whatever came, an empty body or `{}` too: it unwraps to `data: {}`.
             Ok(Response::data(req.data.clone()))
         }
         (Endpoint::Rewrap, _) if write => {
