@@ -1,5 +1,7 @@
+use super::password::DUMMY_HASH;
 use super::*;
 use crate::logical::test_support::ctx;
+use argon2::password_hash::PasswordHash;
 use serde_json::json;
 use std::time::Duration;
 
