@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod config;
 pub mod core;
+pub mod departure;
 pub mod engines;
 pub mod error;
 pub mod fields;

@@ -97,13 +97,15 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
     // Work that has started finishes: hyper drops this future when the client goes away,
     // but the request runs in a task of its own, so a write and every consequence of it
     // (caches, the router, the token's use count, the audit response entry) complete
-    // whether or not anyone is still waiting for the answer.
-    let work = tokio::spawn(async move {
+    // whether or not anyone is still waiting for the answer. Only work that has not
+    // started and serves no one else (a queued password hash) asks `departure::gone`.
+    let (_client, work) = crate::departure::track(async move {
         match serve(&state, req).await {
             Ok(resp) => resp,
             Err(err) => error_response(&err),
         }
     });
+    let work = tokio::spawn(work);
     match work.await {
         Ok(resp) => resp,
         Err(e) => {

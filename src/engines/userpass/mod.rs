@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
-use self::password::{hash_password, verify_password, Verdict, DUMMY_HASH};
+use self::password::{hash_password, verify_password, Verdict};
 use super::token_params::TokenParams;
 use crate::error::{Error, Result};
 use crate::fields::Data;
@@ -50,13 +50,16 @@ const INVALID_CREDENTIALS: &str = "invalid username or password";
 pub struct Userpass;
 
 impl Userpass {
-    /// The engine. When called inside a tokio runtime it also computes the dummy hash in
-    /// the background, so that not even the first login of an unknown user pays for it.
+    /// The engine. It also has the dummy hash made in the background, so that not even
+    /// the first login of an unknown user pays for it.
     pub fn new() -> Self {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn_blocking(|| LazyLock::force(&DUMMY_HASH));
-        }
+        password::warm_up();
         Userpass
+    }
+
+    /// How busy the password hashing threads are (shared by every userpass mount).
+    pub fn hashing_stats() -> PoolStats {
+        password::pool_stats()
     }
 }
 
@@ -364,5 +367,7 @@ async fn lock_user(ctx: &Ctx, username: &str) -> MutexGuard<'static, ()> {
 }
 
 mod password;
+mod pool;
+pub use self::pool::PoolStats;
 #[cfg(test)]
 mod tests;
