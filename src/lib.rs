@@ -10,6 +10,7 @@ pub mod fields;
 pub mod http;
 pub mod locality;
 pub mod logical;
+pub mod metrics;
 pub mod pgp;
 pub mod policy;
 pub mod replication;
