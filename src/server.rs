@@ -126,6 +126,8 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         CoreConfig {
             storage_type: "file".into(),
             audit_files: audit_rules(false, [data_dir.clone()]),
+            // Vault's dev configuration: `telemetry { prometheus_retention_time = "24h" }`.
+            prometheus_retention_time: crate::config::PROMETHEUS_DEFAULT_RETENTION,
             ..CoreConfig::default()
         },
     );
@@ -153,6 +155,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         tls: None,
         max_request_size: crate::config::DEFAULT_MAX_REQUEST_SIZE,
         disable_unauthed_generate_root_endpoints: false,
+        unauthenticated_metrics_access: false,
     };
     serve(core, vec![(listener, socket)], storage.file, shutdown).await
 }
@@ -329,6 +332,7 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
         );
     let mut core_config = CoreConfig {
         audit_files: audit_rules(config.allow_audit_log_prefixing, own_files),
+        prometheus_retention_time: config.prometheus_retention_time,
         ..CoreConfig::default()
     };
     if let Some(ttl) = config.default_lease_ttl {
@@ -394,6 +398,7 @@ async fn serve(
                 max_request_size: listener.max_request_size,
                 disable_unauthed_generate_root_endpoints: listener
                     .disable_unauthed_generate_root_endpoints,
+                unauthenticated_metrics_access: listener.unauthenticated_metrics_access,
             },
         );
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -212,6 +212,11 @@ pub struct ConfigServer {
 
 impl ConfigServer {
     pub fn start(extra_listener: &str) -> Self {
+        Self::start_with(extra_listener, "")
+    }
+
+    /// [`ConfigServer::start`] with `extra` top-level configuration (a `telemetry` block).
+    pub fn start_with(extra_listener: &str, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let port = free_port();
@@ -219,7 +224,7 @@ impl ConfigServer {
         std::fs::write(
             &config,
             format!(
-                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n",
+                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n{extra}\n",
                 data_dir.display()
             ),
         )

@@ -282,6 +282,9 @@ pub(super) async fn handle(
     if let Some(result) = remount::handle(core, active, op, rel, &req.data).await {
         return result;
     }
+    if let Some(result) = super::metrics::handle(core, op, rel, req) {
+        return result;
+    }
     let endpoint = parse_endpoint(rel);
     let write = matches!(op, Create | Update);
     let mut resp = match (&endpoint, op) {

@@ -73,6 +73,8 @@ pub struct PoolStats {
     pub running: usize,
     /// Blocks of working memory mapped now.
     pub blocks: usize,
+    /// Jobs dropped unrun since start because nobody waited for them any more.
+    pub abandoned: u64,
 }
 
 #[derive(Default)]
@@ -80,6 +82,7 @@ struct State {
     jobs: VecDeque<Box<dyn Job>>,
     running: usize,
     blocks: usize,
+    abandoned: u64,
     /// The pool was dropped: workers end once the queue is empty.
     closed: bool,
 }
@@ -160,6 +163,7 @@ impl HashPool {
             queued: state.jobs.len(),
             running: state.running,
             blocks: state.blocks,
+            abandoned: state.abandoned,
         }
     }
 
@@ -179,6 +183,7 @@ fn work(shared: &Shared) {
             loop {
                 if let Some(job) = state.jobs.pop_front() {
                     if job.abandoned() {
+                        state.abandoned = state.abandoned.saturating_add(1);
                         continue;
                     }
                     state.running += 1;
@@ -383,6 +388,7 @@ mod tests {
         drop(release);
         assert_eq!(staying.await.unwrap().unwrap(), "served");
         assert_eq!(ran.load(Ordering::SeqCst), 0);
-        assert_eq!(settle(&pool, |s| s.blocks == 0).queued, 0);
+        let stats = settle(&pool, |s| s.blocks == 0);
+        assert_eq!((stats.queued, stats.abandoned), (0, 1));
     }
 }
