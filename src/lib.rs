@@ -1,6 +1,7 @@
 //! The vaultrs server library. See README.md's Architecture section for the codemap.
 
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod departure;

@@ -4,6 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
 
+use crate::clock::Clock;
+
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `len` random base62 characters from the OS-seeded CSPRNG.
@@ -39,30 +41,9 @@ pub fn uuid() -> String {
     out
 }
 
-/// Seconds since the Unix epoch (0 if the clock is before it).
+/// Seconds since the Unix epoch (0 if the clock is before it), by the system clock.
 pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Seconds since the Unix epoch, rounded up: expiry times are whole seconds, and a TTL
-/// counted from here is never cut short by the fraction of the current second.
-pub fn unix_now_ceil() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
-}
-
-/// Whole seconds left until the unix time `at` (0 once it has passed), counted from the
-/// exact current time, so a TTL measured from [`unix_now_ceil`] reads back unchanged.
-pub fn secs_until(at: u64) -> u64 {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    std::time::Duration::from_secs(at)
-        .saturating_sub(now)
-        .as_secs()
+    Clock::system().unix_now()
 }
 
 /// RFC 3339 in UTC with nanoseconds, as Go's `time.RFC3339Nano` prints it

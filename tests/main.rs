@@ -7,6 +7,7 @@ pub mod api;
 mod cli;
 mod cli_auth;
 mod cli_tokens;
+mod clock;
 mod compat_vaultrs;
 mod generate_root;
 mod groundwork;

@@ -365,7 +365,7 @@ async fn a_rekeyed_dev_directory_says_why_it_will_not_start_again() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("no longer opens this vault (it was rekeyed)"),
+        stderr.contains("no longer opens this vault (it was rekeyed"),
         "{stderr}"
     );
 }

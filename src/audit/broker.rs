@@ -47,7 +47,8 @@ impl Broker {
         )
     }
 
-    /// Removes the device at `path`. Its writer thread stops once the last `Arc` is gone.
+    /// Removes the device at `path`; [`Device::retire`] it before the removal is
+    /// reported, so it writes nothing after that.
     pub fn remove(&self, path: &str) -> Option<Arc<Device>> {
         self.update(|list| {
             let i = list.iter().position(|(p, _)| p == path)?;
@@ -100,13 +101,16 @@ impl Broker {
     }
 
     /// The devices enabled now. A request's response entry goes to the devices that
-    /// recorded its request entry, even if one was disabled (or added) in between: the
-    /// request that disables a device is still answered through it.
+    /// recorded its request entry, unless one was retired in between (one added in
+    /// between has no request entry to pair it with). A disabled device is retired once
+    /// it recorded the answer to the request that disabled it, before that answer leaves:
+    /// it writes nothing after.
     pub fn devices(&self) -> DeviceSet {
         DeviceSet(self.snapshot())
     }
 
-    /// [`Broker::log`] to a fixed set of devices.
+    /// [`Broker::log`] to a fixed set of devices. Devices disabled since the set was
+    /// taken are skipped; when none is left, there is nothing to log to.
     pub async fn log_to(devices: &DeviceSet, entry: &Entry) -> Result<(), AuditError> {
         let devices = &devices.0;
         if devices.is_empty() {
@@ -114,15 +118,24 @@ impl Broker {
         }
         let kind = entry.kind.as_str();
         let mut succeeded = false;
+        let mut enabled = 0;
         // Hand the entry to every device first, then collect the results: each wait
         // ends at its own deadline, so the devices write concurrently.
         let mut pending = Vec::with_capacity(devices.len());
         for (path, device) in devices.iter() {
-            match device.submit(entry) {
+            let submitted = device.submit(entry);
+            if !matches!(submitted, Err(AuditError::Retired)) {
+                enabled += 1;
+            }
+            match submitted {
                 Ok(Some(p)) => pending.push((path.clone(), p)),
                 Ok(None) => succeeded = true,
+                Err(AuditError::Retired) => {}
                 Err(e) => warn_failed(path, kind, &e),
             }
+        }
+        if enabled == 0 {
+            return Ok(());
         }
         if pending.len() == 1 && !succeeded {
             let (path, p) = pending.remove(0);

@@ -16,13 +16,18 @@ use crate::error::{Error, Result};
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 const MIN_WRITE_TIMEOUT: Duration = Duration::from_millis(10);
 const MAX_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest a disable waits for the device's writer to finish (less when `write_timeout`
+/// is shorter). A healthy writer drains its queue in milliseconds; one stuck in a
+/// blocking `open`/`write` (a FIFO nobody reads) is abandoned then, not waited for.
+const MAX_RETIRE_WAIT: Duration = Duration::from_secs(2);
 
 /// An audit device (only the `file` type exists in vaultrs).
 ///
 /// A `file` device (including `stdout`) owns a writer thread. Dropping the device (its
 /// last `Arc`) closes the thread's queue: the thread writes what is still wanted and
 /// exits. A thread stuck in a blocking `open`/`write` (a FIFO nobody reads) is detached
-/// and exits when that call returns.
+/// and exits when that call returns. A disabled device is [`Device::retire`]d first, so
+/// it has written its last line before its disable is answered.
 pub struct Device {
     path: String,
     kind: String,
@@ -31,6 +36,8 @@ pub struct Device {
     salt: Salt,
     /// `None` for `file_path=discard`: nothing is formatted or written.
     writer: Option<Writer>,
+    /// Disabled: every entry is refused with [`AuditError::Retired`].
+    retired: std::sync::atomic::AtomicBool,
 }
 
 /// The options, parsed.
@@ -85,6 +92,7 @@ impl Device {
             settings,
             salt: Salt::new(salt),
             writer,
+            retired: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -156,6 +164,9 @@ impl Device {
     /// The line for `entry`, handed to the writer; `None` when discarding. Fails at once
     /// when the writer is stuck.
     pub(super) fn submit(&self, entry: &Entry) -> Result<Option<Pending>, AuditError> {
+        if self.retired.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(AuditError::Retired);
+        }
         let Some(writer) = &self.writer else {
             return Ok(None);
         };
@@ -169,12 +180,36 @@ impl Device {
             .map_err(|e| AuditError::Format(e.to_string()))
     }
 
+    /// Disables the device: refuses every later entry ([`AuditError::Retired`]) and waits
+    /// until the writer has written the lines already handed to it and stopped, at most
+    /// `write_timeout` or [`MAX_RETIRE_WAIT`] (a writer still stuck then writes nothing
+    /// more). Once this returns, the device does not open its file again.
+    pub async fn retire(&self) {
+        self.retired
+            .store(true, std::sync::atomic::Ordering::Release);
+        if let Some(writer) = &self.writer {
+            let wait = self.settings.write_timeout.min(MAX_RETIRE_WAIT);
+            if !writer.retire(wait).await {
+                tracing::warn!(
+                    device = %self.path,
+                    "a disabled audit device's writer is stuck; it will write nothing more"
+                );
+            }
+        }
+    }
+
     /// Closes the file; the next entry reopens (and if need be recreates) it. For SIGHUP
     /// after log rotation.
     pub fn reopen(&self) {
         if let Some(writer) = &self.writer {
             writer.reopen();
         }
+    }
+
+    /// Whether the writer is inside an `open`/`write` now.
+    #[cfg(test)]
+    pub(super) fn writer_busy(&self) -> bool {
+        self.writer.as_ref().is_some_and(Writer::busy)
     }
 
     /// Whether the last write succeeded (`sys/health`). A new device is healthy.

@@ -27,6 +27,11 @@
 //! * Dropping the writer closes the channel; the thread finishes what is queued and
 //!   exits. A thread stuck in a blocking `open`/`write` is detached: it exits as soon as
 //!   the call returns (e.g. when a FIFO reader appears), or with the process.
+//! * [`Writer::retire`] (a disabled device) refuses new lines, waits for the thread to
+//!   write what was queued and exit, and so returns only once the device has written its
+//!   last line: nothing appears in (or re-creates) the file after the device's disable
+//!   was answered. A thread still stuck when the wait (`write_timeout`) ends is told to
+//!   write nothing more.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -34,7 +39,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -73,6 +78,8 @@ struct Shared {
     healthy: AtomicBool,
     /// Close the file before the next write.
     reopen: AtomicBool,
+    /// The device was disabled and stopped waiting for this thread: write nothing more.
+    abandoned: AtomicBool,
     /// Milliseconds since `epoch` + 1 when the thread entered its current open/write;
     /// 0 when it is idle.
     busy_since: AtomicU64,
@@ -95,8 +102,11 @@ impl Shared {
 
 /// The async side of one device's writer thread.
 pub struct Writer {
-    tx: SyncSender<Msg>,
+    /// `None` once retired: no line is queued any more.
+    tx: Mutex<Option<SyncSender<Msg>>>,
     shared: Arc<Shared>,
+    /// Resolves (closed) when the thread has exited; taken by [`Writer::retire`].
+    exited: Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 /// A line handed to the thread, waiting for its result.
@@ -113,15 +123,30 @@ impl Writer {
         let shared = Arc::new(Shared {
             healthy: AtomicBool::new(true),
             reopen: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
             busy_since: AtomicU64::new(0),
             epoch: Instant::now(),
         });
         let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
         let thread_shared = Arc::clone(&shared);
+        // Dropped when the thread ends, however it ends: that is the exit signal.
+        let (exit_signal, exited) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name(format!("audit {name}"))
-            .spawn(move || run(rx, Output::new(target), &thread_shared))?;
-        Ok(Writer { tx, shared })
+            .spawn(move || {
+                let _exit_signal = exit_signal;
+                run(rx, Output::new(target), &thread_shared);
+            })?;
+        Ok(Writer {
+            tx: Mutex::new(Some(tx)),
+            shared,
+            exited: Mutex::new(Some(exited)),
+        })
+    }
+
+    /// The queue, unless retired.
+    fn sender(&self) -> std::sync::MutexGuard<'_, Option<SyncSender<Msg>>> {
+        self.tx.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Queues `line`; the result arrives through [`Pending::wait`] within `timeout`.
@@ -133,7 +158,11 @@ impl Writer {
         }
         let (ack, rx) = oneshot::channel();
         let deadline = tokio::time::Instant::now() + timeout;
-        match self.tx.try_send(Msg::Line { bytes: line, ack }) {
+        let sender = self.sender();
+        let Some(tx) = sender.as_ref() else {
+            return Err(AuditError::Retired);
+        };
+        match tx.try_send(Msg::Line { bytes: line, ack }) {
             Ok(()) => Ok(Pending {
                 rx,
                 deadline,
@@ -155,11 +184,41 @@ impl Writer {
     pub fn reopen(&self) {
         self.shared.reopen.store(true, Ordering::Release);
         // If the queue is full the flag is still seen before the next write.
-        let _ = self.tx.try_send(Msg::Wake);
+        if let Some(tx) = self.sender().as_ref() {
+            let _ = tx.try_send(Msg::Wake);
+        }
+    }
+
+    /// Refuses new lines ([`AuditError::Retired`]), then waits until the thread has
+    /// written what was queued and exited, at most `timeout`. A thread still stuck then
+    /// in a blocking `open`/`write` is abandoned: it writes nothing more once that call
+    /// returns. Returns whether the thread finished in time.
+    pub async fn retire(&self, timeout: Duration) -> bool {
+        // Dropping the only sender closes the queue: the thread drains it and exits.
+        drop(self.sender().take());
+        let exited = self
+            .exited
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(exited) = exited else {
+            return true;
+        };
+        if tokio::time::timeout(timeout, exited).await.is_ok() {
+            return true;
+        }
+        self.shared.abandoned.store(true, Ordering::Release);
+        false
     }
 
     pub fn healthy(&self) -> bool {
         self.shared.healthy.load(Ordering::Acquire)
+    }
+
+    /// Whether the thread is inside an `open`/`write` now (tests order lines by it).
+    #[cfg(test)]
+    pub fn busy(&self) -> bool {
+        self.shared.busy_since.load(Ordering::Acquire) != 0
     }
 }
 
@@ -203,6 +262,12 @@ fn run(rx: Receiver<Msg>, mut out: Output, shared: &Shared) {
         }
         if acks.is_empty() {
             continue;
+        }
+        if shared.abandoned.load(Ordering::Acquire) {
+            for ack in acks.drain(..) {
+                let _ = ack.send(Err(AuditError::Retired));
+            }
+            return;
         }
         shared
             .busy_since

@@ -49,6 +49,9 @@ pub enum AuditError {
     /// The device's writer thread is gone.
     #[error("audit device writer stopped")]
     Stopped,
+    /// The device was disabled: it writes nothing more (the broker skips it).
+    #[error("audit device was disabled")]
+    Retired,
     /// Opening or writing the file failed.
     #[error("audit device could not {step} its file: {message}")]
     Io { step: &'static str, message: String },

@@ -819,14 +819,30 @@ fn release_fifo(path: &Path) {
     drop(fs::OpenOptions::new().read(true).write(true).open(path));
 }
 
-/// Runs `log` and asserts it returned within [`RETURNS_WITHIN`].
+/// Runs `log`, failing the test if it does not return within [`RETURNS_WITHIN`] (it
+/// hung on its device).
 async fn log_timed(dev: &Device, entry: &Entry) -> Result<(), AuditError> {
-    let start = Instant::now();
-    let result = tokio::time::timeout(RETURNS_WITHIN, dev.log(entry))
+    tokio::time::timeout(RETURNS_WITHIN, dev.log(entry))
         .await
-        .expect("log hung");
-    assert!(start.elapsed() < RETURNS_WITHIN);
-    result
+        .expect("log hung")
+}
+
+/// Logs `entry` until the device refuses it at once as blocked (its writer has been stuck
+/// longer than its write timeout), polling for at most [`RETURNS_WITHIN`].
+async fn until_blocked(dev: &Device, entry: &Entry) {
+    let deadline = Instant::now() + RETURNS_WITHIN;
+    loop {
+        match log_timed(dev, entry).await {
+            Err(AuditError::Blocked) => return,
+            Err(AuditError::Timeout(_)) => {}
+            other => panic!("a stuck device answered {other:?}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the device never counted as blocked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -837,10 +853,9 @@ async fn fifo_without_reader_fails_instead_of_hanging() {
     let first = log_timed(&dev, &entry_with_id("a")).await.unwrap_err();
     assert_eq!(first, AuditError::Timeout(Duration::from_millis(200)));
     assert!(!dev.healthy());
-    // The thread is still stuck in open(): further calls fail at once.
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    let second = log_timed(&dev, &entry_with_id("b")).await.unwrap_err();
-    assert_eq!(second, AuditError::Blocked);
+    // The thread is still stuck in open(): once that has lasted longer than the write
+    // timeout, further calls fail at once.
+    until_blocked(&dev, &entry_with_id("b")).await;
     let probe = tokio::time::timeout(RETURNS_WITHIN, dev.probe())
         .await
         .expect("probe hung")
@@ -887,11 +902,7 @@ async fn fifo_with_stalled_reader_times_out_then_recovers() {
         Some(AuditError::Timeout(Duration::from_millis(200)))
     );
     assert!(!dev.healthy());
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(
-        log_timed(&dev, &entry_with_id("refused")).await,
-        Err(AuditError::Blocked)
-    );
+    until_blocked(&dev, &entry_with_id("refused")).await;
     // The reader drains the pipe again: logging works again.
     let drain = std::thread::spawn(move || {
         let mut all = Vec::new();
@@ -991,21 +1002,23 @@ async fn lines_whose_caller_gave_up_are_not_written_late() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = mkfifo(dir.path(), "fifo");
     let dev = file_device(&fifo, &[("write_timeout", "200ms")]);
-    // `a` gets the thread stuck in open(); `b` is queued behind it before the device
-    // counts as blocked. Both time out.
+    // `a` gets the thread stuck in open(); `b` is queued behind it (once the thread is
+    // in that open, so not in `a`'s batch) before the device counts as blocked. Both
+    // time out.
     let (entry_a, entry_b) = (entry_with_id("a"), entry_with_id("b"));
     let (a, b) = tokio::join!(log_timed(&dev, &entry_a), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        while !dev.writer_busy() {
+            tokio::task::yield_now().await;
+        }
         log_timed(&dev, &entry_b).await
     });
     assert_eq!(a, Err(AuditError::Timeout(Duration::from_millis(200))));
     assert_eq!(b, Err(AuditError::Timeout(Duration::from_millis(200))));
     // A reader appears: the open completes and `a`, already being written, goes out;
-    // `b`, whose caller gave up while it was queued, is dropped.
+    // `b`, whose caller gave up while it was queued, is dropped (queued lines are still
+    // read after the channel closes, so dropping the device now changes nothing).
     let reader_path = fifo.clone();
     let reader = std::thread::spawn(move || fs::read_to_string(reader_path).unwrap());
-    // Let the thread finish its batch and look at `b` before closing the channel.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     drop(dev);
     let text = reader.join().unwrap();
     assert!(text.contains("\"a\""), "{text}");

@@ -83,7 +83,9 @@ impl Core {
         // broker is never without it, so no request goes unaudited in between.
         for entry in &old {
             if !table.iter().any(|e| e.path == entry.path) {
-                active.audit.remove(&entry.path);
+                if let Some(gone) = active.audit.remove(&entry.path) {
+                    gone.retire().await;
+                }
             }
         }
         for entry in &table {
@@ -99,7 +101,9 @@ impl Core {
                 &salt,
                 &self.config.audit_files,
             )?;
-            active.audit.add(&entry.path, Arc::new(device));
+            if let Some(replaced) = active.audit.add(&entry.path, Arc::new(device)) {
+                replaced.retire().await;
+            }
         }
         *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = table;
         Ok(())
@@ -256,9 +260,15 @@ async fn disable(core: &Core, active: &Active, path: &str) -> Result<Response> {
     core.store_table_with(Table::Audit, &entries, Some((salt_key(&entry), None)))
         .await?;
     *active.audit_table.lock().unwrap_or_else(|p| p.into_inner()) = entries;
-    active.audit.remove(&path);
+    // The device records this request's answer, then is retired before the answer
+    // leaves (`Trail::finish`, `retire_disabled`): nothing reaches (or re-creates) its
+    // file after the client heard it was disabled.
+    let device = active.audit.remove(&path);
     tracing::info!(path = %path, "disabled an audit device");
-    Ok(Response::empty())
+    Ok(Response {
+        disabled_audit_device: device,
+        ..Response::empty()
+    })
 }
 
 fn hash(active: &Active, path: &str, data: &Map<String, Value>) -> Result<Response> {
@@ -362,7 +372,8 @@ impl Trail {
             metadata: e.meta.clone().unwrap_or_default(),
             remaining_uses: e.num_uses,
             token_type: e.token_type.as_str().into(),
-            token_ttl: e.remaining_ttl() as i64,
+            // The token's TTL as issued (Vault's `te.TTL`), not a reading of the clock.
+            token_ttl: i64::try_from(e.ttl).unwrap_or(i64::MAX),
             token_issue_time: crate::util::rfc3339_secs(e.creation_time),
             ..audit::Auth::default()
         };
@@ -385,8 +396,18 @@ impl Trail {
     pub async fn finish(
         self,
         broker: &audit::Broker,
-        result: Result<Response>,
+        mut result: Result<Response>,
     ) -> Result<Response> {
+        // The device this request disabled records its answer, then is retired.
+        let logged = self.log_outcome(broker, &result).await;
+        retire_disabled(&mut result).await;
+        logged?;
+        result
+    }
+
+    /// The response entry (or, for a request refused before it ran, the request entry
+    /// with its error).
+    async fn log_outcome(self, broker: &audit::Broker, result: &Result<Response>) -> Result<()> {
         let error = result.as_ref().err().map(client_message);
         let Some(devices) = self.logged else {
             // Refused before it ran (no token, denied, bad input): the request entry
@@ -399,7 +420,7 @@ impl Trail {
                 Self::count(&logged, &self.failures.audit.request_failures);
             }
             logged?;
-            return result;
+            return Ok(());
         };
         let mut response = audit::Response {
             mount_point: self.request.mount_point.clone(),
@@ -408,7 +429,7 @@ impl Trail {
             non_hmac_keys: self.response_non_hmac,
             ..audit::Response::default()
         };
-        if let Ok(r) = &result {
+        if let Ok(r) = result {
             fill_response(&mut response, r);
         }
         let mut entry = audit::Entry::response(self.auth, self.request, response);
@@ -418,7 +439,7 @@ impl Trail {
         let logged = audit::Broker::log_to(&devices, &entry).await;
         Self::count(&logged, &self.failures.audit.response_failures);
         logged?;
-        result
+        Ok(())
     }
 
     /// Counts an entry no device recorded (`vault.audit.log_*_failure`).
@@ -426,6 +447,17 @@ impl Trail {
         if logged.is_err() {
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Retires the audit device `result` disabled, if any (a request that had no trail).
+pub(super) async fn retire_disabled(result: &mut Result<Response>) {
+    if let Some(device) = result
+        .as_mut()
+        .ok()
+        .and_then(|r| r.disabled_audit_device.take())
+    {
+        device.retire().await;
     }
 }
 

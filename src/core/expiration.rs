@@ -21,10 +21,11 @@ use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use super::{Active, Core, Request, Response};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
-use crate::util::{rfc3339_secs, unix_now};
+use crate::util::rfc3339_secs;
 
 /// Format version of [`LeaseEntry`].
 pub(super) const FORMAT_VERSION: u32 = 1;
@@ -43,8 +44,8 @@ pub struct LeaseEntry {
 }
 
 impl LeaseEntry {
-    /// `sys/leases/lookup`'s `data`.
-    fn to_data(&self) -> Map<String, Value> {
+    /// `sys/leases/lookup`'s `data`, its `ttl` by `clock`.
+    fn to_data(&self, clock: &Clock) -> Map<String, Value> {
         let mut data = Map::new();
         data.insert("id".into(), self.lease_id.clone().into());
         data.insert("issue_time".into(), rfc3339_secs(self.issue_time).into());
@@ -55,10 +56,7 @@ impl LeaseEntry {
                 .map_or(Value::Null, |t| rfc3339_secs(t).into()),
         );
         data.insert("renewable".into(), self.renewable.into());
-        data.insert(
-            "ttl".into(),
-            crate::util::secs_until(self.expire_time).into(),
-        );
+        data.insert("ttl".into(), clock.secs_until(self.expire_time).into());
         data
     }
 }
@@ -148,10 +146,16 @@ pub(super) async fn run(
         if *stop.borrow() {
             return;
         }
-        let Some(queue) = active.upgrade().map(|a| a.tokens.expiry()) else {
+        let Some((queue, clock)) = active
+            .upgrade()
+            .map(|a| (a.tokens.expiry(), a.tokens.clock().clone()))
+        else {
             return;
         };
-        let now = unix_now();
+        // Taken before the clock is read: an advance of a manual clock from here on
+        // wakes the wait below.
+        let advanced = clock.watch();
+        let now = clock.unix_now();
         match queue.next() {
             Some(at) if at <= now => {
                 let (Some(core), Some(active)) = (core.upgrade(), active.upgrade()) else {
@@ -175,6 +179,7 @@ pub(super) async fn run(
                 // Holding the queue (not the active state) while waiting.
                 tokio::select! {
                     _ = tokio::time::timeout(wait, queue.wake.notified()) => {}
+                    _ = advanced.wait() => {}
                     _ = stop.changed() => {}
                 }
             }
@@ -235,7 +240,7 @@ pub(super) async fn handle(
                 .lease(checked_id(&id)?)
                 .await?
                 .ok_or_else(|| Error::invalid("invalid lease"))?;
-            Ok(Response::data(lease.to_data()))
+            Ok(Response::data(lease.to_data(tokens.clock())))
         }
         .await,
         ("renew", _) if write => async {

@@ -169,7 +169,17 @@ impl Core {
             id: fwd.request_id,
             remote_addr: None,
         };
-        let answer = self.run_forwarded(&active, fwd.entry, &req).await?;
+        // The primary's audit devices record it like any request (and refuse it when none
+        // can: a forwarded write is not a way around failing-closed audit).
+        let answer = if active.audit.is_empty() {
+            self.run_forwarded(&active, fwd.entry, &req, None).await
+        } else {
+            let mut trail = super::auditing::Trail::new(&req, self.metrics.clone());
+            let result = self
+                .run_forwarded(&active, fwd.entry, &req, Some(&mut trail))
+                .await;
+            trail.finish(&active.audit, result).await
+        }?;
         let answer = ForwardedAnswer::of(answer)?;
         Ok((answer, self.storage.feed.position()))
     }
@@ -179,9 +189,16 @@ impl Core {
         active: &Active,
         entry: TokenEntry,
         req: &Request,
+        mut trail: Option<&mut super::auditing::Trail>,
     ) -> Result<Response> {
         let resolved = active.router().resolve(&req.path);
         let (req, mount) = self.canonical(req, resolved)?;
+        if let Some(t) = trail.as_deref_mut() {
+            t.path(&req.path);
+            if let Some(m) = &mount {
+                t.mount(m);
+            }
+        }
         let mount = mount.ok_or_else(|| super::no_route(&req.path))?;
         // Cubbyholes are per token and local. (Token-store writes that reach here are of
         // replicated data, roles; a token is never created by a forwarded request.)
@@ -199,13 +216,21 @@ impl Core {
         let operation = self
             .operation_for_acl(active, "", Some(&mount), &req)
             .await?;
-        self.authorize(&caller, operation, &req.path, &req.data, None)?;
+        let authorized = self.authorize(&caller, operation, &req.path, &req.data, None);
+        if let Some(t) = trail.as_deref_mut() {
+            t.operation(operation);
+            t.caller(&caller, authorized.is_ok());
+        }
+        authorized?;
         let _in_flight = mount
             .facts
             .gate
             .enter()
             .await
             .ok_or_else(|| super::no_route(&req.path))?;
+        if let Some(t) = trail {
+            t.log_request(&active.audit).await?;
+        }
         self.dispatch(active, &caller, &mount, operation, &req)
             .await
     }

@@ -23,7 +23,7 @@ mod metrics;
 pub mod mounts;
 pub mod policy_store;
 pub mod rekey;
-mod replication;
+pub(crate) mod replication;
 pub mod request;
 pub mod seal_keys;
 pub mod storage;
@@ -74,6 +74,17 @@ pub struct CoreConfig {
     /// Vault's `telemetry { prometheus_retention_time }`: zero leaves `sys/metrics`
     /// without its Prometheus format, as Vault does when it is unset.
     pub prometheus_retention_time: Duration,
+    /// What token TTLs and leases are measured against (the system clock; tests move a
+    /// manual one instead of waiting).
+    pub clock: crate::clock::Clock,
+    /// This server's API address (`api_addr`, or the dev listener's): activation tokens
+    /// carry it.
+    pub api_addr: Option<String>,
+    /// The cluster listener's address (`cluster_addr`, or the dev cluster listener's):
+    /// what a primary advertises unless `primary_cluster_addr` says otherwise.
+    pub cluster_addr: Option<String>,
+    /// A dev server (`-dev`): a dev primary hands its root token id to dev secondaries.
+    pub dev: bool,
 }
 
 impl Default for CoreConfig {
@@ -85,6 +96,10 @@ impl Default for CoreConfig {
             audit_files: crate::audit::FileRules::default(),
             follower: false,
             prometheus_retention_time: Duration::ZERO,
+            clock: crate::clock::Clock::system(),
+            api_addr: None,
+            cluster_addr: None,
+            dev: false,
         }
     }
 }
@@ -110,6 +125,8 @@ pub(crate) struct Active {
     merkle: std::sync::Mutex<MerkleIndex>,
     /// Mount moves (`sys/remount`) of this unsealed period and how they ended.
     remounts: sys::remount::Migrations,
+    /// Replication's live parts (a primary's CA and ledger, a secondary's replica).
+    replication: RwLock<replication::Live>,
 }
 
 impl Active {
@@ -195,6 +212,15 @@ pub struct Core {
     replication: RwLock<crate::replication::state::State>,
     /// On a secondary: where writes of replicated data go ([`forward`]).
     forwarder: RwLock<Option<Arc<dyn forward::Forwarder>>>,
+    /// Serializes replication mode changes.
+    replication_change: tokio::sync::Mutex<()>,
+    /// The cluster listener's TLS configuration while this core is an unsealed primary.
+    cluster_tls: tokio::sync::watch::Sender<Option<Arc<rustls::ServerConfig>>>,
+    /// Bumped when who the cluster listener may serve changes (a revocation, a mode
+    /// change, seal): open streams check again at once.
+    peers_changed: tokio::sync::watch::Sender<u64>,
+    /// A dev server's initial root token id (dev primaries hand it to dev secondaries).
+    dev_root: RwLock<Option<String>>,
     config: CoreConfig,
     active: RwLock<Option<Arc<Active>>>,
     /// Serializes seal and unseal transitions.
@@ -228,6 +254,8 @@ const SUDO_PATHS: &[&str] = &[
     "sys/generate-root-token/update",
     "sys/rekey/backup",
     "sys/rekey/recovery-key-backup",
+    "sys/replication/performance/primary/secondary-token",
+    "sys/replication/primary/secondary-token",
     "auth/token/accessors",
     "auth/token/revoke-orphan",
 ];
@@ -258,6 +286,10 @@ impl Core {
             applied,
             replication: RwLock::new(Default::default()),
             forwarder: RwLock::new(None),
+            replication_change: tokio::sync::Mutex::new(()),
+            cluster_tls: tokio::sync::watch::channel(None).0,
+            peers_changed: tokio::sync::watch::channel(0).0,
+            dev_root: RwLock::new(None),
             config,
             active: RwLock::new(None),
             transition: tokio::sync::Mutex::new(()),
@@ -360,6 +392,7 @@ impl Core {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(active) = active {
+            self.stop_replication(&active);
             active.stop_tasks().await;
         }
         self.generate_root.discard();
@@ -376,7 +409,7 @@ impl Core {
         let position = self.storage.feed.position();
         let subscription = self.storage.feed.subscribe(position)?;
         let merkle = follow::rebuild_index(&self.storage).await?;
-        let tokens = TokenStore::load(self.barrier.clone()).await?;
+        let tokens = TokenStore::load(self.barrier.clone(), self.config.clock.clone()).await?;
         let policies = PolicyStore::load(
             StorageView::new(self.barrier.clone(), POLICY_PREFIX),
             !self.barrier.is_follower(),
@@ -409,6 +442,7 @@ impl Core {
             stop: tokio::sync::watch::channel(false).0,
             merkle: std::sync::Mutex::new(merkle),
             remounts: sys::remount::Migrations::default(),
+            replication: replication::new_live(),
         });
         // What a crash left of a mount's disable or move is finished before any request.
         if let Err(e) = cleanup::resume(self, &active).await {
@@ -426,8 +460,24 @@ impl Core {
             Arc::downgrade(&active),
             active.stop.subscribe(),
         ));
+        self.start_replication(&active).await;
         *self.active.write().unwrap_or_else(|p| p.into_inner()) = Some(active.clone());
         Ok(active)
+    }
+
+    /// A dev server's initial root token id, remembered for dev secondaries.
+    pub fn set_dev_root_token(&self, id: &str) {
+        *self.dev_root.write().unwrap_or_else(|p| p.into_inner()) = Some(id.to_owned());
+    }
+
+    fn dev_root_token(&self) -> Option<String> {
+        if !self.config.dev {
+            return None;
+        }
+        self.dev_root
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Creates a root token (dev mode and init); `id` picks its value.
@@ -471,7 +521,10 @@ impl Core {
     pub async fn handle_observed(&self, req: Request, seen: &mut Observed) -> Result<Response> {
         let active = self.active()?;
         if active.audit.is_empty() {
-            return self.run(&active, &req, None, seen).await;
+            let mut result = self.run(&active, &req, None, seen).await;
+            // A device enabled after this request began, and disabled by it.
+            auditing::retire_disabled(&mut result).await;
+            return result;
         }
         let mut trail = auditing::Trail::new(&req, self.metrics.clone());
         let result = self.run(&active, &req, Some(&mut trail), seen).await;

@@ -108,6 +108,9 @@ pub struct Response {
     pub raw_text: Option<RawText>,
     /// Work was started, not finished (tidy endpoints): HTTP 202, as Vault answers.
     pub accepted: bool,
+    /// The audit device this request disabled: it records the request's answer, then is
+    /// retired (its last line written) before the answer leaves (`auditing.rs`).
+    pub disabled_audit_device: Option<std::sync::Arc<crate::audit::Device>>,
 }
 
 impl Response {

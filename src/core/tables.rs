@@ -13,27 +13,20 @@ type Halves = (Option<Vec<u8>>, Option<Vec<u8>>, Vec<MountEntry>);
 impl Core {
     /// This cluster's name and id, created on first unseal (`local/core/cluster`).
     pub(super) async fn cluster_info(&self) -> Result<(String, String)> {
-        #[derive(serde::Serialize, serde::Deserialize)]
-        struct Info {
-            version: u32,
-            name: String,
-            id: String,
-        }
         if let Some(bytes) = self.barrier.get(crate::locality::CLUSTER_KEY).await? {
-            let info: Info = serde_json::from_slice(&bytes)
+            let info: ClusterInfo = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::Internal(format!("decoding cluster info: {e}")))?;
             return Ok((info.name, info.id));
         }
-        let info = Info {
-            version: 1,
-            name: format!("vault-cluster-{}", crate::util::random_hex(4)),
-            id: crate::util::uuid(),
-        };
-        let bytes = serde_json::to_vec(&info).map_err(|e| Error::Internal(e.to_string()))?;
+        let name = format!("vault-cluster-{}", crate::util::random_hex(4));
+        let id = crate::util::uuid();
         self.barrier
-            .put(crate::locality::CLUSTER_KEY, &bytes)
+            .put(
+                crate::locality::CLUSTER_KEY,
+                &cluster_info_record(&name, &id),
+            )
             .await?;
-        Ok((info.name, info.id))
+        Ok((name, id))
     }
 
     /// The cluster's name and id while unsealed.
@@ -178,4 +171,23 @@ pub(super) fn default_mounts(table: Table) -> Vec<MountEntry> {
         // Nothing until a device is enabled.
         Table::Audit => Vec::new(),
     }
+}
+
+/// The stored form of a cluster's name and id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClusterInfo {
+    version: u32,
+    name: String,
+    id: String,
+}
+
+/// The plaintext record of `local/core/cluster` (a secondary takes its primary's id).
+pub(super) fn cluster_info_record(name: &str, id: &str) -> Vec<u8> {
+    let info = ClusterInfo {
+        version: 1,
+        name: name.to_owned(),
+        id: id.to_owned(),
+    };
+    // Plain strings: serializing cannot fail.
+    serde_json::to_vec(&info).unwrap_or_default()
 }

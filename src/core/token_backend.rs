@@ -6,6 +6,7 @@ use super::token_create::{create, Endpoint};
 use super::token_roles;
 use super::tokens::TokenEntry;
 use super::{Active, Auth, Caller, Core, Request, Response};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
@@ -77,9 +78,11 @@ pub(super) async fn handle(
                 .await?
                 .into())
         }
-        ("lookup-self", Read) | ("lookup-self", Update) => {
-            Ok(lookup_response(&caller.entry, &caller.token))
-        }
+        ("lookup-self", Read) | ("lookup-self", Update) => Ok(lookup_response(
+            &caller.entry,
+            &caller.token,
+            active.tokens.clock(),
+        )),
         ("lookup", Read) | ("lookup", Update) => {
             let token = fields::non_empty(data, "token")
                 .ok_or_else(|| Error::invalid("missing token ID"))?;
@@ -88,7 +91,7 @@ pub(super) async fn handle(
                 .lookup(&token)
                 .await?
                 .ok_or_else(|| Error::Forbidden("bad token".into()))?;
-            Ok(lookup_response(&entry, &token))
+            Ok(lookup_response(&entry, &token, active.tokens.clock()))
         }
         ("lookup-accessor", _) if write => {
             let accessor = fields::non_empty(data, "accessor")
@@ -98,7 +101,7 @@ pub(super) async fn handle(
                 .lookup_accessor(&accessor)
                 .await?
                 .ok_or_else(|| Error::invalid("invalid accessor"))?;
-            Ok(lookup_response(&entry, ""))
+            Ok(lookup_response(&entry, "", active.tokens.clock()))
         }
         ("renew-self", _) if write => {
             renew(
@@ -280,7 +283,7 @@ async fn renew(
 }
 
 /// The `data` of a token lookup.
-fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
+fn lookup_response(entry: &TokenEntry, token: &str, clock: &Clock) -> Response {
     let mut data = Map::new();
     data.insert("accessor".into(), entry.accessor.clone().into());
     data.insert("creation_time".into(), entry.creation_time.into());
@@ -313,7 +316,7 @@ fn lookup_response(entry: &TokenEntry, token: &str) -> Response {
         "renewable".into(),
         (entry.renewable && entry.expire_time.is_some()).into(),
     );
-    data.insert("ttl".into(), entry.remaining_ttl().into());
+    data.insert("ttl".into(), entry.remaining_ttl(clock).into());
     data.insert("type".into(), entry.token_type.as_str().into());
     if let Some(role) = &entry.role {
         data.insert("role".into(), role.clone().into());

@@ -246,7 +246,7 @@ pub(super) async fn create(
     // A child never outlives its parent.
     if let (Some(parent_expiry), false) = (parent.expire_time, orphan) {
         // Counted from the same rounded-up instant the store counts the child's TTL from.
-        let left = parent_expiry.saturating_sub(crate::util::unix_now_ceil());
+        let left = parent_expiry.saturating_sub(active.tokens.clock().unix_now_ceil());
         if ttl == 0 || ttl > left {
             ttl = left.max(1);
         }

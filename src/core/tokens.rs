@@ -34,9 +34,10 @@ use super::batch_tokens::{is_batch_token, BatchTokens};
 use super::expiration::{lease_id, ExpiryQueue, LeaseEntry};
 use super::token_roles::RoleStore;
 use super::ttl::TtlLimits;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::logical::{StorageView, ViewBatch};
-use crate::util::{random_base62, unix_now, unix_now_ceil};
+use crate::util::random_base62;
 use cache::EntryCache;
 use vaultrs_storage::Barrier;
 
@@ -121,9 +122,9 @@ impl TokenEntry {
         self.parent.is_none()
     }
 
-    /// Seconds left before expiry (0 for tokens that never expire).
-    pub fn remaining_ttl(&self) -> u64 {
-        self.expire_time.map_or(0, crate::util::secs_until)
+    /// Seconds left before expiry by `clock` (0 for tokens that never expire).
+    pub fn remaining_ttl(&self, clock: &Clock) -> u64 {
+        self.expire_time.map_or(0, |at| clock.secs_until(at))
     }
 
     pub fn expired(&self, now: u64) -> bool {
@@ -199,6 +200,8 @@ pub struct TokenStore {
     /// The hash of every stored token, so an unknown token is refused from memory: an
     /// unknown token and a real one cost the same (no storage read tells them apart).
     known: std::sync::RwLock<std::collections::HashSet<[u8; 32]>>,
+    /// What TTLs and expiry are measured against.
+    clock: Clock,
     /// Tokens whose revocation has started: no child may be created under them. A token
     /// enters under its stripe lock, which child creation holds from its check of the
     /// parent to the commit of the child, so a revocation either sees the child in its
@@ -217,7 +220,7 @@ impl TokenStore {
     /// Loads the store over `barrier` (its local views, `local/token/` and
     /// `local/leases/`, and the replicated roles), creating its salt on first use, and
     /// queues every lease.
-    pub async fn load(barrier: Arc<Barrier>) -> Result<Self> {
+    pub async fn load(barrier: Arc<Barrier>, clock: Clock) -> Result<Self> {
         let view = StorageView::new(barrier.clone(), crate::locality::TOKENS_PREFIX);
         let leases = StorageView::new(barrier.clone(), crate::locality::LEASES_PREFIX);
         let expiry = Arc::new(ExpiryQueue::default());
@@ -261,8 +264,14 @@ impl TokenStore {
             )),
             batch: BatchTokens::new(barrier),
             known: std::sync::RwLock::new(known),
+            clock,
             revoking: std::sync::Mutex::new(Default::default()),
         })
+    }
+
+    /// The clock TTLs and expiry are measured against.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The token roles.
@@ -434,7 +443,7 @@ impl TokenStore {
             }
             None => format!("{SERVICE_TOKEN_PREFIX}{}", random_base62(24)),
         };
-        let now = unix_now();
+        let now = self.clock.unix_now();
         // The caller decided the TTL (`super::ttl`); an explicit max still bounds it.
         let mut ttl = new.ttl.min(crate::logical::MAX_TTL).as_secs();
         let max = new.explicit_max_ttl.as_secs();
@@ -458,7 +467,7 @@ impl TokenStore {
             period: new.period.as_secs(),
             renewable: new.renewable,
             // Rounded up: a token lives at least its whole TTL.
-            expire_time: (ttl > 0).then_some(unix_now_ceil().saturating_add(ttl)),
+            expire_time: (ttl > 0).then_some(self.clock.unix_now_ceil().saturating_add(ttl)),
             last_renewal: None,
             max_ttl: new.max_ttl.as_secs(),
             wrapping: new.wrapping,
@@ -545,12 +554,12 @@ impl TokenStore {
             parent: new.parent,
             path: new.path,
             role: new.role,
-            creation_time: unix_now(),
+            creation_time: self.clock.unix_now(),
             ttl,
             explicit_max_ttl: 0,
             period: 0,
             renewable: false,
-            expire_time: Some(unix_now_ceil().saturating_add(ttl)),
+            expire_time: Some(self.clock.unix_now_ceil().saturating_add(ttl)),
             last_renewal: None,
             max_ttl: 0,
             wrapping: None,
@@ -566,7 +575,7 @@ impl TokenStore {
         let Some(entry) = self.batch.open(token)? else {
             return Ok(None);
         };
-        if entry.expired(unix_now()) {
+        if entry.expired(self.clock.unix_now()) {
             return Ok(None);
         }
         if let Some(parent) = &entry.parent {
@@ -606,7 +615,7 @@ impl TokenStore {
                 entry
             }
         };
-        if entry.expired(unix_now()) {
+        if entry.expired(self.clock.unix_now()) {
             // The expiration manager revokes it (with its children and cubbyhole) within
             // a second; until then it is simply not valid.
             return Ok(None);
@@ -701,9 +710,9 @@ impl TokenStore {
         if !entry.renewable {
             return Err(Error::invalid("lease is not renewable"));
         }
-        let now = unix_now();
+        let now = self.clock.unix_now();
         // Whole seconds, rounded up: a renewal never grants less than it says.
-        let base = unix_now_ceil();
+        let base = self.clock.unix_now_ceil();
         let limits = TtlLimits {
             mount_default: entry.ttl,
             mount_max: mount_max_ttl.as_secs(),

@@ -119,14 +119,15 @@ impl Core {
     /// `sys/wrapping/unwrap`: returns the wrapped response and burns the token.
     pub(super) async fn unwrap(&self, active: &Active, token: &str) -> Result<Response> {
         let (hash, entry) = self.wrapping_entry(active, token).await?;
+        // Read before the use is spent: a read that fails leaves the token to try again.
+        let view = self.cubbyhole_view(active, &hash)?;
+        let body: Option<Value> = view.get_json("response").await?;
         // Spend the single use under the token's lock: a concurrent unwrap loses.
         active
             .tokens
             .use_token(&hash, &entry)
             .await
             .map_err(|_| Error::invalid(INVALID))?;
-        let view = self.cubbyhole_view(active, &hash)?;
-        let body: Option<Value> = view.get_json("response").await?;
         self.revoke_tree(active, &hash).await?;
         let Some(mut body) = body else {
             return Err(Error::invalid(INVALID));
@@ -162,21 +163,21 @@ impl Core {
     /// `sys/wrapping/rewrap`: the same response under a new token; the old one is revoked.
     pub(super) async fn rewrap(&self, active: &Active, token: &str) -> Result<Response> {
         let (hash, entry) = self.wrapping_entry(active, token).await?;
-        // The single use is spent under the token's lock, as unwrap spends it: of a
-        // concurrent rewrap and unwrap, one loses.
-        active
-            .tokens
-            .use_token(&hash, &entry)
-            .await
-            .map_err(|_| Error::invalid(INVALID))?;
-        let Some(info) = entry.wrapping else {
+        let Some(info) = entry.wrapping.clone() else {
             return Err(Error::invalid(INVALID));
         };
+        // Read first, as unwrap does, then spend the single use under the token's lock:
+        // of a concurrent rewrap and unwrap, one loses.
         let view = self.cubbyhole_view(active, &hash)?;
         let body: Value = view
             .get_json("response")
             .await?
             .ok_or_else(|| Error::invalid(INVALID))?;
+        active
+            .tokens
+            .use_token(&hash, &entry)
+            .await
+            .map_err(|_| Error::invalid(INVALID))?;
         self.revoke_tree(active, &hash).await?;
         let ttl = Duration::from_secs(info.creation_ttl.max(1));
         self.store_wrapped(

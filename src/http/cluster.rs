@@ -10,18 +10,24 @@
 //! - `POST /cluster/v1/values` `{"keys": [...]}`: their ciphertext, as one batch frame
 //!   (a key that is gone comes back as a delete);
 //! - `POST /cluster/v1/forward`: a write a secondary forwards ([`crate::core::forward`]):
-//!   `{"answer": ..., "position": ...}`, or the error's status and messages.
+//!   `{"answer": ..., "position": ...}`, or the error's status and messages;
+//! - `GET  /cluster/v1/root-key`: the root key, for a secondary being activated (it opens
+//!   the replicated keyring). Only to a verified secondary on the mutual-TLS listener.
 //!
 //! Only replicated keys ever leave: the stream filters every batch with the locality
-//! rule, and the Merkle index and value reads refuse anything else. The router is served
-//! on the cluster listener, behind mutual TLS.
+//! rule, and the Merkle index and value reads refuse anything else. The server serves
+//! [`listener_router`] on the cluster listener, behind mutual TLS: every request comes
+//! from a secondary whose certificate the cluster CA issued, and is refused unless this
+//! core is an unsealed primary and the secondary is not revoked (checked per request, so
+//! a revocation also ends open streams at their next frame).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
@@ -29,9 +35,11 @@ use serde::Deserialize;
 use serde_json::json;
 use vaultrs_storage::{Committed, LogId, Position, Subscription};
 
+use crate::core::replication::StreamChange;
 use crate::core::Core;
 use crate::locality;
 use crate::replication::wire::Frame;
+use crate::replication::SecondaryIdentity;
 
 /// How often an idle stream says where the primary stands.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -48,11 +56,44 @@ pub fn router(core: Arc<Core>) -> axum::Router {
         .route("/cluster/v1/merkle/keys", post(merkle_keys))
         .route("/cluster/v1/values", post(values))
         .route("/cluster/v1/forward", post(forward))
+        .route("/cluster/v1/root-key", get(root_key))
         .with_state(core)
 }
 
+/// [`router`] as the cluster listener serves it: each request must come from a verified,
+/// unrevoked secondary ([`crate::replication::acceptor::ClusterAcceptor`] puts it in the
+/// extensions) while this core is an unsealed primary.
+pub fn listener_router(core: Arc<Core>) -> axum::Router {
+    router(core.clone()).layer(axum::middleware::from_fn_with_state(core, admit))
+}
+
+async fn admit(State(core): State<Arc<Core>>, req: Request, next: Next) -> Response {
+    let Some(who) = req.extensions().get::<SecondaryIdentity>().cloned() else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "no verified secondary on this connection",
+        );
+    };
+    if !core.cluster_peer_allowed(&who) {
+        return refused(
+            StatusCode::FORBIDDEN,
+            format!(
+                "secondary {} is not served here (revoked, or this cluster is not an \
+                 unsealed primary)",
+                who.id
+            ),
+        );
+    }
+    next.run(req).await
+}
+
+/// At most 256 characters of a peer-given address (it is only shown in status).
+fn truncated(s: &str) -> String {
+    s.chars().take(256).collect()
+}
+
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "errors": [message.into()] }))).into_response()
+    super::error::refusal(status, vec![message.into()])
 }
 
 fn sealed() -> Response {
@@ -68,6 +109,7 @@ async fn status(State(core): State<Arc<Core>>) -> Response {
         "cluster_id": cluster_id,
         "log_id": position.log_id,
         "seq": position.seq,
+        "epoch": core.replication_state().epoch,
     }))
     .into_response()
 }
@@ -76,11 +118,20 @@ async fn status(State(core): State<Arc<Core>>) -> Response {
 struct StreamQuery {
     log: String,
     after: u64,
+    /// The secondary's own addresses, for the primary's status.
+    #[serde(default)]
+    api_addr: String,
+    #[serde(default)]
+    cluster_addr: String,
 }
 
 /// What the stream task sends next.
 struct Streamer {
     core: Arc<Core>,
+    /// The secondary on the other end (on the cluster listener).
+    who: Option<SecondaryIdentity>,
+    /// Revocations and mode changes: the peer is checked again at once.
+    peers: tokio::sync::watch::Receiver<u64>,
     subscription: Subscription,
     /// The last sequence sent (a batch or a heartbeat).
     sent: u64,
@@ -93,8 +144,27 @@ impl Streamer {
         if self.done {
             return None;
         }
+        if let Some(who) = &self.who {
+            if !self.core.cluster_peer_allowed(who) {
+                // Revoked meanwhile, or no longer a primary: the stream ends here.
+                self.done = true;
+                return None;
+            }
+            self.core.note_secondary(who, StreamChange::Alive);
+        }
         loop {
-            let next = tokio::time::timeout(HEARTBEAT, self.subscription.next()).await;
+            let next = tokio::select! {
+                next = tokio::time::timeout(HEARTBEAT, self.subscription.next()) => next,
+                _ = self.peers.changed() => {
+                    if let Some(who) = &self.who {
+                        if !self.core.cluster_peer_allowed(who) {
+                            self.done = true;
+                            return None;
+                        }
+                    }
+                    continue;
+                }
+            };
             let batch = match next {
                 // Only what this stream has seen: batches published but not yet
                 // delivered here must not be skipped by the secondary.
@@ -136,7 +206,19 @@ impl Streamer {
     }
 }
 
-async fn stream(State(core): State<Arc<Core>>, Query(q): Query<StreamQuery>) -> Response {
+impl Drop for Streamer {
+    fn drop(&mut self) {
+        if let Some(who) = &self.who {
+            self.core.note_secondary(who, StreamChange::Closed);
+        }
+    }
+}
+
+async fn stream(
+    State(core): State<Arc<Core>>,
+    who: Option<axum::Extension<SecondaryIdentity>>,
+    Query(q): Query<StreamQuery>,
+) -> Response {
     if core.cluster_identity().is_none() {
         return sealed();
     }
@@ -161,8 +243,15 @@ async fn stream(State(core): State<Arc<Core>>, Query(q): Query<StreamQuery>) -> 
                 .into_response();
         }
     };
+    let who = who.map(|axum::Extension(w)| w);
+    if let Some(w) = &who {
+        let addrs = (truncated(&q.api_addr), truncated(&q.cluster_addr));
+        core.note_secondary(w, StreamChange::Opened(addrs));
+    }
     let streamer = Streamer {
+        peers: core.peers_changed(),
         core,
+        who,
         subscription,
         sent: q.after,
         done: false,
@@ -274,9 +363,34 @@ async fn forward(
         Ok((answer, position)) => {
             Json(json!({ "answer": answer, "position": position })).into_response()
         }
-        Err(e) => {
-            let (status, messages) = super::error::status_and_messages(&e);
-            (status, Json(json!({ "errors": messages }))).into_response()
+        Err(e) => super::error::response(&e),
+    }
+}
+
+async fn root_key(
+    State(core): State<Arc<Core>>,
+    who: Option<axum::Extension<SecondaryIdentity>>,
+) -> Response {
+    // Never without a verified secondary, whatever router this is served in.
+    let Some(axum::Extension(who)) = who else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "no verified secondary on this connection",
+        );
+    };
+    if !core.cluster_peer_allowed(&who) {
+        return refused(StatusCode::FORBIDDEN, "this secondary is not served here");
+    }
+    match core.root_key_for_secondary() {
+        Ok(key) => {
+            tracing::info!(secondary = %who.id, "root key handed to an activated secondary");
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                key.to_vec(),
+            )
+                .into_response()
         }
+        Err(_) => sealed(),
     }
 }

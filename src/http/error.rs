@@ -1,7 +1,9 @@
-//! The one place errors become HTTP: status codes and `{"errors": [...]}` bodies.
+//! The one place errors become HTTP: status codes and `{"errors": [...]}` bodies. Every
+//! error answer, the core's and the HTTP layer's own refusals alike, is built here.
 
 use axum::http::StatusCode;
-use serde_json::{json, Value};
+use axum::response::Response as HttpResponse;
+use serde_json::json;
 
 use crate::error::Error;
 use vaultrs_storage::Error as StorageError;
@@ -63,7 +65,20 @@ fn storage_status(err: &StorageError) -> (StatusCode, Vec<String>) {
     }
 }
 
-/// The error body.
-pub fn body(messages: Vec<String>) -> Value {
-    json!({ "errors": messages })
+/// The answer for `err`: its status and `{"errors": [...]}`.
+pub fn response(err: &Error) -> HttpResponse {
+    let (status, messages) = status_and_messages(err);
+    refusal(status, messages)
+}
+
+/// An error answer that no [`Error`] stands for (a method outside Vault's mapping, a bad
+/// `sys/health` status code): `status` and `{"errors": messages}`, as Vault's
+/// `respondError` writes it.
+pub fn refusal(status: StatusCode, messages: Vec<String>) -> HttpResponse {
+    super::json_response(status, &json!({ "errors": messages }))
+}
+
+/// `405 {"errors": []}`: Vault's answer to a method an endpoint does not serve.
+pub fn method_not_allowed() -> HttpResponse {
+    refusal(StatusCode::METHOD_NOT_ALLOWED, Vec::new())
 }

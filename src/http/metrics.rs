@@ -5,7 +5,7 @@
 //!
 //! Either way the body comes from [`Core::metrics_response`], the one renderer.
 
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::Response as HttpResponse;
 use serde_json::{Map, Value};
 
@@ -53,10 +53,7 @@ pub(super) fn serve_unauthenticated(
     query: &Map<String, Value>,
 ) -> Result<HttpResponse, Error> {
     if method != Method::GET {
-        return Ok(super::json_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &super::error::body(Vec::new()),
-        ));
+        return Ok(super::error::method_not_allowed());
     }
     let format = match query.get("format") {
         None => "",

@@ -82,11 +82,6 @@ pub(crate) fn json_response<T: serde::Serialize + ?Sized>(
     resp
 }
 
-pub(crate) fn error_response(err: &Error) -> HttpResponse {
-    let (status, messages) = error::status_and_messages(err);
-    json_response(status, &error::body(messages))
-}
-
 fn empty_response(status: StatusCode) -> HttpResponse {
     let mut resp = status.into_response();
     let headers = resp.headers_mut();
@@ -109,7 +104,7 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
         let mut seen = crate::metrics::Observed::default();
         let resp = match serve(&state, req, &mut seen).await {
             Ok(resp) => resp,
-            Err(err) => error_response(&err),
+            Err(err) => error::response(&err),
         };
         let status = resp.status().as_u16();
         state
@@ -123,7 +118,7 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
         Ok(resp) => resp,
         Err(e) => {
             tracing::error!(error = %e, "a request task failed");
-            error_response(&Error::Internal(
+            error::response(&Error::Internal(
                 "the request could not be completed".into(),
             ))
         }
@@ -226,12 +221,17 @@ fn wrap_ttl_from(headers: &HeaderMap) -> Result<Option<Duration>, Error> {
     Ok((!ttl.is_zero()).then_some(ttl))
 }
 
-/// Reads the body up to the size limit: 413 before buffering an announced oversize body.
+/// Reads the body up to the size limit: 413 before buffering an announced oversize body,
+/// or as soon as what arrives passes the limit. Only a size overrun is a 413: a body that
+/// breaks off before its `Content-Length`, a malformed chunk, or an `Expect:
+/// 100-continue` whose body never comes is a malformed request, a 400.
 async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<axum::body::Bytes, Error> {
+    use futures_util::StreamExt;
+
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -241,9 +241,64 @@ async fn read_body(
             return Err(Error::PayloadTooLarge);
         }
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| Error::PayloadTooLarge)
+    let mut stream = body.into_data_stream();
+    // A body that arrives in one piece is kept as it is; only a second piece copies.
+    let mut first = axum::body::Bytes::new();
+    let mut joined: Option<Vec<u8>> = None;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            tracing::debug!(error = %e, "malformed request body");
+            Error::invalid("failed to read request body: malformed or incomplete body")
+        })?;
+        let read = joined.as_ref().map_or(first.len(), Vec::len);
+        if chunk.len() > limit.saturating_sub(read) {
+            return Err(Error::PayloadTooLarge);
+        }
+        match &mut joined {
+            Some(all) => all.extend_from_slice(&chunk),
+            None if first.is_empty() => first = chunk,
+            None => joined = Some([first.as_ref(), chunk.as_ref()].concat()),
+        }
+    }
+    Ok(joined.map_or(first, Into::into))
+}
+
+/// Deepest nesting of arrays and objects a JSON request body may have, the body itself
+/// counted. What is stored from a body gets a few levels more around it (a wrapped
+/// response's envelope, KV v2's `data`), and every stored value and every answer must
+/// decode within serde_json's default limit of 128 levels: the server reads its storage
+/// with it, and so do Rust clients (our CLI, the `vaultrs` crate). A deeper body would be
+/// accepted and then lost (a wrapped response that no unwrap can read), so it is refused
+/// up front: one rule for every endpoint.
+const MAX_JSON_DEPTH: usize = 100;
+
+/// Whether the JSON `text` nests arrays and objects deeper than `max`: a scan of the bytes,
+/// so a depth bomb is refused before anything is built from it.
+fn nested_deeper_than(text: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, Error> {
@@ -260,7 +315,11 @@ fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, E
     if is_form && !trimmed.starts_with(['{', '[']) {
         return parse_query(text.trim());
     }
-    // serde_json refuses nesting deeper than 128 levels, so a depth bomb is a 400.
+    if nested_deeper_than(text.as_bytes(), MAX_JSON_DEPTH) {
+        return Err(Error::invalid(format!(
+            "failed to parse JSON input: nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         // Go clients send `null` for "no data" (`bao write -f`, `bao unwrap`).
@@ -278,10 +337,7 @@ async fn serve(
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path();
     let Some(rest) = raw_path.strip_prefix("/v1/") else {
-        return Ok(json_response(
-            StatusCode::NOT_FOUND,
-            &error::body(Vec::new()),
-        ));
+        return Err(Error::NotFound);
     };
     let path = decode_path(rest)?;
     let mut query = parse_query(parts.uri.query().unwrap_or(""))?;
@@ -326,21 +382,16 @@ async fn serve(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !ct.starts_with("application/merge-patch+json") {
-                return Ok(json_response(
+                return Ok(error::refusal(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    &error::body(vec![format!(
+                    vec![format!(
                         "PATCH requires Content-Type application/merge-patch+json, got {ct:?}"
-                    )]),
+                    )],
                 ));
             }
             Operation::Patch
         }
-        _ => {
-            return Ok(json_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &error::body(Vec::new()),
-            ))
-        }
+        _ => return Ok(error::method_not_allowed()),
     };
     let mut path = path;
     if operation == Operation::List && !path.ends_with('/') {
@@ -382,7 +433,7 @@ fn render(
 ) -> HttpResponse {
     let response = match response {
         Ok(r) => r,
-        Err(e) => return error_response(&e),
+        Err(e) => return error::response(&e),
     };
     if let Some(body) = &response.raw_body {
         return json_response(StatusCode::OK, body);
@@ -402,9 +453,7 @@ fn render(
     }
     if response.is_empty() {
         return match operation {
-            Operation::Read | Operation::List => {
-                json_response(StatusCode::NOT_FOUND, &error::body(Vec::new()))
-            }
+            Operation::Read | Operation::List => error::response(&Error::NotFound),
             _ => empty_response(StatusCode::NO_CONTENT),
         };
     }
@@ -437,6 +486,18 @@ mod tests {
         ] {
             assert!(decode_path(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn nesting_depth() {
+        let nested = |d: usize| format!("{}1{}", "[".repeat(d), "]".repeat(d));
+        assert!(!nested_deeper_than(nested(3).as_bytes(), 3));
+        assert!(nested_deeper_than(nested(4).as_bytes(), 3));
+        assert!(!nested_deeper_than(br#"{"a": [1, {"b": 2}], "c": {}}"#, 3));
+        assert!(nested_deeper_than(br#"{"a": [1, {"b": [2]}]}"#, 3));
+        // Brackets in strings, escaped quotes among them, are not nesting.
+        assert!(!nested_deeper_than(br#"{"a": "[[[{{{", "b": "\"[[[["}"#, 1));
+        assert!(nested_deeper_than(br#"{"a": "\\", "b": [[1]]}"#, 2));
     }
 
     #[test]

@@ -26,10 +26,6 @@ pub fn is_raw(path: &str, generate_root: bool) -> bool {
     }
 }
 
-fn method_not_allowed() -> HttpResponse {
-    json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({ "errors": [] }))
-}
-
 /// Field lookup by case-insensitive name, as Go's JSON decoding matches struct fields.
 pub(super) fn field<'a>(data: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     data.iter()
@@ -96,7 +92,7 @@ pub async fn serve(
                 "performance_standby_last_remote_wal": 0,
             }),
         )),
-        _ => Ok(method_not_allowed()),
+        _ => Ok(super::error::method_not_allowed()),
     }
 }
 
@@ -295,10 +291,7 @@ async fn health(
     head: bool,
 ) -> Result<HttpResponse, Error> {
     let Some(codes) = health_codes(query) else {
-        return Ok(json_response(
-            StatusCode::BAD_REQUEST,
-            &json!({ "errors": [] }),
-        ));
+        return Ok(super::error::refusal(StatusCode::BAD_REQUEST, Vec::new()));
     };
     let initialized = core.barrier().is_initialized().await?;
     let sealed = core.is_sealed();

@@ -68,10 +68,7 @@ pub async fn serve(
             }
         }
         "sys/rekey/verify" if delete => ok(core.rekey_verify_restart().await?.to_json()),
-        _ => Ok(json_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &json!({ "errors": [] }),
-        )),
+        _ => Ok(super::error::method_not_allowed()),
     }
 }
 

@@ -39,6 +39,7 @@ pub mod ca;
 pub mod error;
 pub mod id;
 pub mod ledger;
+pub mod material;
 pub mod primary_client;
 pub mod replica;
 pub mod secret;

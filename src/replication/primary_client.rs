@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 pub struct PrimaryClient {
     base: String,
     http: reqwest::Client,
+    /// This secondary's own API and cluster addresses, told to the primary with each
+    /// stream (its status lists them).
+    me: Option<(String, String)>,
 }
 
 /// `GET /cluster/v1/status`.
@@ -23,6 +26,9 @@ pub struct PrimaryStatus {
     pub cluster_id: String,
     pub log_id: LogId,
     pub seq: u64,
+    /// The primary's promotion epoch: a secondary never follows an older one.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 fn unreachable(e: impl std::fmt::Display) -> Error {
@@ -36,7 +42,32 @@ impl PrimaryClient {
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
             http,
+            me: None,
         }
+    }
+
+    /// Tells the primary these addresses of this secondary (API, cluster) with each stream.
+    pub fn with_addresses(mut self, api_addr: &str, cluster_addr: &str) -> Self {
+        self.me = Some((api_addr.to_owned(), cluster_addr.to_owned()));
+        self
+    }
+
+    /// A client of the primary named by an activation `bundle`, over mutual TLS: it
+    /// trusts only the bundle's cluster CA and presents the secondary's certificate.
+    pub fn mtls(bundle: &super::bundle::ActivationBundle) -> Result<Self> {
+        let tls = super::tls::client_config(&bundle.ca_cert_pem, &bundle.client_cert)
+            .map_err(|e| Error::Internal(format!("the cluster TLS configuration: {e}")))?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| Error::Internal(format!("the cluster client: {e}")))?;
+        Ok(Self::new(bundle.primary_cluster_addr.clone(), http))
+    }
+
+    /// The primary's cluster address this client dials.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     fn url(&self, path: &str) -> String {
@@ -64,6 +95,24 @@ impl PrimaryClient {
             .await
             .map_err(unreachable)?;
         Self::checked(resp).await?.json().await.map_err(unreachable)
+    }
+
+    /// The primary's root key (served only over mutual TLS, to an activated secondary):
+    /// it opens the replicated keyring.
+    pub async fn root_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let resp = self
+            .http
+            .get(self.url("root-key"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let body = Self::checked(resp)
+            .await?
+            .bytes()
+            .await
+            .map_err(unreachable)?;
+        Ok(zeroize::Zeroizing::new(body.to_vec()))
     }
 
     /// The primary's bucket hashes and the position they stand at.
@@ -171,13 +220,18 @@ impl PrimaryClient {
 
     /// The stream of replicated changes after `after`.
     pub async fn stream(&self, after: Position) -> Result<FrameStream> {
+        let mut query = vec![
+            ("log", after.log_id.to_string()),
+            ("after", after.seq.to_string()),
+        ];
+        if let Some((api, cluster)) = &self.me {
+            query.push(("api_addr", api.clone()));
+            query.push(("cluster_addr", cluster.clone()));
+        }
         let resp = self
             .http
             .get(self.url("stream"))
-            .query(&[
-                ("log", after.log_id.to_string()),
-                ("after", after.seq.to_string()),
-            ])
+            .query(&query)
             .send()
             .await
             .map_err(unreachable)?;

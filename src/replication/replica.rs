@@ -58,6 +58,9 @@ pub struct Replica {
     status: Mutex<SyncStatus>,
     /// The primary position applied here, for [`Replica::wait_remote`].
     applied: tokio::sync::watch::Sender<Option<Position>>,
+    /// The lowest promotion epoch followed: a primary of an older one (demoted since) is
+    /// refused.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl Replica {
@@ -68,11 +71,24 @@ impl Replica {
             cluster_id: cluster_id.into(),
             position: Mutex::new(None),
             applied: tokio::sync::watch::channel(None).0,
+            epoch: std::sync::atomic::AtomicU64::new(0),
             status: Mutex::new(SyncStatus {
                 state: "connecting".into(),
                 ..SyncStatus::default()
             }),
         }
+    }
+
+    /// Refuses primaries of an epoch below `epoch`.
+    pub fn with_epoch(self, epoch: u64) -> Self {
+        self.epoch
+            .store(epoch, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// The highest epoch seen of the primary.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn status(&self) -> SyncStatus {
@@ -152,6 +168,16 @@ impl Replica {
                 status.cluster_id, self.cluster_id
             )));
         }
+        let known = self
+            .epoch
+            .fetch_max(status.epoch, std::sync::atomic::Ordering::Relaxed);
+        if status.epoch < known {
+            return Err(Error::Forbidden(format!(
+                "the primary at this address is of epoch {}, older than {known}: it was \
+                 replaced by a promotion",
+                status.epoch
+            )));
+        }
         Ok(())
     }
 
@@ -160,8 +186,15 @@ impl Replica {
     /// them in order and converges). Transfers grow with the difference.
     pub async fn merkle_sync(&self, barrier: Option<&Barrier>) -> Result<Position> {
         self.check_cluster().await?;
+        // The first sync of a secondary (no position recorded yet) is its bootstrap.
+        let bootstrap = self.position(barrier).await.is_none();
         self.set_status(|s| {
-            s.state = "merkle-diff".into();
+            s.state = if bootstrap {
+                "bootstrapping"
+            } else {
+                "merkle-diff"
+            }
+            .into();
             s.sync_progress = 0;
             s.sync_total_keys = 0;
             s.merkle_syncs += 1;
@@ -185,7 +218,9 @@ impl Replica {
         });
         keys.retain(|k| locality::is_replicated(k));
         self.set_status(|s| {
-            s.state = "merkle-sync".into();
+            if !bootstrap {
+                s.state = "merkle-sync".into();
+            }
             s.sync_total_keys = keys.len() as u64;
         });
         for chunk in keys.chunks(VALUES_PER_CALL) {
@@ -218,6 +253,7 @@ impl Replica {
     /// when the primary asks for a resync (the caller runs a Merkle sync), an error when
     /// the connection fails.
     pub async fn stream(&self, from: Position, barrier: Option<&Barrier>) -> Result<()> {
+        self.check_cluster().await?;
         let mut frames = self.primary.stream(from).await?;
         self.set_status(|s| s.state = "stream-wals".into());
         let mut at = from;

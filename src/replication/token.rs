@@ -169,6 +169,22 @@ pub struct IssuedToken {
     pub claims: ActivationClaims,
 }
 
+/// Whether `token` has a JWT's shape (three dot-separated parts) rather than a Vault
+/// token's (`hvs.`, `hvb.`, legacy `s.`): the unwrap endpoint tells activations so.
+pub fn looks_like_jwt(token: &str) -> bool {
+    token.len() <= MAX_TOKEN_LEN
+        && token.split('.').count() == 3
+        && !["hvs.", "hvb.", "hvr.", "s.", "b.", "r."]
+            .iter()
+            .any(|p| token.starts_with(p))
+        && token.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+        })
+}
+
 /// Signs a new activation token at time `now` (unix seconds).
 pub fn issue(
     key: &JwtSigningKey,

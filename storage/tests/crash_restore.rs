@@ -75,6 +75,11 @@ async fn crash_restore_child() {
         "wipe" => {
             b.wipe().await.expect("child: wipe");
         }
+        "install" => {
+            b.wipe_and_install(installed().into_iter().collect())
+                .await
+                .expect("child: install");
+        }
         _ => {}
     }
     emit("DONE");
@@ -264,7 +269,17 @@ fn found(rt: &tokio::runtime::Runtime, fx: &Fixture, dir: &Path, new: &State, wh
     })
 }
 
-/// SIGKILL at every step of restore and of wipe; then, for a replace killed right after its
+/// What the `install` mode puts in place of the old store.
+fn installed() -> State {
+    [
+        ("core/keyring".to_string(), b"primary's keyring".to_vec()),
+        ("local/replication/state".to_string(), b"secondary".to_vec()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// SIGKILL at every step of restore, wipe and wipe-and-install; then, for a replace killed right after its
 /// commit, SIGKILL at every step of the recovery that finishes it.
 #[test]
 fn crash_restore_and_wipe_killed_at_every_step() {
@@ -272,8 +287,13 @@ fn crash_restore_and_wipe_killed_at_every_step() {
     let fx = fixture(&rt, 300);
     let work = scratch();
     let empty = State::new();
-    for mode in ["restore", "wipe"] {
-        let new = if mode == "restore" { &fx.new } else { &empty };
+    let installed = installed();
+    for mode in ["restore", "wipe", "install"] {
+        let new = match mode {
+            "restore" => &fx.new,
+            "wipe" => &empty,
+            _ => &installed,
+        };
         for (i, step) in STEPS.iter().enumerate() {
             let dir = work.path().join(format!("{mode}-{i}"));
             copy_dir(&fx.old_image, &dir);

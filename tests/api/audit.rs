@@ -2,7 +2,7 @@
 //! closed, blocked devices, SIGHUP reopen, local devices, restarts.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -414,25 +414,20 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
         fifo
     };
     // No reader has it open: enabling needs skip_test, and every write blocks. Its
-    // timeout is long: a request must not wait for it while the file device answers.
+    // timeout (5 min) is far beyond the client's (30 s): a request that waited for it
+    // instead of answering with the file device would fail.
     let slow = mkfifo("slow.fifo");
     enable_file(
         &v,
         "slow",
         &slow,
-        json!({"skip_test": "true", "write_timeout": "30s"}),
+        json!({"skip_test": "true", "write_timeout": "5m"}),
     )
     .await;
-    let started = Instant::now();
     for i in 0..5 {
         v.kv2_put("secret/data/x", json!({ "v": i.to_string() }))
             .await;
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "requests waited for the blocked device's 30 s timeout: {:?}",
-        started.elapsed()
-    );
     assert!(entries(&log)
         .iter()
         .any(|e| e["request"]["path"] == "secret/data/x"));
@@ -447,9 +442,9 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
     )
     .await;
 
-    // Only the blocked device left: requests fail closed, and promptly.
+    // Only the blocked device left: requests fail closed (an answer, not a hang: the
+    // client gives up after 30 s, the device after 300 ms).
     v.delete("sys/audit/file").await.no_content();
-    let started = Instant::now();
     for _ in 0..5 {
         v.get("secret/data/x")
             .await
@@ -458,11 +453,6 @@ async fn a_blocked_fifo_never_hangs_requests_and_one_healthy_device_is_enough() 
     v.post("secret/data/x", json!({"data": {"v": "refused"}}))
         .await
         .errors(500, &["internal error"]);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "requests hung on a blocked device: {:?}",
-        started.elapsed()
-    );
     let h = v.anon().get("sys/health").await;
     assert_eq!(h.status, 200, "{}", h.text());
 
@@ -582,4 +572,88 @@ fn keys_of(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
     k.sort();
     k
+}
+
+/// An entry's `auth.token_ttl` is the token's TTL as issued (Vault's `te.TTL`), never a
+/// reading of the clock: a token created for 1h and renewed for 2h is still audited
+/// with 3600, the same whichever second the request lands in.
+#[tokio::test]
+async fn audited_token_ttl_is_the_issued_ttl() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    enable_file(&v, "file", &log, json!({})).await;
+    let (token, _, auth) = v
+        .create_token(json!({"policies": ["default"], "ttl": "1h"}))
+        .await;
+    assert_eq!(auth["lease_duration"], 3600);
+    let me = v.with_token(&token);
+    let renewed = me
+        .post("auth/token/renew-self", json!({"increment": "2h"}))
+        .await
+        .ok();
+    assert_eq!(renewed["auth"]["lease_duration"], 7200);
+    let request_id = me.get("auth/token/lookup-self").await.ok()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let entry = entry_eventually(&log, |e| {
+        e["type"] == "request" && e["request"]["id"] == request_id.as_str()
+    })
+    .await;
+    assert_eq!(entry["auth"]["token_ttl"], 3600, "{entry}");
+}
+
+/// A disabled device writes nothing more: with two devices, `DELETE sys/audit/<x>` is
+/// answered only once x wrote its last line (the answer to its own disable; requests that
+/// finish later are recorded by the other device only), so a file removed right after
+/// the 204 never reappears. Many rounds, with requests in flight at each disable.
+#[tokio::test]
+async fn a_disabled_device_writes_nothing_after_its_disable_is_answered() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("keep.log");
+    enable_file(&v, "keep", &keep, json!({})).await;
+    for round in 0..40 {
+        let gone = dir.path().join(format!("gone-{round}.log"));
+        enable_file(&v, "gone", &gone, json!({})).await;
+        let mut in_flight = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let v = v.clone();
+            in_flight.spawn(async move { v.get("sys/mounts").await.ok() });
+        }
+        v.delete("sys/audit/gone").await.no_content();
+        assert!(
+            entries(&gone)
+                .iter()
+                .any(|e| e["type"] == "response" && e["request"]["path"] == "sys/audit/gone"),
+            "round {round}: the device recorded the answer to its disable"
+        );
+        std::fs::remove_file(&gone).unwrap();
+        while let Some(done) = in_flight.join_next().await {
+            done.unwrap();
+        }
+        // A request after all of that, recorded by the device that stays: whatever was
+        // in flight has been written by now.
+        let id = v.get("sys/mounts").await.ok()["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        entry_eventually(&keep, |e| {
+            e["type"] == "response" && e["request"]["id"] == id.as_str()
+        })
+        .await;
+        assert!(
+            !gone.exists(),
+            "round {round}: the disabled device wrote {} lines after its disable was answered",
+            entries(&gone).len()
+        );
+    }
+    assert_eq!(
+        v.get("sys/audit").await.data().as_object().unwrap().len(),
+        1,
+        "only keep/ is left"
+    );
 }

@@ -302,54 +302,6 @@ async fn audit_devices_cannot_write_arbitrary_files() {
 }
 
 #[tokio::test]
-async fn sub_second_ttls_never_mean_forever() {
-    let srv = TestServer::dev();
-    let v = V::root(&srv);
-    let t = limited(
-        &v,
-        "creator",
-        r#"path "auth/token/create" { capabilities = ["update"] }
-path "secret/*" { capabilities = ["read", "create", "update"] }"#,
-    )
-    .await;
-    let me = v.with_token(&t);
-    for ttl in ["500ms", "1ns", "5ms", ".5s"] {
-        let auth = me
-            .post(
-                "auth/token/create",
-                json!({"policies": ["creator"], "ttl": ttl}),
-            )
-            .await
-            .ok()["auth"]
-            .clone();
-        assert_eq!(auth["lease_duration"], 1, "{ttl}");
-        let child = auth["client_token"].as_str().unwrap();
-        let d = v
-            .post("auth/token/lookup", json!({"token": child}))
-            .await
-            .data();
-        assert!(d["expire_time"].is_string(), "{ttl}: {d}");
-        assert!(d["ttl"].as_u64().unwrap() <= 1, "{ttl}: {d}");
-        assert_eq!(d["creation_ttl"], 1, "{ttl}");
-    }
-    // As a period (root may make periodic tokens).
-    let (_, _, auth) = v
-        .create_token(json!({"policies": ["default"], "period": "500ms"}))
-        .await;
-    assert_eq!(auth["lease_duration"], 1);
-    // A wrapping TTL under a second is a one-second wrapping token.
-    v.kv2_put("secret/data/w", json!({"a": "b"})).await;
-    let w = me.wrapped("GET", "secret/data/w", "500ms", None).await.ok();
-    assert_eq!(w["wrap_info"]["ttl"], 1);
-    let wt = w["wrap_info"]["token"].as_str().unwrap();
-    let look = v
-        .post("sys/wrapping/lookup", json!({"token": wt}))
-        .await
-        .data();
-    assert_eq!(look["creation_ttl"], 1);
-}
-
-#[tokio::test]
 async fn limited_use_tokens_never_mint_children() {
     let srv = TestServer::dev();
     let v = V::root(&srv);

@@ -384,3 +384,71 @@ async fn dev_server_refuses_bodies_over_32_mib() {
         .await
         .ok();
 }
+
+/// Only a body over the size limit is a 413: a body that breaks off before its
+/// `Content-Length`, a malformed chunk, or an `Expect: 100-continue` whose body never
+/// comes is a malformed request, a 400 in Vault's envelope, and nothing is written.
+#[tokio::test]
+async fn malformed_bodies_are_400_not_413() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    let json = "Content-Type: application/json\r\n";
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "a body shorter than its Content-Length",
+            format!("{json}Content-Length: 100\r\n"),
+            br#"{"data": {"a": "#.to_vec(),
+        ),
+        (
+            "a chunk size that is not hex",
+            format!("{json}Transfer-Encoding: chunked\r\n"),
+            b"zz\r\n{\"data\": {}}\r\n0\r\n\r\n".to_vec(),
+        ),
+        (
+            "a chunk size that overflows",
+            format!("{json}Transfer-Encoding: chunked\r\n"),
+            b"fffffffffffffffffffff\r\n{}\r\n0\r\n\r\n".to_vec(),
+        ),
+        (
+            "a chunk longer than its size",
+            format!("{json}Transfer-Encoding: chunked\r\n"),
+            b"2\r\n{\"data\": {}}\r\n0\r\n\r\n".to_vec(),
+        ),
+        (
+            "Expect: 100-continue and no body",
+            format!("{json}Expect: 100-continue\r\nContent-Length: 20\r\n"),
+            Vec::new(),
+        ),
+    ];
+    for (what, headers, body) in &cases {
+        for (target, token) in [
+            ("/v1/secret/data/malformed", Some("root")),
+            // The raw sys endpoints read their bodies the same way.
+            ("/v1/sys/unseal", None),
+        ] {
+            let req = raw_request("POST", target, token, headers, body);
+            let r = raw_then_eof(&srv.addr, &req).await;
+            assert_eq!(r.status, 400, "{what} to {target}: {}", r.text());
+            let errors = r.json()["errors"].clone();
+            assert_eq!(
+                errors,
+                json!(["failed to read request body: malformed or incomplete body"]),
+                "{what} to {target}"
+            );
+        }
+    }
+    // A well-formed chunked body in several chunks is read whole.
+    let req = raw_request(
+        "POST",
+        "/v1/secret/data/chunks",
+        Some("root"),
+        &format!("{json}Transfer-Encoding: chunked\r\n"),
+        b"5\r\n{\"dat\r\n9\r\na\": {\"a\":\r\n5\r\n \"b\"}\r\n1\r\n}\r\n0\r\n\r\n",
+    );
+    raw(&srv.addr, &req).await.ok();
+    assert_eq!(
+        v.get("secret/data/chunks").await.data()["data"],
+        json!({"a": "b"})
+    );
+    v.get("secret/data/malformed").await.not_found();
+}

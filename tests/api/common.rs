@@ -637,15 +637,42 @@ impl V {
     }
 }
 
+/// The lease ids under `prefix` (a LIST of `sys/leases/lookup/<prefix>`), empty on 404.
+pub async fn lease_ids(v: &V, prefix: &str) -> Vec<String> {
+    let r = v.list(&format!("sys/leases/lookup/{prefix}")).await;
+    if r.status == 404 {
+        return Vec::new();
+    }
+    r.data()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| format!("{prefix}{}", k.as_str().unwrap()))
+        .collect()
+}
+
 // ---- raw HTTP ---------------------------------------------------------------------------
 
 /// Sends `request` as is over a fresh connection and reads one response.
 pub async fn raw(addr: &str, request: &[u8]) -> Resp {
+    raw_with(addr, request, false).await
+}
+
+/// [`raw`], then closes the sending half: the server sees the end of the stream where the
+/// request leaves off (a body cut short, a body that never comes).
+pub async fn raw_then_eof(addr: &str, request: &[u8]) -> Resp {
+    raw_with(addr, request, true).await
+}
+
+async fn raw_with(addr: &str, request: &[u8], eof: bool) -> Resp {
     let what =
         String::from_utf8_lossy(request.split(|b| *b == b'\r').next().unwrap_or(b"")).into_owned();
     let host = addr.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
     s.write_all(request).await.unwrap();
+    if eof {
+        s.shutdown().await.unwrap();
+    }
     let mut buf = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -681,6 +708,10 @@ fn parse_raw(what: &str, buf: &[u8]) -> Option<Resp> {
     let mut lines = head.split("\r\n");
     let status_line = lines.next()?;
     let status: u16 = status_line.split(' ').nth(1)?.parse().ok()?;
+    if (100..200).contains(&status) {
+        // An interim answer (`100 Continue`): the response follows it.
+        return parse_raw(what, &buf[end + 4..]);
+    }
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))

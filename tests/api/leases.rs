@@ -1,42 +1,10 @@
-//! The expiration manager: token leases under `sys/leases/*`, expiry that revokes, revoke
-//! and revoke-prefix, leases surviving a restart.
-
-use std::time::{Duration, Instant};
+//! The expiration manager: token leases under `sys/leases/*`, revoke and revoke-prefix
+//! (expiry itself, and leases across a restart, run on a manual clock: `tests/clock.rs`).
 
 use serde_json::{json, Value};
 
 use super::common::*;
 use crate::harness::TestServer;
-
-/// The lease ids under `prefix` (a LIST of `sys/leases/lookup/<prefix>`), empty on 404.
-async fn lease_ids(v: &V, prefix: &str) -> Vec<String> {
-    let r = v.list(&format!("sys/leases/lookup/{prefix}")).await;
-    if r.status == 404 {
-        return Vec::new();
-    }
-    r.data()["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| format!("{prefix}{}", k.as_str().unwrap()))
-        .collect()
-}
-
-/// Polls `cond` every 100 ms for up to `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
 
 #[tokio::test]
 async fn every_expiring_token_has_a_lease_to_look_up() {
@@ -154,46 +122,6 @@ async fn listing_leases_needs_sudo_and_lookup_does_not() {
 }
 
 #[tokio::test]
-async fn expiry_revokes_the_token_its_children_and_its_cubbyhole() {
-    let srv = TestServer::dev();
-    let v = V::root(&srv);
-    // A root-policy child of root (it may create children of its own).
-    let (parent, _, _) = v.create_token(json!({"ttl": "2s"})).await;
-    let p = v.with_token(&parent);
-    // A child with a longer TTL is capped by its parent and goes with it.
-    let (child, _, _) = p.create_token(json!({"ttl": "1h"})).await;
-    p.post("cubbyhole/note", json!({"secret": "s3cr3t-cubby"}))
-        .await
-        .no_content();
-    assert_eq!(lease_ids(&v, "auth/token/create/").await.len(), 2);
-
-    let gone = eventually(Duration::from_secs(10), || async {
-        lease_ids(&v, "auth/token/create/").await.is_empty()
-    })
-    .await;
-    assert!(gone, "leases still there after expiry");
-    p.get("auth/token/lookup-self").await.denied();
-    v.with_token(&child)
-        .get("auth/token/lookup-self")
-        .await
-        .denied();
-    // The cubbyhole went with the token: nothing of it is left on disk.
-    let tree = clean_tree_keys(&srv.data_dir);
-    let uuids = v.mount_uuids().await;
-    assert_keys_expected(&tree, &uuids);
-    let cubby = v.get("sys/mounts").await.data()["cubbyhole/"]["uuid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        !tree
-            .iter()
-            .any(|k| k.starts_with(&format!("logical/{cubby}/"))),
-        "cubbyhole data left after expiry: {tree:?}"
-    );
-}
-
-#[tokio::test]
 async fn revoke_prefix_revokes_everything_under_it() {
     let srv = TestServer::dev();
     let v = V::root(&srv);
@@ -237,35 +165,4 @@ async fn revoke_prefix_revokes_everything_under_it() {
         .as_str()
         .unwrap()
         .starts_with("Tidy operation successfully started"));
-}
-
-#[tokio::test]
-async fn leases_survive_a_restart_and_expire_while_down() {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let srv = TestServer::dev_in(&data_dir, None, &[]);
-    let v = V::root(&srv);
-    let (short, _, _) = v.create_token(json!({"ttl": "2s"})).await;
-    let (long, _, _) = v.create_token(json!({"ttl": "1h"})).await;
-    assert_eq!(lease_ids(&v, "auth/token/create/").await.len(), 2);
-    drop(srv);
-    // Down for longer than the short lease.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let srv = TestServer::dev_in(&data_dir, None, &[]);
-    let v = V::root(&srv);
-    let one_left = eventually(Duration::from_secs(10), || async {
-        lease_ids(&v, "auth/token/create/").await.len() == 1
-    })
-    .await;
-    assert!(one_left, "{:?}", lease_ids(&v, "auth/token/create/").await);
-    v.with_token(&short)
-        .get("auth/token/lookup-self")
-        .await
-        .denied();
-    let d = v
-        .with_token(&long)
-        .get("auth/token/lookup-self")
-        .await
-        .data();
-    assert!(d["ttl"].as_i64().unwrap() > 3500);
 }

@@ -4,6 +4,7 @@
 
 pub mod common;
 
+mod approle_fields;
 mod audit;
 mod auth_methods;
 mod authz;

@@ -1,7 +1,5 @@
 //! §7.1–7.2: token create, lookup, renew, revoke, accessors, use counts and expiry.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use super::common::*;
@@ -490,32 +488,6 @@ async fn the_last_use_still_sees_the_cubbyhole() {
         "the second (last) use must read what the first wrote"
     );
     t.get("cubbyhole/note").await.denied();
-}
-
-#[tokio::test]
-async fn a_token_stops_working_after_its_ttl() {
-    let srv = TestServer::dev();
-    let v = V::root(&srv);
-    v.put_policy("t", POLICY).await;
-    v.kv2_put("secret/data/t/x", json!({"a": "b"})).await;
-    let (tok, acc, auth) = v
-        .create_token(json!({"policies": ["t"], "ttl": "2s"}))
-        .await;
-    assert_eq!(auth["lease_duration"], 2);
-    let t = v.with_token(&tok);
-    let d = t.get("auth/token/lookup-self").await.data();
-    assert!(d["ttl"].as_i64().unwrap() <= 2);
-    assert!(d["expire_time"].is_string());
-    t.get("secret/data/t/x").await.ok();
-    tokio::time::sleep(Duration::from_millis(3100)).await;
-    t.get("secret/data/t/x").await.denied();
-    t.get("auth/token/lookup-self").await.denied();
-    v.post("auth/token/lookup-accessor", json!({"accessor": acc}))
-        .await
-        .some_error(400);
-    v.post("auth/token/lookup", json!({"token": tok}))
-        .await
-        .some_error(403);
 }
 
 #[tokio::test]

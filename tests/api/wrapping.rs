@@ -235,3 +235,148 @@ async fn wrapping_a_token_create_reports_the_wrapped_accessor() {
         .data();
     assert_eq!(d["accessor"], json!(wrapped_accessor));
 }
+
+/// Deepest nesting a JSON request body may have (the HTTP layer's `MAX_JSON_DEPTH`).
+const MAX_DEPTH: usize = 100;
+
+/// `{"a": {"a": ... {"a": 1}}}`: `depth` objects, the outermost counted.
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "{\"a\": ".repeat(depth), "}".repeat(depth))
+}
+
+async fn send_json(v: &V, method: &str, path: &str, wrap: Option<&str>, body: String) -> Resp {
+    let mut rb = v
+        .req(method, path)
+        .header("Content-Type", "application/json")
+        .body(body);
+    if let Some(ttl) = wrap {
+        rb = rb.header("X-Vault-Wrap-TTL", ttl);
+    }
+    v.send(format!("{method} /v1/{path} (wrap {wrap:?})"), rb)
+        .await
+}
+
+/// One rule for every endpoint: a JSON body nested deeper than the limit is refused up
+/// front, so whatever a wrap accepted reads back (lookup, rewrap, unwrap), around the
+/// limit and at the depths where serde_json's own limit of 128 used to lose it.
+#[tokio::test]
+async fn wrapped_data_survives_every_depth_the_api_accepts() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    for depth in [MAX_DEPTH - 1, MAX_DEPTH] {
+        let body = nested(depth);
+        let sent: Value = serde_json::from_str(&body).unwrap();
+        // sys/wrapping/wrap, then lookup, rewrap and unwrap.
+        let r = send_json(&v, "POST", "sys/wrapping/wrap", Some("5m"), body.clone()).await;
+        let token = assert_wrapped(&r, 300, "sys/wrapping/wrap")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let d = v
+            .post("sys/wrapping/lookup", json!({"token": token}))
+            .await
+            .data();
+        assert_eq!(d["creation_path"], "sys/wrapping/wrap", "depth {depth}");
+        let r = v.post("sys/wrapping/rewrap", json!({"token": token})).await;
+        let token = assert_wrapped(&r, 300, "sys/wrapping/wrap")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = v
+            .with_token(&token)
+            .post("sys/wrapping/unwrap", json!({}))
+            .await
+            .ok_exact();
+        assert_eq!(got["data"], sent, "depth {depth}");
+
+        // A wrapped read (X-Vault-Wrap-TTL) of what a write at that depth stored: a
+        // cubbyhole secret, and a KV v2 secret (data and the envelope around it).
+        send_json(&v, "POST", "cubbyhole/deep", None, body.clone())
+            .await
+            .no_content();
+        let r = v.wrapped("GET", "cubbyhole/deep", "5m", None).await;
+        let token = assert_wrapped(&r, 300, "cubbyhole/deep")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = v
+            .with_token(&token)
+            .post("sys/wrapping/unwrap", json!({}))
+            .await
+            .ok_exact();
+        assert_eq!(got["data"], sent, "depth {depth}");
+        let kv = format!("{{\"data\": {}}}", nested(depth - 1));
+        send_json(&v, "POST", "secret/data/deep", None, kv)
+            .await
+            .ok();
+        let r = v.wrapped("GET", "secret/data/deep", "5m", None).await;
+        let token = assert_wrapped(&r, 300, "secret/data/deep")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = v
+            .with_token(&token)
+            .post("sys/wrapping/unwrap", json!({}))
+            .await
+            .ok_exact();
+        assert_eq!(got["data"]["data"], sent["a"], "depth {depth}");
+    }
+    let secret_versions = v.get("secret/metadata/deep").await.data()["current_version"].clone();
+    let too_deep = format!("failed to parse JSON input: nested deeper than {MAX_DEPTH} levels");
+    for depth in [MAX_DEPTH + 1, 126, 127, 128, 129, 1000] {
+        let body = nested(depth);
+        for (path, wrap) in [
+            ("sys/wrapping/wrap", Some("5m")),
+            ("cubbyhole/deeper", None),
+            ("secret/data/deep", None),
+        ] {
+            send_json(&v, "POST", path, wrap, body.clone())
+                .await
+                .errors(400, &[&too_deep]);
+        }
+        // Arrays count as objects do.
+        let arrays = format!("{{\"a\": {}1{}}}", "[".repeat(depth), "]".repeat(depth));
+        send_json(&v, "POST", "sys/wrapping/wrap", Some("5m"), arrays)
+            .await
+            .errors(400, &[&too_deep]);
+    }
+    // Nothing was written by the refusals.
+    v.get("cubbyhole/deeper").await.not_found();
+    assert_eq!(
+        v.get("secret/metadata/deep").await.data()["current_version"],
+        secret_versions
+    );
+}
+
+/// `sys/wrapping/wrap` with no body, `{}` or `null` wraps an empty payload, as Vault
+/// does (its handler answers `Data: data.Raw`, which is never nil): 200 with wrap_info,
+/// and the unwrap answers the envelope with `data: {}`.
+#[tokio::test]
+async fn wrapping_an_empty_payload() {
+    let srv = TestServer::dev();
+    let v = V::root(&srv);
+    for body in [None, Some("{}"), Some("null")] {
+        let mut rb = v
+            .req("POST", "sys/wrapping/wrap")
+            .header("X-Vault-Wrap-TTL", "2m");
+        if let Some(b) = body {
+            rb = rb.header("Content-Type", "application/json").body(b);
+        }
+        let r = v.send(format!("wrap {body:?}"), rb).await;
+        let token = assert_wrapped(&r, 120, "sys/wrapping/wrap")["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = v
+            .with_token(&token)
+            .post("sys/wrapping/unwrap", json!({}))
+            .await
+            .ok_exact();
+        assert_eq!(got["data"], json!({}), "{body:?}");
+        assert_eq!(got["auth"], json!(null), "{body:?}");
+    }
+    // Still not without the wrap header.
+    v.post("sys/wrapping/wrap", json!({}))
+        .await
+        .errors(400, &["endpoint requires response wrapping to be used"]);
+}

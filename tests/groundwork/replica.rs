@@ -127,6 +127,14 @@ async fn a_secondary_bootstraps_streams_and_keeps_its_local_data() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let pair = Pair::start(a.path(), b.path()).await;
     let (p, s) = (pair.primary.v(), pair.secondary.v());
+    // The primary audits what secondaries forward (a local device: it stays there).
+    let audit_log = a.path().join("audit.log");
+    p.put(
+        "sys/audit/trail",
+        json!({"type": "file", "local": true, "options": {"file_path": audit_log}}),
+    )
+    .await
+    .no_content();
     pair.assert_converged().await;
 
     // Replicated changes stream over: data, a policy, a new mount with data.
@@ -191,6 +199,23 @@ async fn a_secondary_bootstraps_streams_and_keeps_its_local_data() {
     assert_eq!(
         p.get("secret/data/from-secondary").await.data()["data"]["v"],
         2
+    );
+    let trail = std::fs::read_to_string(&audit_log).unwrap();
+    let forwarded: Vec<serde_json::Value> = trail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| {
+            e["request"]["path"] == "secret/data/from-secondary"
+                && e["request"]["operation"] == "create"
+        })
+        .collect();
+    assert_eq!(
+        forwarded
+            .iter()
+            .map(|e| e["type"].clone())
+            .collect::<Vec<_>>(),
+        [json!("request"), json!("response")],
+        "the forwarded write in the primary's audit log: {trail}"
     );
     s.put(
         "sys/policies/acl/writer",

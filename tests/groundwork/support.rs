@@ -47,8 +47,13 @@ impl Node {
 
     /// [`Node::init`], fsyncing every commit when `durable`.
     pub async fn init_with(dir: &Path, durable: bool) -> Self {
+        Self::init_config(dir, durable, CoreConfig::default()).await
+    }
+
+    /// [`Node::init_with`] a core `config` (a manual clock, for one).
+    pub async fn init_config(dir: &Path, durable: bool, config: CoreConfig) -> Self {
         let storage = Storage::open(dir, durable).await.unwrap();
-        let core = Core::new(storage.clone(), CoreConfig::default());
+        let core = Core::new(storage.clone(), config);
         let init = core.init(1, 1).await.unwrap();
         let unseal_key = init.keys[0].to_vec();
         core.unseal(&unseal_key).await.unwrap();

@@ -180,6 +180,16 @@ pub(super) async fn handle_unauthenticated(
             core.wrap_lookup(active, &token).await
         }
         Unauthenticated::Unwrap => {
+            // A replication activation token (a JWT) is unwrapped by the primary that
+            // signed it: it answers with the activation bundle.
+            if let Some(jwt) = body_token
+                .as_deref()
+                .or(req.token.as_deref())
+                .filter(|t| crate::replication::token::looks_like_jwt(t))
+            {
+                let key = req.data.get("secondary_public_key").and_then(Value::as_str);
+                return core.answer_activation(active, jwt, key).await;
+            }
             match body_token {
                 Some(token) => {
                     // Unwrapping someone's token by value needs a valid token of one's own,
@@ -282,6 +292,9 @@ pub(super) async fn handle(
     if let Some(result) = remount::handle(core, active, op, rel, &req.data).await {
         return result;
     }
+    if let Some(result) = super::replication::endpoints::handle(core, active, op, rel, req).await {
+        return result;
+    }
     if let Some(result) = super::metrics::handle(core, op, rel, req) {
         return result;
     }
@@ -365,9 +378,7 @@ pub(super) async fn handle(
                     "endpoint requires response wrapping to be used",
                 ));
             }
-            if req.data.is_empty() {
-                return Err(Error::invalid("empty wrapping responses are not supported"));
-            }
+            // Vault wraps whatever came, an empty body or `{}` too: it unwraps to `data: {}`.
             Ok(Response::data(req.data.clone()))
         }
         (Endpoint::Rewrap, _) if write => {

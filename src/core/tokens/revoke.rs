@@ -6,7 +6,6 @@ use super::super::expiration::lease_id;
 use super::{stripe_of, TokenEntry, TokenStore, MAX_TREE_DEPTH};
 use crate::error::Result;
 use crate::logical::ViewBatch;
-use crate::util::unix_now;
 
 impl TokenStore {
     async fn children(&self, hash: &str) -> Result<Vec<String>> {
@@ -32,7 +31,7 @@ impl TokenStore {
             .view
             .get_json::<TokenEntry>(&format!("id/{hash}"))
             .await?
-            .is_some_and(|e| e.num_uses >= 0 && !e.expired(unix_now())))
+            .is_some_and(|e| e.num_uses >= 0 && !e.expired(self.clock.unix_now())))
     }
 
     /// Marks `hash` as being revoked, after any child creation under it in flight has

@@ -3,7 +3,11 @@ use super::*;
 use crate::logical::test_support::unsealed_barrier;
 
 async fn store() -> Arc<TokenStore> {
-    Arc::new(TokenStore::load(unsealed_barrier().await).await.unwrap())
+    Arc::new(
+        TokenStore::load(unsealed_barrier().await, Clock::system())
+            .await
+            .unwrap(),
+    )
 }
 
 async fn new_token(store: &TokenStore, new: NewToken) -> (String, String) {
@@ -42,7 +46,11 @@ async fn lookups_are_cached_and_shared() {
 #[tokio::test]
 async fn the_known_set_follows_creates_revokes_and_reloads() {
     let barrier = unsealed_barrier().await;
-    let open = || async { TokenStore::load(barrier.clone()).await.unwrap() };
+    let open = || async {
+        TokenStore::load(barrier.clone(), Clock::system())
+            .await
+            .unwrap()
+    };
     let s = open().await;
     let (a, ha) = new_token(&s, NewToken::default()).await;
     let (_, hb) = new_token(&s, NewToken::default()).await;
@@ -103,7 +111,10 @@ async fn revoke_orphan_updates_the_children() {
 
 #[tokio::test]
 async fn expiry_is_checked_on_every_hit() {
-    let s = store().await;
+    let clock = Clock::manual(std::time::SystemTime::now());
+    let s = TokenStore::load(unsealed_barrier().await, clock.clone())
+        .await
+        .unwrap();
     let (token, hash) = new_token(
         &s,
         NewToken {
@@ -114,7 +125,10 @@ async fn expiry_is_checked_on_every_hit() {
     .await;
     assert!(s.lookup(&token).await.unwrap().is_some());
     assert!(cached(&s, &hash).is_some());
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // A 1 s token lives its whole second, wherever in a second it was issued.
+    clock.advance(Duration::from_millis(999));
+    assert!(s.lookup(&token).await.unwrap().is_some());
+    clock.advance(Duration::from_millis(1001));
     assert!(
         cached(&s, &hash).is_some(),
         "still cached; the hit must check the clock"
@@ -264,7 +278,15 @@ async fn a_dropped_change_still_keeps_the_cache_coherent() {
         s.lookup(&token).await.unwrap();
         tokio::task::yield_now().await;
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The commit lands in its own task: once it has, the token is gone for good.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.lookup(&token).await.unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the commit never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     assert!(s.lookup(&token).await.unwrap().is_none());
     assert!(cached(&s, &hash).is_none());
 }

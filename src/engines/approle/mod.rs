@@ -9,6 +9,8 @@
 //!   `role_id` and the token settings.
 //! - `role/:role_name/role-id` read, update: the role id (unique across roles).
 //! - `role/:role_name/local-secret-ids` read.
+//! - `role/:role_name/<field>` read, update, delete: one setting of the role
+//!   (`policies`, `secret-id-ttl`, `token-ttl`, `bind-secret-id`, ...: `role_fields.rs`).
 //! - `role/:role_name/secret-id` update: a new secret id; LIST: the accessors of its ids.
 //! - `role/:role_name/custom-secret-id` update: a secret id of the caller's choosing.
 //! - `role/:role_name/secret-id/lookup|destroy` `{secret_id}`, and
@@ -37,6 +39,7 @@
 
 mod login;
 mod role;
+mod role_fields;
 mod secret_id;
 #[cfg(test)]
 mod tests;
@@ -150,6 +153,7 @@ enum Route<'a> {
     Role(&'a str),
     RoleId(&'a str),
     LocalSecretIds(&'a str),
+    RoleField(&'a str, role_fields::Field),
     SecretId(&'a str),
     CustomSecretId(&'a str),
     SecretIdLookup(&'a str),
@@ -174,6 +178,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         ["role", name, "secret-id", "destroy"] => Route::SecretIdDestroy(name),
         ["role", name, "secret-id-accessor", "lookup"] => Route::AccessorLookup(name),
         ["role", name, "secret-id-accessor", "destroy"] => Route::AccessorDestroy(name),
+        ["role", name, field] => Route::RoleField(name, role_fields::Field::parse(field)?),
         ["tidy", "secret-id"] => Route::Tidy,
         _ => return None,
     })
@@ -201,6 +206,16 @@ impl Backend for AppRole {
             }
             (Route::LocalSecretIds(name), Read) => {
                 self.read_local_secret_ids(ctx, &role_name(name)?).await
+            }
+            (Route::RoleField(name, field), Read) => {
+                self.read_role_field(ctx, &role_name(name)?, field).await
+            }
+            (Route::RoleField(name, field), Create | Update) => {
+                self.write_role_field(ctx, &role_name(name)?, field, data)
+                    .await
+            }
+            (Route::RoleField(name, field), Delete) => {
+                self.delete_role_field(ctx, &role_name(name)?, field).await
             }
             (Route::SecretId(name), Create | Update) => {
                 self.create_secret_id(ctx, &role_name(name)?, data, false)

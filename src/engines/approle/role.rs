@@ -74,7 +74,7 @@ pub(super) async fn existing(ctx: &Ctx, name: &str) -> Result<RoleEntry> {
 }
 
 /// Vault's rule: a role must constrain logins somehow.
-fn check_constraints(role: &RoleEntry) -> Result<()> {
+pub(super) fn check_constraints(role: &RoleEntry) -> Result<()> {
     if role.bind_secret_id || !role.secret_id_bound_cidrs.is_empty() {
         Ok(())
     } else {
@@ -203,7 +203,12 @@ impl AppRole {
 
     /// Writes `role` and its role-id index in one batch, after checking that no other role
     /// holds its role id. `previous_role_id` (empty for a new role) loses its index.
-    async fn save_role(&self, ctx: &Ctx, role: &RoleEntry, previous_role_id: &str) -> Result<()> {
+    pub(super) async fn save_role(
+        &self,
+        ctx: &Ctx,
+        role: &RoleEntry,
+        previous_role_id: &str,
+    ) -> Result<()> {
         let key = self
             .role_id_salt
             .get(&ctx.storage, true)

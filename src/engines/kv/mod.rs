@@ -1,7 +1,7 @@
 //! The KV secrets engine: [`KvV1`] (unversioned, also reused by cubbyhole) and [`KvV2`]
 //! (versioned), chosen by the mount's `version` option with [`kv_backend`].
 
-mod support;
+pub(crate) mod support;
 pub mod v1;
 pub mod v2;
 

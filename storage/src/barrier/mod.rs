@@ -320,6 +320,37 @@ impl Barrier {
         Ok(self.progress(Some(&config)))
     }
 
+    /// Unseals with the root key itself: a replication secondary, handed its primary's
+    /// root key at activation, opens the replicated keyring with it (later unseals use the
+    /// primary's unseal keys, as `core/root-key` replicates too). Already unsealed:
+    /// nothing changes. [`Error::InvalidUnsealKey`] when the key does not open the keyring.
+    pub async fn unseal_with_root_key(&self, root_key: &[u8]) -> Result<()> {
+        if !self.is_sealed() {
+            return Ok(());
+        }
+        let root = AeadKey::from_slice(root_key)
+            .map(Arc::new)
+            .ok_or(Error::InvalidUnsealKey)?;
+        let keyring = match self.load_keyring(root, None).await {
+            Err(Error::Integrity { .. }) => return Err(Error::InvalidUnsealKey),
+            other => Arc::new(other?),
+        };
+        let mut slot = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(keyring);
+        }
+        tracing::info!("barrier unsealed with the root key");
+        Ok(())
+    }
+
+    /// The root key (unsealed only): what a replication primary hands an activated
+    /// secondary over the mutual-TLS cluster channel, so it can open the replicated
+    /// keyring. Never logged, never stored in the clear.
+    pub fn root_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let ring = self.unsealed()?;
+        Ok(zeroize::Zeroizing::new(ring.root().bytes().to_vec()))
+    }
+
     /// Abandons the current unseal attempt.
     pub fn unseal_reset(&self) {
         self.collector().reset();

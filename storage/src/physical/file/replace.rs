@@ -258,9 +258,41 @@ impl FileBackend {
     /// Deletes every key at once, crash-safe like [`restore`](Self::restore), and starts a
     /// new log id; sequence numbers go on. Refused while a snapshot is open.
     pub async fn wipe(&self) -> Result<Position> {
+        self.wipe_and_install(Vec::new()).await
+    }
+
+    /// [`wipe`](Self::wipe), with `entries` as the new store's only keys: after a crash
+    /// the store holds the old keys or exactly these, never a mix (a replication
+    /// secondary installs its primary's keys and its own state this way).
+    pub async fn wipe_and_install(&self, mut entries: Vec<(String, Vec<u8>)>) -> Result<Position> {
+        for (key, _) in &entries {
+            crate::key::validate_key(key)?;
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if entries.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err(Error::InvalidRequest("a key is given twice".into()));
+        }
         let _one = self.replacing.lock().await;
         let staging = self.start_staging().await?;
-        let tree = Tree::new(staging.join("tree"));
+        let mut tree = Tree::new(staging.join("tree"));
+        let written = if entries.is_empty() {
+            Ok(tree)
+        } else {
+            tokio::task::spawn_blocking(move || {
+                tree.write_new(&entries)?;
+                Ok(tree)
+            })
+            .await
+            .map_err(|e| Error::io("installing keys", io::Error::other(e.to_string())))
+            .and_then(|r| r)
+        };
+        let tree = match written {
+            Ok(tree) => tree,
+            Err(e) => {
+                let _ = blocking(move || remove_all(&staging)).await;
+                return Err(e);
+            }
+        };
         if let Err(e) = self.finish_staging(&staging, tree).await {
             let _ = blocking(move || remove_all(&staging)).await;
             return Err(e);

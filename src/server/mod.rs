@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 use crate::http::{self, HttpOptions};
 use crate::logical::Operation;
 
+mod cluster;
+
 /// What `vaultrs server` was asked to do (from the CLI's flags).
 #[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
@@ -119,6 +121,14 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     };
     let kept = options.dev_data_dir.is_some();
     let shutdown = shutdown_signal();
+    let socket = bind(&address)?;
+    let local = socket
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let cluster_socket = cluster::bind_default(&local)?;
+    let cluster_local = cluster_socket
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
     // Fsyncs only for a kept directory: a temporary one is removed at exit.
     let storage = Storage::open(&data_dir, kept).await?;
     let core = Core::new(
@@ -128,16 +138,17 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
             audit_files: audit_rules(false, [data_dir.clone()]),
             // Vault's dev configuration: `telemetry { prometheus_retention_time = "24h" }`.
             prometheus_retention_time: crate::config::PROMETHEUS_DEFAULT_RETENTION,
+            api_addr: Some(format!("http://{local}")),
+            cluster_addr: Some(format!("https://{cluster_local}")),
+            dev: true,
             ..CoreConfig::default()
         },
     );
     let (unseal_key, root_token) =
         dev_setup(&core, &data_dir, kept, options.dev_root_token_id.clone()).await?;
+    core.set_dev_root_token(&root_token);
+    tracing::info!(cluster_addr = %format!("https://{cluster_local}"), "cluster listener bound");
 
-    let socket = bind(&address)?;
-    let local = socket
-        .local_addr()
-        .map_err(|e| Error::Internal(e.to_string()))?;
     if !options.dev_no_store_token {
         if let Err(e) = store_token_helper(&root_token) {
             tracing::warn!(error = %e, "could not write ~/.vault-token");
@@ -145,6 +156,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
     }
     print_dev_banner(
         &local,
+        &cluster_local,
         &unseal_key,
         &root_token,
         &data_dir,
@@ -157,7 +169,14 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         disable_unauthed_generate_root_endpoints: false,
         unauthenticated_metrics_access: false,
     };
-    serve(core, vec![(listener, socket)], storage.file, shutdown).await
+    serve(
+        core,
+        vec![(listener, socket)],
+        cluster_socket,
+        storage.file,
+        shutdown,
+    )
+    .await
 }
 
 /// Binds a listening socket (port 0 picks a free port).
@@ -194,7 +213,8 @@ async fn dev_setup(
             .map_err(|_| Error::invalid("dev-unseal-key is damaged"))?;
         core.unseal(&raw).await.map_err(|e| match e {
             Error::Storage(vaultrs_storage::Error::InvalidUnsealKey) => Error::invalid(format!(
-                "{} no longer opens this vault (it was rekeyed): serve the directory with \
+                "{} no longer opens this vault (it was rekeyed, or it became a replication \
+                 secondary, which unseals with its primary's keys): serve the directory with \
                  -config and unseal it with its current keys",
                 key_file.display()
             )),
@@ -274,11 +294,19 @@ fn store_token_helper(token: &str) -> Result<()> {
     write_private(&Path::new(&home).join(".vault-token"), token.as_bytes())
 }
 
-fn print_dev_banner(addr: &SocketAddr, key: &str, token: &str, dir: &Path, kept: bool) {
+fn print_dev_banner(
+    addr: &SocketAddr,
+    cluster: &SocketAddr,
+    key: &str,
+    token: &str,
+    dir: &Path,
+    kept: bool,
+) {
     let mut out = std::io::stdout();
     let _ = writeln!(out, "==> Vault server configuration:\n");
     let rows = [
         ("Api Address", format!("http://{addr}")),
+        ("Cluster Address", format!("https://{cluster}")),
         (
             "Listener 1",
             format!("tcp (addr: \"{addr}\", tls: \"disabled\")"),
@@ -330,9 +358,42 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
                 .filter_map(|l| l.tls.as_ref())
                 .flat_map(|tls| [tls.cert_file.clone(), tls.key_file.clone()]),
         );
+    let mut listeners = Vec::new();
+    for listener in &config.listeners {
+        let socket = bind(&listener.address)?;
+        listeners.push((listener.clone(), socket));
+    }
+    let first = listeners
+        .first()
+        .map(|(l, s)| (l.tls.is_some(), s.local_addr()))
+        .ok_or_else(|| Error::invalid("the configuration has no listener"))?;
+    let (first_tls, first_addr) = (
+        first.0,
+        first.1.map_err(|e| Error::Internal(e.to_string()))?,
+    );
+    let cluster_socket = match &config.cluster_addr {
+        Some(addr) => bind(&cluster::bind_address(addr)?)?,
+        None => cluster::bind_default(&first_addr)?,
+    };
+    let cluster_local = cluster_socket
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let scheme = if first_tls { "https" } else { "http" };
     let mut core_config = CoreConfig {
         audit_files: audit_rules(config.allow_audit_log_prefixing, own_files),
         prometheus_retention_time: config.prometheus_retention_time,
+        api_addr: Some(
+            config
+                .api_addr
+                .clone()
+                .unwrap_or_else(|| format!("{scheme}://{first_addr}")),
+        ),
+        cluster_addr: Some(
+            config
+                .cluster_addr
+                .clone()
+                .unwrap_or_else(|| format!("https://{cluster_local}")),
+        ),
         ..CoreConfig::default()
     };
     if let Some(ttl) = config.default_lease_ttl {
@@ -359,6 +420,12 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     }
     let _ = writeln!(
         out,
+        "{:>24}: {}",
+        "Cluster Address",
+        core.config().cluster_addr.as_deref().unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
         "{:>24}: file (path: {})",
         "Storage",
         config.storage_path.display()
@@ -374,23 +441,20 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
         "\n==> Vault server started! Log data will stream in below:\n"
     );
     let _ = out.flush();
-    let mut listeners = Vec::new();
-    for listener in config.listeners {
-        let socket = bind(&listener.address)?;
-        listeners.push((listener, socket));
-    }
-    serve(core, listeners, storage.file, shutdown).await
+    serve(core, listeners, cluster_socket, storage.file, shutdown).await
 }
 
 /// Serves every listener until a shutdown signal, then drains requests and checkpoints.
 async fn serve(
     core: Arc<Core>,
     listeners: Vec<(Listener, std::net::TcpListener)>,
+    cluster_socket: std::net::TcpListener,
     storage: Arc<FileBackend>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let handle = axum_server::Handle::new();
     let mut tasks = Vec::new();
+    let cluster = cluster::spawn(core.clone(), cluster_socket);
     for (listener, socket) in listeners {
         let app = http::router(
             core.clone(),
@@ -443,6 +507,7 @@ async fn serve(
         let _ = task.await;
     }
     core.seal().await;
+    cluster.abort();
     storage.close().await?;
     Ok(())
 }

@@ -1,0 +1,416 @@
+//! A primary: enable, activation tokens, answering activations, revocation, demote and
+//! disable, and what its cluster listener asks of the core.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Map, Value};
+use vaultrs_storage::Batch;
+
+use super::{live, live_mut, refused, string_field, Core};
+use crate::core::{Active, Response};
+use crate::error::{Error, Result};
+use crate::replication::activation::{self, ActivationRequest, PrimaryActivation};
+use crate::replication::ca::{ClusterCa, SecondaryIdentity};
+use crate::replication::ledger::ActivationLedger;
+use crate::replication::material::{PrimaryMaterial, PRIMARY_KEY, SECONDARY_KEY};
+use crate::replication::state::{Mode, State};
+use crate::replication::tls::{self, Revocations};
+use crate::replication::token::{JwtSigningKey, MAX_TTL_SECS};
+use crate::replication::{SecondaryId, SecretString};
+use crate::util::{rfc3339, unix_now};
+
+/// Default lifetime of an activation token (Vault's `ttl` default).
+const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// What the primary knows of a secondary's connection (in memory).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Contact {
+    /// Open streams from it.
+    pub streams: u32,
+    pub last_heartbeat: Option<SystemTime>,
+    /// The addresses it gave when it last opened a stream.
+    pub api_address: String,
+    pub cluster_address: String,
+}
+
+/// A primary's live parts.
+pub(crate) struct PrimaryLive {
+    pub ca: ClusterCa,
+    pub signing_key: JwtSigningKey,
+    /// The ledger as stored; changed only under its lock, stored before it changes here.
+    pub ledger: tokio::sync::Mutex<ActivationLedger>,
+    /// Checked at every handshake of the cluster listener, and by open streams.
+    pub revocations: Revocations,
+    pub contacts: std::sync::Mutex<BTreeMap<String, Contact>>,
+}
+
+impl PrimaryLive {
+    fn new(material: &PrimaryMaterial) -> Result<Self> {
+        Ok(Self {
+            ca: ClusterCa::from_state(&material.ca).map_err(refused)?,
+            signing_key: JwtSigningKey::from_state(&material.signing_key).map_err(refused)?,
+            revocations: Revocations::new(material.ledger.revoked_set()),
+            ledger: tokio::sync::Mutex::new(material.ledger.clone()),
+            contacts: std::sync::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn material(&self, ledger: &ActivationLedger) -> PrimaryMaterial {
+        PrimaryMaterial {
+            version: 1,
+            ca: self.ca.state(),
+            signing_key: self.signing_key.state(),
+            ledger: ledger.clone(),
+        }
+    }
+
+    /// The cluster listener's TLS configuration, with a server certificate for `addrs`.
+    fn server_config(&self, addrs: &[&str]) -> Result<Arc<rustls::ServerConfig>> {
+        let cert = self
+            .ca
+            .issue_server_cert(addrs, unix_now())
+            .map_err(refused)?;
+        let config = tls::server_config(self.ca.cert_pem(), &cert, self.revocations.clone())
+            .map_err(refused)?;
+        Ok(Arc::new(config))
+    }
+
+    pub fn contacts(&self) -> BTreeMap<String, Contact> {
+        self.contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+fn not_primary() -> Error {
+    Error::invalid("this cluster is not a performance replication primary")
+}
+
+fn primary_live(active: &Active) -> Result<Arc<PrimaryLive>> {
+    live(active).primary.clone().ok_or_else(not_primary)
+}
+
+impl Core {
+    /// The addresses the cluster listener's certificate must cover.
+    fn cluster_addrs<'a>(&'a self, state: &'a State) -> Vec<&'a str> {
+        let mut addrs: Vec<&str> = Vec::new();
+        for a in [
+            Some(state.primary_cluster_addr.as_str()),
+            self.config.cluster_addr.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !a.is_empty() && !addrs.contains(&a) {
+                addrs.push(a);
+            }
+        }
+        addrs
+    }
+
+    /// Unseal of a primary: its material loaded, its listener configured.
+    pub(super) async fn start_primary(&self, active: &Active, state: &State) -> Result<()> {
+        let bytes =
+            self.barrier.get(PRIMARY_KEY).await?.ok_or_else(|| {
+                Error::Internal("the primary's replication material is gone".into())
+            })?;
+        let live = Arc::new(PrimaryLive::new(&PrimaryMaterial::decode(&bytes)?)?);
+        let tls = live.server_config(&self.cluster_addrs(state))?;
+        live_mut(active).primary = Some(live);
+        self.cluster_tls.send_replace(Some(tls));
+        Ok(())
+    }
+
+    /// `primary/enable`.
+    pub(super) async fn enable_primary(
+        &self,
+        active: &Active,
+        data: &Map<String, Value>,
+    ) -> Result<Response> {
+        let _change = self.replication_change.lock().await;
+        let state = self.replication_state();
+        match state.mode {
+            Mode::Primary => {
+                return Err(Error::invalid(
+                    "this cluster is already a performance replication primary",
+                ))
+            }
+            Mode::Secondary => {
+                return Err(Error::invalid(
+                    "this cluster is a performance replication secondary: it cannot be \
+                     enabled as a primary (promote it with \
+                     sys/replication/performance/secondary/promote)",
+                ))
+            }
+            Mode::Disabled => {}
+        }
+        self.become_primary(active, &state, string_field(data, "primary_cluster_addr")?)
+            .await?;
+        Ok(Response::empty())
+    }
+
+    /// Makes this cluster a primary (enable, promote): new cluster CA and signing key,
+    /// the next epoch, the listener configured.
+    pub(super) async fn become_primary(
+        &self,
+        active: &Active,
+        state: &State,
+        addr: Option<&str>,
+    ) -> Result<()> {
+        let cluster_addr = addr
+            .or(self.config.cluster_addr.as_deref())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "no cluster address is known: set cluster_addr in the server \
+                     configuration, or give primary_cluster_addr",
+                )
+            })?
+            .to_owned();
+        let cluster_id = active.cluster.1.clone();
+        let now = unix_now();
+        let material = PrimaryMaterial {
+            version: 1,
+            ca: ClusterCa::generate(&cluster_id, now)
+                .map_err(refused)?
+                .state(),
+            signing_key: JwtSigningKey::generate().map_err(refused)?.state(),
+            ledger: ActivationLedger::new(),
+        };
+        let live = Arc::new(PrimaryLive::new(&material)?);
+        let mut next = State::primary(cluster_id, cluster_addr);
+        next.epoch = state.epoch.saturating_add(1).max(1);
+        let tls = live.server_config(&self.cluster_addrs(&next))?;
+        self.stop_replication(active);
+        let batch = Batch::new()
+            .put(PRIMARY_KEY, material.encode()?)
+            .delete(SECONDARY_KEY);
+        self.save_replication(next, batch).await?;
+        live_mut(active).primary = Some(live);
+        self.cluster_tls.send_replace(Some(tls));
+        tracing::info!("performance replication primary enabled");
+        Ok(())
+    }
+
+    /// `primary/secondary-token`: always a wrapped answer whose token is the signed JWT.
+    pub(super) async fn secondary_token(
+        &self,
+        active: &Active,
+        path: &str,
+        data: &Map<String, Value>,
+    ) -> Result<Response> {
+        let live = primary_live(active)?;
+        let id = string_field(data, "id")?.ok_or_else(|| Error::invalid("missing secondary ID"))?;
+        let id = SecondaryId::new(id).map_err(refused)?;
+        let ttl = match data.get("ttl") {
+            Some(Value::String(s)) if s.is_empty() => DEFAULT_TOKEN_TTL,
+            _ => crate::fields::duration(data, "ttl")?.unwrap_or(DEFAULT_TOKEN_TTL),
+        };
+        let ttl = ttl.as_secs();
+        if ttl == 0 || ttl > MAX_TTL_SECS {
+            return Err(Error::invalid(format!(
+                "ttl must be between 1s and {}h",
+                MAX_TTL_SECS / 3600
+            )));
+        }
+        let state = self.replication_state();
+        let api_addr = self.config.api_addr.clone().unwrap_or_default();
+        let dev_root = self.dev_root_token();
+        let view = PrimaryActivation {
+            cluster_id: &state.cluster_id,
+            api_addr: &api_addr,
+            cluster_addr: &state.primary_cluster_addr,
+            signing_key: &live.signing_key,
+            ca: &live.ca,
+            dev_root_token_id: dev_root.as_deref(),
+        };
+        let now = unix_now();
+        let mut ledger = live.ledger.lock().await;
+        let mut next = ledger.clone();
+        next.prune(now);
+        let issued =
+            activation::issue_secondary_token(&view, &mut next, &id, ttl, now).map_err(refused)?;
+        self.store_material(&live, &next).await?;
+        *ledger = next;
+        drop(ledger);
+        let mut response = Response {
+            wrap_info: Some(json!({
+                "token": issued.token.expose(),
+                "accessor": "",
+                "ttl": ttl,
+                "creation_time": rfc3339(SystemTime::now()),
+                "creation_path": path,
+                "wrapped_accessor": "",
+            })),
+            ..Response::default()
+        };
+        if api_addr.is_empty() {
+            response.warnings.push(
+                "No redirect address set in Vault so none could be encoded in the token. \
+                 You may need to supply Vault's API address when unwrapping the token."
+                    .into(),
+            );
+        }
+        Ok(response)
+    }
+
+    async fn store_material(&self, live: &PrimaryLive, ledger: &ActivationLedger) -> Result<()> {
+        self.barrier
+            .put(PRIMARY_KEY, &live.material(ledger).encode()?)
+            .await?;
+        Ok(())
+    }
+
+    /// The unwrap of an activation token (`sys/wrapping/unwrap` with the JWT): checks and
+    /// burns it, and answers with the activation bundle sealed to the secondary's key.
+    pub(crate) async fn answer_activation(
+        &self,
+        active: &Active,
+        token: &str,
+        secondary_public_key: Option<&str>,
+    ) -> Result<Response> {
+        let live = primary_live(active)?;
+        let public_key = secondary_public_key.ok_or_else(|| {
+            Error::invalid(
+                "activation needs the secondary's public key (secondary_public_key): \
+                 enable the secondary with sys/replication/performance/secondary/enable",
+            )
+        })?;
+        let state = self.replication_state();
+        let api_addr = self.config.api_addr.clone().unwrap_or_default();
+        let dev_root = self.dev_root_token();
+        let view = PrimaryActivation {
+            cluster_id: &state.cluster_id,
+            api_addr: &api_addr,
+            cluster_addr: &state.primary_cluster_addr,
+            signing_key: &live.signing_key,
+            ca: &live.ca,
+            dev_root_token_id: dev_root.as_deref(),
+        };
+        let request = ActivationRequest {
+            token: SecretString::new(token),
+            secondary_public_key: public_key.to_owned(),
+        };
+        let now = unix_now();
+        let mut ledger = live.ledger.lock().await;
+        let mut next = ledger.clone();
+        let activated =
+            activation::answer_activation(&view, &mut next, &request, now).map_err(refused)?;
+        self.store_material(&live, &next).await?;
+        live.revocations.replace(next.revoked_set());
+        *ledger = next;
+        tracing::info!(secondary = %activated.identity.id, "secondary activated");
+        let mut data = Map::new();
+        data.insert(
+            "activation".into(),
+            serde_json::to_value(&activated.sealed)
+                .map_err(|e| Error::Internal(format!("encoding the bundle: {e}")))?,
+        );
+        Ok(Response::data(data))
+    }
+
+    /// `primary/revoke-secondary`: the secondary's certificate is refused from now on,
+    /// on new handshakes and on open streams.
+    pub(super) async fn revoke_secondary(
+        &self,
+        active: &Active,
+        data: &Map<String, Value>,
+    ) -> Result<Response> {
+        let live = primary_live(active)?;
+        let id = string_field(data, "id")?.ok_or_else(|| Error::invalid("missing secondary ID"))?;
+        let id = SecondaryId::new(id).map_err(refused)?;
+        let mut ledger = live.ledger.lock().await;
+        let mut next = ledger.clone();
+        next.revoke(&id).map_err(refused)?;
+        self.store_material(&live, &next).await?;
+        live.revocations.replace(next.revoked_set());
+        *ledger = next;
+        self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));
+        tracing::info!(secondary = %id, "secondary revoked");
+        Ok(Response::empty())
+    }
+
+    /// `primary/demote`: a secondary of no primary (its replicated data stays, read-only),
+    /// until `update-primary` points it at one. Keeps the cluster id and epoch.
+    pub(super) async fn demote_primary(&self, active: &Active) -> Result<Response> {
+        let _change = self.replication_change.lock().await;
+        let mut state = self.replication_state();
+        if state.mode != Mode::Primary {
+            return Err(not_primary());
+        }
+        self.stop_replication(active);
+        state.mode = Mode::Secondary;
+        state.primary_api_addr.clear();
+        state.primary_cluster_addr.clear();
+        state.secondary_id.clear();
+        self.save_replication(state, Batch::new().delete(PRIMARY_KEY))
+            .await?;
+        tracing::info!("performance replication primary demoted");
+        Ok(Response::empty())
+    }
+
+    /// `primary/disable`: replication off; the CA is gone, so no secondary connects again.
+    pub(super) async fn disable_primary(&self, active: &Active) -> Result<Response> {
+        let _change = self.replication_change.lock().await;
+        let mut state = self.replication_state();
+        if state.mode != Mode::Primary {
+            return Err(not_primary());
+        }
+        self.stop_replication(active);
+        state.mode = Mode::Disabled;
+        state.primary_cluster_addr.clear();
+        state.secondaries.clear();
+        self.save_replication(state, Batch::new().delete(PRIMARY_KEY))
+            .await?;
+        tracing::info!("performance replication primary disabled");
+        Ok(Response::empty())
+    }
+
+    /// Whether the cluster listener may serve `who` now: this core is an unsealed primary
+    /// and `who` is not revoked.
+    pub fn cluster_peer_allowed(&self, who: &SecondaryIdentity) -> bool {
+        let Ok(active) = self.active() else {
+            return false;
+        };
+        let Some(live) = live(&active).primary.clone() else {
+            return false;
+        };
+        live.revocations.check(who).is_ok()
+    }
+
+    /// Notes a secondary's stream opening (`open`), staying alive, or closing.
+    pub fn note_secondary(&self, who: &SecondaryIdentity, change: StreamChange) {
+        let Ok(active) = self.active() else { return };
+        let Some(live) = live(&active).primary.clone() else {
+            return;
+        };
+        let mut contacts = live.contacts.lock().unwrap_or_else(|p| p.into_inner());
+        let contact = contacts.entry(who.id.as_str().to_owned()).or_default();
+        match change {
+            StreamChange::Opened((api, cluster)) => {
+                contact.streams = contact.streams.saturating_add(1);
+                contact.api_address = api;
+                contact.cluster_address = cluster;
+            }
+            StreamChange::Closed => contact.streams = contact.streams.saturating_sub(1),
+            StreamChange::Alive => {}
+        }
+        contact.last_heartbeat = Some(SystemTime::now());
+    }
+
+    /// The root key, for an activated secondary on the cluster channel (checked there).
+    pub fn root_key_for_secondary(&self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        Ok(self.barrier.root_key()?)
+    }
+}
+
+/// What happened to a secondary's stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamChange {
+    /// Opened, by a secondary at these (API, cluster) addresses.
+    Opened((String, String)),
+    Alive,
+    Closed,
+}
