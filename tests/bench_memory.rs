@@ -13,8 +13,9 @@
 //! and a user write (a password hash) until the time is up. RSS (`/proc/<pid>/status`
 //! `VmRSS`) is sampled every half second; the report shows idle, peak, median and the
 //! figure two seconds after the flood, the timeline, and the goal: peak within 2x the
-//! idle figure plus the configured caches (the storage read cache, and the hashing
-//! threads' working memory, 19 MiB each).
+//! idle figure plus the configured caches (the storage read cache and the change feed's
+//! tail, which fill with the flood's tokens and leases, and the hashing threads' working
+//! memory, 19 MiB each).
 //!
 //! Run with `cargo bench --bench memory` (the server is `target/release/vaultrs`, built
 //! first if missing).
@@ -253,7 +254,9 @@ fn measure(name: &str, bin: &Path, secs: f64, conns: usize) -> Res<Outcome> {
 
 fn report(outcomes: &[Outcome], secs: f64, conns: usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let cache_mib = vaultrs::storage::CacheOptions::default().max_bytes as f64 / (1 << 20) as f64;
+    let mib_of = |bytes: f64| bytes / (1 << 20) as f64;
+    let cache_mib = mib_of(vaultrs::storage::CacheOptions::default().max_bytes as f64);
+    let feed_mib = mib_of(vaultrs::storage::FeedOptions::default().max_bytes as f64);
     let hashing_mib = cores as f64 * HASH_MIB;
     println!();
     println!(
@@ -310,11 +313,12 @@ fn report(outcomes: &[Outcome], secs: f64, conns: usize) {
     }
     println!();
     println!(
-        "configured caches: storage read cache {cache_mib:.0} MiB; hashing threads \
-         {cores} x {HASH_MIB:.0} MiB = {hashing_mib:.0} MiB (held only while hashes are queued)"
+        "configured caches: storage read cache {cache_mib:.0} MiB, change-feed tail \
+         {feed_mib:.0} MiB of values; hashing threads {cores} x {HASH_MIB:.0} MiB = \
+         {hashing_mib:.0} MiB (held only while hashes are queued)"
     );
     for o in outcomes {
-        let limit = 2.0 * mib(o.idle_kib) + cache_mib + hashing_mib;
+        let limit = 2.0 * mib(o.idle_kib) + cache_mib + feed_mib + hashing_mib;
         let peak = mib(o.peak_kib());
         println!(
             "  {}: peak {peak:.1} MiB vs 2 x idle + caches = {limit:.1} MiB: {}; after the \
