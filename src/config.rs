@@ -6,6 +6,11 @@
 //!   address       = "127.0.0.1:8200"
 //!   tls_disable   = true            # or tls_cert_file + tls_key_file
 //!   max_request_size = 33554432
+//!   telemetry { unauthenticated_metrics_access = true }
+//! }
+//! telemetry {
+//!   prometheus_retention_time = "24h"   # 0 turns sys/metrics?format=prometheus off
+//!   disable_hostname = true
 //! }
 //! api_addr      = "http://127.0.0.1:8200"
 //! cluster_addr  = "https://127.0.0.1:8201"
@@ -28,6 +33,8 @@ pub struct Listener {
     pub tls: Option<Tls>,
     pub max_request_size: usize,
     pub disable_unauthed_generate_root_endpoints: bool,
+    /// `telemetry { unauthenticated_metrics_access }`: `sys/metrics` without a token.
+    pub unauthenticated_metrics_access: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +55,14 @@ pub struct Config {
     pub log_level: Option<String>,
     /// Vault's `allow_audit_log_prefixing`: lets `file` audit devices take `prefix`.
     pub allow_audit_log_prefixing: bool,
+    /// The top-level `telemetry { prometheus_retention_time }`: zero (no `telemetry`
+    /// block, or an explicit 0) leaves `sys/metrics` without its Prometheus format.
+    pub prometheus_retention_time: Duration,
 }
+
+/// Vault's `prometheus_retention_time` when a `telemetry` block does not set it (and in
+/// dev mode): 24 hours.
+pub const PROMETHEUS_DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// Vault's default `max_request_size`: 32 MiB.
 pub const DEFAULT_MAX_REQUEST_SIZE: usize = 32 << 20;
@@ -71,6 +85,40 @@ fn string(v: &Value, what: &str) -> Result<String> {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(Error::invalid(format!("{what} must be a string"))),
+    }
+}
+
+/// The body of an unlabelled block (`telemetry { ... }`): HCL and JSON give an object or a
+/// list of one; Vault allows one block.
+fn single_block<'a>(
+    root: &'a Map<String, Value>,
+    kind: &str,
+) -> Result<Option<&'a Map<String, Value>>> {
+    match root.get(kind) {
+        None => Ok(None),
+        Some(Value::Object(body)) => Ok(Some(body)),
+        Some(Value::Array(items)) => match items.as_slice() {
+            [Value::Object(body)] => Ok(Some(body)),
+            [] => Ok(None),
+            _ => Err(Error::invalid(format!(
+                "only one '{kind}' block is permitted"
+            ))),
+        },
+        Some(_) => Err(Error::invalid(format!("{kind} must be a block"))),
+    }
+}
+
+/// The top-level `telemetry` block's `prometheus_retention_time` (Vault's default, 24h,
+/// when the block leaves it out; zero without a block). The block's other settings
+/// (`disable_hostname`, sinks) are accepted and have nothing to change here.
+fn prometheus_retention(root: &Map<String, Value>) -> Result<Duration> {
+    let Some(telemetry) = single_block(root, "telemetry")? else {
+        return Ok(Duration::ZERO);
+    };
+    match telemetry.get("prometheus_retention_time") {
+        None => Ok(PROMETHEUS_DEFAULT_RETENTION),
+        Some(v) => ttl_from_json(v)
+            .ok_or_else(|| Error::invalid(format!("invalid prometheus_retention_time: {v}"))),
     }
 }
 
@@ -194,11 +242,17 @@ impl Config {
                 .map(truthy)
                 .transpose()?
                 .unwrap_or(false);
+            let unauthenticated_metrics_access = single_block(body, "telemetry")?
+                .and_then(|t| t.get("unauthenticated_metrics_access"))
+                .map(truthy)
+                .transpose()?
+                .unwrap_or(false);
             listeners.push(Listener {
                 address,
                 tls,
                 max_request_size,
                 disable_unauthed_generate_root_endpoints: disable_unauthed,
+                unauthenticated_metrics_access,
             });
         }
         if listeners.is_empty() {
@@ -235,6 +289,7 @@ impl Config {
             max_lease_ttl: duration("max_lease_ttl")?,
             log_level: opt_string("log_level")?,
             allow_audit_log_prefixing,
+            prometheus_retention_time: prometheus_retention(&root)?,
         })
     }
 }
@@ -282,6 +337,59 @@ mod tests {
             PathBuf::from("c.pem")
         );
         assert_eq!(c.listeners[0].max_request_size, DEFAULT_MAX_REQUEST_SIZE);
+    }
+
+    #[test]
+    fn telemetry_blocks_in_hcl_and_json() {
+        let base = r#"storage "file" { path = "/d" }"#;
+        let parse = |rest: &str| Config::parse(&format!("{base}\n{rest}"), false);
+        let c = parse(r#"listener "tcp" { tls_disable = true }"#).unwrap();
+        assert!(!c.listeners[0].unauthenticated_metrics_access);
+        assert_eq!(c.prometheus_retention_time, Duration::ZERO);
+        let c = parse(
+            r#"listener "tcp" {
+                 tls_disable = true
+                 telemetry { unauthenticated_metrics_access = true }
+               }
+               telemetry { disable_hostname = true }"#,
+        )
+        .unwrap();
+        assert!(c.listeners[0].unauthenticated_metrics_access);
+        assert_eq!(c.prometheus_retention_time, PROMETHEUS_DEFAULT_RETENTION);
+        let c = parse(
+            r#"listener "tcp" { tls_disable = true }
+               telemetry { prometheus_retention_time = "30s" }"#,
+        )
+        .unwrap();
+        assert_eq!(c.prometheus_retention_time, Duration::from_secs(30));
+        let c = parse(
+            r#"listener "tcp" { tls_disable = true }
+               telemetry { prometheus_retention_time = 0 }"#,
+        )
+        .unwrap();
+        assert_eq!(c.prometheus_retention_time, Duration::ZERO);
+
+        let c = Config::parse(
+            r#"{"storage": {"file": {"path": "/d"}},
+                "listener": {"tcp": {"tls_disable": true,
+                                     "telemetry": {"unauthenticated_metrics_access": "true"}}},
+                "telemetry": {"prometheus_retention_time": "1h"}}"#,
+            true,
+        )
+        .unwrap();
+        assert!(c.listeners[0].unauthenticated_metrics_access);
+        assert_eq!(c.prometheus_retention_time, Duration::from_secs(3600));
+
+        for bad in [
+            r#"listener "tcp" { tls_disable = true } telemetry { prometheus_retention_time = "soon" }"#,
+            r#"listener "tcp" {
+                 tls_disable = true
+                 telemetry { unauthenticated_metrics_access = "perhaps" }
+               }"#,
+            r#"listener "tcp" { tls_disable = true } telemetry {} telemetry {}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,8 +24,9 @@
 //! Nothing is asserted: targets are printed beside the results.
 
 #[path = "bench_support.rs"]
+#[allow(dead_code)]
 mod bench_support;
-use bench_support::{drain_lines, find, manifest_dir, vaultrs_bin, wait_line};
+use bench_support::{drain_lines, find, manifest_dir, rss_kib, vaultrs_bin, wait_line};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
 use std::path::{Path, PathBuf};
@@ -356,15 +357,6 @@ fn cpu_ticks(pid: &str) -> Res<u64> {
     let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
     let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
     Ok(utime + stime)
-}
-
-fn rss_kib(pid: u32) -> Res<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .ok_or("no VmRSS")?;
-    Ok(line.split_whitespace().nth(1).ok_or("bad VmRSS")?.parse()?)
 }
 
 // ---- the load generator -------------------------------------------------------------------

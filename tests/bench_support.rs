@@ -1,10 +1,12 @@
-//! What the benchmarks share (included by `tests/bench_server.rs` and
-//! `tests/bench_timing.rs` with `#[path]`): finding, and if need be building, the release
-//! server binary; reading a child's output; searching bytes.
+//! What the benchmarks share (included by each `tests/bench_*.rs` with `#[path]`, which
+//! allows what one of them leaves unused): finding, and if need be building, the release
+//! server binary; reading a child's output; searching bytes; a dev server with a durable
+//! data directory and a blocking HTTP/1.1 client for it; a process's resident memory.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -128,4 +130,265 @@ pub fn wait_line(
 
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Resident memory of process `pid`, in KiB (`VmRSS`).
+pub fn rss_kib(pid: u32) -> Res<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .ok_or("no VmRSS")?;
+    Ok(line.split_whitespace().nth(1).ok_or("bad VmRSS")?.parse()?)
+}
+
+// ---- a dev server -------------------------------------------------------------------------
+
+/// A running `vaultrs server -dev` (root token `root`); dropping it kills it.
+pub struct DevServer {
+    child: Child,
+    pub addr: SocketAddr,
+    lines: mpsc::Receiver<String>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl DevServer {
+    /// `vaultrs server -dev` on port 0 (the address comes from the banner's `VAULT_ADDR`
+    /// line), with a temporary HOME and a durable data directory.
+    pub fn start(bin: &Path) -> Res<Self> {
+        let dir = tempfile::tempdir()?;
+        let home = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let mut child = Command::new(bin)
+            .args([
+                "server",
+                "-dev",
+                "-dev-listen-address=127.0.0.1:0",
+                "-dev-root-token-id=root",
+                "-dev-no-store-token",
+            ])
+            .arg(format!("-dev-data-dir={}", data_dir.display()))
+            .env("HOME", home.path())
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        let lines = drain_lines(child.stderr.take().ok_or("no stderr")?);
+        let url = wait_line(&lines, &mut child, "vaultrs", |line| {
+            line.split("export VAULT_ADDR='")
+                .nth(1)
+                .map(|rest| rest.trim_end_matches('\'').to_owned())
+        })?;
+        let addr: SocketAddr = url.trim_start_matches("http://").parse()?;
+        let mut server = DevServer {
+            child,
+            addr,
+            lines,
+            _dirs: vec![dir, home],
+        };
+        server.wait_healthy()?;
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn check_alive(&mut self) -> Res<()> {
+        if let Some(status) = self.child.try_wait()? {
+            let out: Vec<String> = self.lines.try_iter().collect();
+            return Err(format!("server exited with {status}:\n{}", out.join("\n")).into());
+        }
+        Ok(())
+    }
+
+    /// Polls `GET /v1/sys/health` until it answers 200.
+    fn wait_healthy(&mut self) -> Res<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(200) = health_status(self.addr) {
+                return Ok(());
+            }
+            self.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(format!("{} not healthy within 60 s", self.addr).into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// One `GET /v1/sys/health` on a fresh connection; the status code.
+pub fn health_status(addr: SocketAddr) -> Res<u16> {
+    let mut client = Client::connect(addr)?;
+    Ok(client.request("GET", "/v1/sys/health", None, None)?.0)
+}
+
+// ---- a blocking client --------------------------------------------------------------------
+
+/// A blocking keep-alive HTTP/1.1 connection, one request at a time. The last answer's
+/// body (de-chunked) stays in `body` until the next request.
+pub struct Client {
+    addr: SocketAddr,
+    stream: TcpStream,
+    /// Bytes read and not yet consumed.
+    buf: Vec<u8>,
+    pub body: Vec<u8>,
+    /// Times the connection was lost and opened again.
+    pub reconnects: u64,
+}
+
+/// Where a chunked body starting at `pos` ends (after the last chunk's CRLF), if it is
+/// complete; its data is appended to `out`.
+fn dechunk(buf: &[u8], mut pos: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
+    out.clear();
+    loop {
+        let Some(eol) = find(&buf[pos..], b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = std::str::from_utf8(&buf[pos..pos + eol])?;
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16)?;
+        pos += eol + 2;
+        if size == 0 {
+            // Trailers (none expected) end with an empty line.
+            return Ok(find(&buf[pos..], b"\r\n").map(|e| pos + e + 2));
+        }
+        if buf.len() < pos + size + 2 {
+            return Ok(None);
+        }
+        out.extend_from_slice(&buf[pos..pos + size]);
+        pos += size + 2;
+    }
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Res<Self> {
+        Ok(Self {
+            addr,
+            stream: Self::open(addr)?,
+            buf: Vec::with_capacity(16 * 1024),
+            body: Vec::with_capacity(4 * 1024),
+            reconnects: 0,
+        })
+    }
+
+    fn open(addr: SocketAddr) -> Res<TcpStream> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        Ok(stream)
+    }
+
+    fn fill(&mut self) -> Res<()> {
+        let mut chunk = [0u8; 8 * 1024];
+        let n = self.stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err("server closed the connection".into());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+
+    /// Sends one request and reads its whole answer; the status code (body in `body`).
+    pub fn round_trip(&mut self, request: &[u8]) -> Res<u16> {
+        self.stream.write_all(request)?;
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill()?;
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end])?;
+        let status: u16 = head.get(9..12).ok_or("short status line")?.parse()?;
+        let mut length = None;
+        let mut chunked = false;
+        for line in head.split("\r\n").skip(1) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse::<usize>()?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.to_ascii_lowercase().contains("chunked")
+            {
+                chunked = true;
+            }
+        }
+        let end = if chunked {
+            loop {
+                if let Some(end) = dechunk(&self.buf, head_end, &mut self.body)? {
+                    break end;
+                }
+                self.fill()?;
+            }
+        } else if let Some(len) = length {
+            while self.buf.len() < head_end + len {
+                self.fill()?;
+            }
+            self.body.clear();
+            self.body
+                .extend_from_slice(&self.buf[head_end..head_end + len]);
+            head_end + len
+        } else if status == 204 || status == 304 || status < 200 {
+            self.body.clear();
+            head_end
+        } else {
+            return Err(format!("answer {status} without a length").into());
+        };
+        self.buf.drain(..end);
+        Ok(status)
+    }
+
+    /// [`Client::round_trip`], timed; a lost connection is opened again and the request
+    /// sent again (and timed anew).
+    pub fn timed_round_trip(&mut self, request: &[u8]) -> Res<(u16, Duration)> {
+        let t0 = Instant::now();
+        match self.round_trip(request) {
+            Ok(status) => Ok((status, t0.elapsed())),
+            Err(_) => {
+                self.stream = Self::open(self.addr)?;
+                self.buf.clear();
+                self.reconnects += 1;
+                let t0 = Instant::now();
+                let status = self.round_trip(request)?;
+                Ok((status, t0.elapsed()))
+            }
+        }
+    }
+
+    /// A one-off request for the set-up; the status and the body.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Res<(u16, Vec<u8>)> {
+        let mut req = Vec::with_capacity(256);
+        write!(req, "{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr)?;
+        if let Some(token) = token {
+            write!(req, "X-Vault-Token: {token}\r\n")?;
+        }
+        match body {
+            Some(body) => write!(
+                req,
+                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )?,
+            None => write!(req, "\r\n")?,
+        }
+        let (status, _) = self.timed_round_trip(&req)?;
+        Ok((status, self.body.clone()))
+    }
 }

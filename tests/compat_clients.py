@@ -1147,6 +1147,48 @@ def test_hvac_token_leases(dev):
     assert tidy.json()["warnings"][0].startswith("Tidy operation successfully started")
 
 
+def _series(text, name):
+    """The value of the Prometheus series `name` (with its labels as written), or 0."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split(" ")[-1])
+    return 0.0
+
+
+def test_hvac_metrics(dev):
+    c = dev.client()
+    body = c.read("sys/metrics")
+    assert {"Timestamp", "Gauges", "Points", "Counters", "Samples"} <= body.keys(), body
+    assert any(g["Name"] == "vault.token.count" for g in body["Gauges"]), body
+
+    def prometheus(client):
+        resp = client.adapter.get("/v1/sys/metrics", params={"format": "prometheus"})
+        assert resp.status_code == 200
+        assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        return resp.text
+
+    reads = 'vault_route_read_secret__count{mount_point="secret/"}'
+    before = prometheus(c)
+    c.secrets.kv.v2.create_or_update_secret("m", secret={"a": "1"})
+    for _ in range(3):
+        c.secrets.kv.v2.read_secret_version("m", raise_on_deleted_version=True)
+    after = prometheus(c)
+    assert _series(after, reads) - _series(before, reads) == 3, after
+    assert _series(after, "vault_storage_commit_count") > _series(before, "vault_storage_commit_count")
+
+    # A token needs read on sys/metrics.
+    c.sys.create_or_update_policy("metrics", 'path "sys/metrics" { capabilities = ["read"] }')
+    limited = dev.client(c.auth.token.create(policies=["default"])["auth"]["client_token"])
+    with pytest.raises(hvac.exceptions.Forbidden):
+        limited.read("sys/metrics")
+    reader = dev.client(c.auth.token.create(policies=["metrics"])["auth"]["client_token"])
+    assert "Samples" in reader.read("sys/metrics")
+    assert "# TYPE vault_core_handle_request histogram" in prometheus(reader)
+    with pytest.raises(hvac.exceptions.InvalidRequest) as err:
+        reader.adapter.get("/v1/sys/metrics", params={"format": "xml"})
+    assert err.value.errors == ['metric response format "xml" unknown']
+
+
 # ---- bao CLI -------------------------------------------------------------------------------
 
 

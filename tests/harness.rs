@@ -242,7 +242,7 @@ impl ConfigServer {
         Self::start_with(extra_listener, "")
     }
 
-    /// [`ConfigServer::start`] with extra top-level configuration lines (`cluster_addr`).
+    /// [`ConfigServer::start`] with extra top-level configuration lines (`cluster_addr`, a `telemetry` block).
     pub fn start_with(extra_listener: &str, top_level: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");

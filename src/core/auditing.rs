@@ -11,6 +11,7 @@
 //! recorded it, and its answer reaches the client only after some device recorded that;
 //! otherwise the client gets 500 `internal error`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -21,6 +22,7 @@ use crate::audit::{self, Device};
 use crate::error::{Error, Result};
 use crate::fields;
 use crate::logical::Operation;
+use crate::metrics::Metrics;
 
 /// The storage key of a device's salt (local with a local device).
 fn salt_key(entry: &MountEntry) -> String {
@@ -295,10 +297,14 @@ pub(super) struct Trail {
     response_non_hmac: Vec<String>,
     /// The devices that recorded the request entry, once it is written.
     logged: Option<audit::DeviceSet>,
+    /// Where entries no device could record are counted.
+    failures: Arc<Metrics>,
+    /// The request entry could not be written (and was counted so).
+    request_failed: bool,
 }
 
 impl Trail {
-    pub fn new(req: &Request) -> Self {
+    pub fn new(req: &Request, failures: Arc<Metrics>) -> Self {
         let (remote_address, remote_port) = req
             .remote_addr
             .map_or((String::new(), 0), |a| (a.ip().to_string(), a.port()));
@@ -317,6 +323,8 @@ impl Trail {
             },
             response_non_hmac: Vec::new(),
             logged: None,
+            failures,
+            request_failed: false,
         }
     }
 
@@ -375,7 +383,10 @@ impl Trail {
     pub async fn log_request(&mut self, broker: &audit::Broker) -> Result<()> {
         let entry = audit::Entry::request(self.auth.clone(), self.request.clone());
         let devices = broker.devices();
-        audit::Broker::log_to(&devices, &entry).await?;
+        let logged = audit::Broker::log_to(&devices, &entry).await;
+        self.request_failed = logged.is_err();
+        Self::count(&logged, &self.failures.audit.request_failures);
+        logged?;
         self.logged = Some(devices);
         Ok(())
     }
@@ -403,7 +414,12 @@ impl Trail {
             // carries the error, as in Vault.
             let entry = audit::Entry::request(self.auth, self.request)
                 .with_error(error.unwrap_or_default());
-            broker.log(&entry).await?;
+            let logged = broker.log(&entry).await;
+            if !self.request_failed {
+                // One count per request, not per attempt at its entry.
+                Self::count(&logged, &self.failures.audit.request_failures);
+            }
+            logged?;
             return Ok(());
         };
         let mut response = audit::Response {
@@ -420,8 +436,17 @@ impl Trail {
         if let Some(e) = error {
             entry = entry.with_error(e);
         }
-        audit::Broker::log_to(&devices, &entry).await?;
+        let logged = audit::Broker::log_to(&devices, &entry).await;
+        Self::count(&logged, &self.failures.audit.response_failures);
+        logged?;
         Ok(())
+    }
+
+    /// Counts an entry no device recorded (`vault.audit.log_*_failure`).
+    fn count<T, E>(logged: &std::result::Result<T, E>, counter: &AtomicU64) {
+        if logged.is_err() {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

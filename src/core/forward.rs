@@ -174,7 +174,7 @@ impl Core {
         let answer = if active.audit.is_empty() {
             self.run_forwarded(&active, fwd.entry, &req, None).await
         } else {
-            let mut trail = super::auditing::Trail::new(&req);
+            let mut trail = super::auditing::Trail::new(&req, self.metrics.clone());
             let result = self
                 .run_forwarded(&active, fwd.entry, &req, Some(&mut trail))
                 .await;

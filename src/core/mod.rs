@@ -19,6 +19,7 @@ pub mod generate_root;
 mod invalidate;
 mod layout;
 mod login;
+mod metrics;
 pub mod mounts;
 pub mod policy_store;
 pub mod rekey;
@@ -45,6 +46,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::logical::{Ctx, Operation, StorageView};
+use crate::metrics::Observed;
 use crate::policy::Acl;
 use mounts::{Handler, MountEntry, Resolved, Route, Router, Table};
 use policy_store::PolicyStore;
@@ -70,6 +72,9 @@ pub struct CoreConfig {
     /// replication applier, below the barrier; the core writes local keys only, and a
     /// request that would write a replicated key gets [`Error::Follower`].
     pub follower: bool,
+    /// Vault's `telemetry { prometheus_retention_time }`: zero leaves `sys/metrics`
+    /// without its Prometheus format, as Vault does when it is unset.
+    pub prometheus_retention_time: Duration,
     /// What token TTLs and leases are measured against (the system clock; tests move a
     /// manual one instead of waiting).
     pub clock: crate::clock::Clock,
@@ -91,6 +96,7 @@ impl Default for CoreConfig {
             storage_type: "file".into(),
             audit_files: crate::audit::FileRules::default(),
             follower: false,
+            prometheus_retention_time: Duration::ZERO,
             clock: crate::clock::Clock::system(),
             api_addr: None,
             cluster_addr: None,
@@ -224,6 +230,8 @@ pub struct Core {
     generate_root: generate_root::GenerateRoot,
     /// The rekey attempt, if any (in memory only).
     rekey: rekey::Rekey,
+    /// What `sys/metrics` reports.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Paths that need `sudo` on top of the operation's capability (Vault's root paths).
@@ -277,6 +285,7 @@ impl Core {
         let barrier = storage.barrier.clone();
         let applied = tokio::sync::watch::channel(storage.feed.position()).0;
         Arc::new_cyclic(|me| Self {
+            metrics: metrics::registry(me.clone(), &config),
             me: me.clone(),
             storage,
             barrier,
@@ -517,15 +526,20 @@ impl Core {
     /// Runs one request through the pipeline; with audit devices enabled, leaves its
     /// trail in them (and refuses it when none can record it).
     pub async fn handle(&self, req: Request) -> Result<Response> {
+        self.handle_observed(req, &mut Observed::default()).await
+    }
+
+    /// [`Core::handle`], noting in `seen` what the metrics need (the mount, the operation).
+    pub async fn handle_observed(&self, req: Request, seen: &mut Observed) -> Result<Response> {
         let active = self.active()?;
         if active.audit.is_empty() {
-            let mut result = self.run(&active, &req, None).await;
+            let mut result = self.run(&active, &req, None, seen).await;
             // A device enabled after this request began, and disabled by it.
             auditing::retire_disabled(&mut result).await;
             return result;
         }
-        let mut trail = auditing::Trail::new(&req);
-        let result = self.run(&active, &req, Some(&mut trail)).await;
+        let mut trail = auditing::Trail::new(&req, self.metrics.clone());
+        let result = self.run(&active, &req, Some(&mut trail), seen).await;
         trail.finish(&active.audit, result).await
     }
 
@@ -534,6 +548,7 @@ impl Core {
         active: &Active,
         req: &Request,
         mut trail: Option<&mut auditing::Trail>,
+        seen: &mut Observed,
     ) -> Result<Response> {
         if let Some(endpoint) = sys::unauthenticated(&req.path) {
             if let Some(t) = trail.as_deref_mut() {
@@ -550,9 +565,11 @@ impl Core {
                 t.mount(m);
             }
         }
+        seen.route = mount.as_ref().map(|m| m.facts.stats.clone());
         if let Some(mount) = &mount {
             if let Handler::Engine(backend) = &mount.route.handler {
                 if backend.is_login_path(&mount.relative) {
+                    seen.login = true;
                     if let Some(t) = trail.as_deref_mut() {
                         t.log_request(&active.audit).await?;
                     }
@@ -562,6 +579,7 @@ impl Core {
                         .enter()
                         .await
                         .ok_or_else(|| no_route(&req.path))?;
+                    seen.dispatched = Some(req.operation);
                     return self.login(active, mount, backend, req).await;
                 }
             }
@@ -603,6 +621,7 @@ impl Core {
             t.log_request(&active.audit).await?;
         }
         let last_use = self.consume_use(active, &mut caller).await?;
+        seen.dispatched = Some(operation);
         let result = async {
             let response = match self.dispatch(active, &caller, &mount, operation, req).await {
                 // A write of replicated data on a secondary: the primary makes it.

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::logical::{Backend, MountInfo};
+use crate::metrics::RouteStats;
 use crate::util::{random_hex, uuid};
 
 const FORMAT_VERSION: u32 = 1;
@@ -296,6 +297,9 @@ pub struct MountFacts {
     pub local_prefix: String,
     /// The requests in flight on this route.
     pub gate: Arc<Gate>,
+    /// What the route's requests recorded (`vault.route.*`); kept, like the gate, while
+    /// the same mount is re-inserted.
+    pub stats: Arc<RouteStats>,
 }
 
 /// The requests in flight on one route. A request holds [`Gate::enter`]'s guard while its
@@ -358,20 +362,23 @@ impl Router {
     }
 
     /// Adds or replaces (a tune) the route at the entry's path. The same mount re-inserted
-    /// keeps its [`Gate`], so the requests in flight stay counted.
+    /// keeps its [`Gate`], so the requests in flight stay counted, and its figures.
     pub fn insert(&mut self, route: Route) {
         let key = route.entry.route();
-        let gate = self
+        let (gate, stats) = match self
             .routes
             .iter()
             .find(|slot| slot.key == key && slot.route.entry.uuid == route.entry.uuid)
-            .map(|slot| slot.facts.gate.clone())
-            .unwrap_or_default();
+        {
+            Some(slot) => (slot.facts.gate.clone(), slot.facts.stats.clone()),
+            None => (Arc::default(), Arc::new(RouteStats::new(key.clone()))),
+        };
         let facts = MountFacts {
             info: Arc::new(route.entry.info(self.system_ttls.0, self.system_ttls.1)),
             storage_prefix: route.entry.storage_prefix(),
             local_prefix: route.entry.local_storage_prefix(),
             gate,
+            stats,
         };
         self.routes.retain(|slot| slot.key != key);
         self.routes.push(Slot { key, route, facts });
@@ -430,6 +437,14 @@ impl Router {
             .iter()
             .find(|slot| slot.key == route_key)
             .map(|slot| &slot.route)
+    }
+
+    /// The figures of every route.
+    pub fn route_stats(&self) -> Vec<Arc<RouteStats>> {
+        self.routes
+            .iter()
+            .map(|slot| slot.facts.stats.clone())
+            .collect()
     }
 
     /// Every route, sorted by key.

@@ -80,6 +80,13 @@ impl Auth {
     }
 }
 
+/// A body that is not JSON (see [`Response::raw_text`]).
+#[derive(Clone, Debug)]
+pub struct RawText {
+    pub content_type: &'static str,
+    pub body: String,
+}
+
 /// What the core answers; the HTTP layer renders it.
 #[derive(Clone, Debug, Default)]
 pub struct Response {
@@ -96,6 +103,9 @@ pub struct Response {
     pub inject_top_level: bool,
     /// Send this body as it is, with 200 (unwrapped responses).
     pub raw_body: Option<Value>,
+    /// Send this text as it is, with 200 and its content type (`sys/metrics` in the
+    /// Prometheus format).
+    pub raw_text: Option<RawText>,
     /// Work was started, not finished (tidy endpoints): HTTP 202, as Vault answers.
     pub accepted: bool,
     /// The audit device this request disabled: it records the request's answer, then is
@@ -122,6 +132,7 @@ impl Response {
             && self.warnings.is_empty()
             && self.wrap_info.is_none()
             && self.raw_body.is_none()
+            && self.raw_text.is_none()
     }
 
     /// The standard envelope with `request_id` (which the HTTP layer assigns), as a value.

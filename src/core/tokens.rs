@@ -331,6 +331,11 @@ impl TokenStore {
         }
     }
 
+    /// How many tokens are stored (batch tokens never are).
+    pub fn count(&self) -> usize {
+        self.known.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The expiry queue of this store's leases.
     pub fn expiry(&self) -> Arc<ExpiryQueue> {
         self.expiry.clone()

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 mod error;
+mod metrics;
 mod snapshot;
 mod sys_raw;
 mod sys_rekey;
@@ -29,6 +30,9 @@ pub struct HttpOptions {
     /// Turns off the unauthenticated `sys/generate-root/*` endpoints (Vault's listener
     /// option of the same name; false by default, as Vault).
     pub disable_unauthed_generate_root_endpoints: bool,
+    /// Serves `sys/metrics` without a token (Vault's listener `telemetry {
+    /// unauthenticated_metrics_access }`; false by default).
+    pub unauthenticated_metrics_access: bool,
 }
 
 impl Default for HttpOptions {
@@ -36,6 +40,7 @@ impl Default for HttpOptions {
         Self {
             max_request_size: 32 << 20,
             disable_unauthed_generate_root_endpoints: false,
+            unauthenticated_metrics_access: false,
         }
     }
 }
@@ -93,13 +98,23 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
     // Work that has started finishes: hyper drops this future when the client goes away,
     // but the request runs in a task of its own, so a write and every consequence of it
     // (caches, the router, the token's use count, the audit response entry) complete
-    // whether or not anyone is still waiting for the answer.
-    let work = tokio::spawn(async move {
-        match serve(&state, req).await {
+    // whether or not anyone is still waiting for the answer. Only work that has not
+    // started and serves no one else (a queued password hash) asks `departure::gone`.
+    let started = std::time::Instant::now();
+    let (_client, work) = crate::departure::track(async move {
+        let mut seen = crate::metrics::Observed::default();
+        let resp = match serve(&state, req, &mut seen).await {
             Ok(resp) => resp,
             Err(err) => error::response(&err),
-        }
+        };
+        let status = resp.status().as_u16();
+        state
+            .core
+            .metrics()
+            .record(&seen, status, started.elapsed());
+        resp
     });
+    let work = tokio::spawn(work);
     match work.await {
         Ok(resp) => resp,
         Err(e) => {
@@ -315,7 +330,11 @@ fn parse_body(bytes: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, E
     }
 }
 
-async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResponse, Error> {
+async fn serve(
+    state: &AppState,
+    req: axum::extract::Request,
+    seen: &mut crate::metrics::Observed,
+) -> Result<HttpResponse, Error> {
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path();
     let Some(rest) = raw_path.strip_prefix("/v1/") else {
@@ -324,6 +343,12 @@ async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResp
     let path = decode_path(rest)?;
     let mut query = parse_query(parts.uri.query().unwrap_or(""))?;
     let headers = &parts.headers;
+    if metrics::is_metrics(&path) {
+        metrics::negotiate(&mut query, headers);
+        if state.options.unauthenticated_metrics_access {
+            return metrics::serve_unauthenticated(&state.core, &parts.method, &query);
+        }
+    }
 
     // The raw, unauthenticated sys endpoints answer bare objects, not the envelope.
     let is_raw = sys_raw::is_raw(
@@ -401,7 +426,7 @@ async fn serve(state: &AppState, req: axum::extract::Request) -> Result<HttpResp
             .map(|c| c.0),
     };
     let is_head = parts.method == Method::HEAD;
-    let response = state.core.handle(request).await;
+    let response = state.core.handle_observed(request, seen).await;
     Ok(render(operation, response, is_head, request_id))
 }
 
@@ -417,6 +442,16 @@ fn render(
     };
     if let Some(body) = &response.raw_body {
         return json_response(StatusCode::OK, body);
+    }
+    if let Some(raw) = response.raw_text {
+        let mut resp = HttpResponse::new(Body::from(raw.body));
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(raw.content_type),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return resp;
     }
     if response.not_found_with_data {
         return json_response(StatusCode::NOT_FOUND, &response.envelope_ref(&request_id));

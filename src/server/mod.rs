@@ -136,6 +136,8 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         CoreConfig {
             storage_type: "file".into(),
             audit_files: audit_rules(false, [data_dir.clone()]),
+            // Vault's dev configuration: `telemetry { prometheus_retention_time = "24h" }`.
+            prometheus_retention_time: crate::config::PROMETHEUS_DEFAULT_RETENTION,
             api_addr: Some(format!("http://{local}")),
             cluster_addr: Some(format!("https://{cluster_local}")),
             dev: true,
@@ -165,6 +167,7 @@ async fn run_dev(options: ServerOptions) -> Result<()> {
         tls: None,
         max_request_size: crate::config::DEFAULT_MAX_REQUEST_SIZE,
         disable_unauthed_generate_root_endpoints: false,
+        unauthenticated_metrics_access: false,
     };
     serve(
         core,
@@ -378,6 +381,7 @@ async fn run_config(config: Config, config_path: &Path) -> Result<()> {
     let scheme = if first_tls { "https" } else { "http" };
     let mut core_config = CoreConfig {
         audit_files: audit_rules(config.allow_audit_log_prefixing, own_files),
+        prometheus_retention_time: config.prometheus_retention_time,
         api_addr: Some(
             config
                 .api_addr
@@ -458,6 +462,7 @@ async fn serve(
                 max_request_size: listener.max_request_size,
                 disable_unauthed_generate_root_endpoints: listener
                     .disable_unauthed_generate_root_endpoints,
+                unauthenticated_metrics_access: listener.unauthenticated_metrics_access,
             },
         );
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

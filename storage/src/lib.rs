@@ -20,6 +20,8 @@
 //! - [`envelope`]: the archive wrapped in a gzipped tar, the shape Vault's raft snapshot
 //!   clients expect.
 //! - [`shamir`]: split/combine over GF(2^8).
+//! - [`stats`]: lock-free histograms of the file backend's own work (commit and fsync
+//!   latency, group and batch sizes, checkpoints), for the server to report.
 //! - [`barrier`]: [`Barrier`], AES-256-GCM with a keyring of terms, the storage path as AAD;
 //!   init/unseal/seal with Shamir shares, rotate, key status. Plaintext lives only above it.
 //! - [`testing`]: the one conformance suite every backend must pass.
@@ -45,6 +47,7 @@ pub mod physical;
 pub mod position;
 pub mod shamir;
 pub mod snapshot;
+pub mod stats;
 pub mod testing;
 
 pub use barrier::Barrier;
@@ -57,3 +60,4 @@ pub use physical::inmem::InmemBackend;
 pub use physical::{Batch, Change, Committed, Physical, Seq};
 pub use position::{LogId, Position};
 pub use snapshot::{Progress, SnapshotHeader, SnapshotInfo};
+pub use stats::{FileStats, Histogram, HistogramSnapshot};

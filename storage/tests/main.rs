@@ -12,4 +12,5 @@ mod merkle;
 mod path_safety;
 mod scale;
 mod snapshot;
+mod stats;
 mod wal;

@@ -1,6 +1,6 @@
 //! End-to-end HTTP API tests against real `vaultrs` servers: the envelope, bad input,
 //! `sys/` (seal, health, keys, init/unseal, restart), mounts, KV v1/v2, cubbyhole,
-//! policies and ACLs, tokens and response wrapping. Contracts: /work/shared/vault-api.md.
+//! policies and ACLs, tokens and response wrapping, metrics. Contracts: /work/shared/vault-api.md.
 
 pub mod common;
 
@@ -15,6 +15,7 @@ mod durations;
 mod envelope;
 mod kv;
 mod leases;
+mod metrics;
 mod mounts;
 pub mod pgp_keys;
 mod policies;

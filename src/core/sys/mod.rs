@@ -298,6 +298,9 @@ pub(super) async fn handle(
     if let Some(result) = super::replication::endpoints::handle(core, active, op, rel, req).await {
         return result;
     }
+    if let Some(result) = super::metrics::handle(core, op, rel, req) {
+        return result;
+    }
     let endpoint = parse_endpoint(rel);
     let write = matches!(op, Create | Update);
     let mut resp = match (&endpoint, op) {

@@ -61,9 +61,15 @@ impl Checkpointer {
     /// Runs jobs until the writer drops its sender; reports each outcome on `done`.
     pub(super) fn run(mut self, jobs: mpsc::Receiver<Job>, done: mpsc::Sender<Msg>) {
         for job in jobs {
+            let started = std::time::Instant::now();
             let result = self.checkpoint(job.seq);
-            if let Err(e) = &result {
-                tracing::error!(error = %e, seq = job.seq, "storage checkpoint failed; will retry");
+            let stats = &self.shared.stats;
+            match &result {
+                Ok(()) => stats.checkpoint.record_duration(started.elapsed()),
+                Err(e) => {
+                    stats.checkpoint_failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %e, seq = job.seq, "storage checkpoint failed; will retry");
+                }
             }
             for reply in job.replies {
                 let _ = reply.send(result.as_ref().map(|_| ()).map_err(same_error));

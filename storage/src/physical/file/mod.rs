@@ -64,6 +64,7 @@ use super::{Batch, Committed, Physical, Seq};
 use crate::error::{Error, Result};
 use crate::key::{self, validate_key, validate_prefix, EntryName};
 use crate::position::LogId;
+use crate::stats::FileStats;
 
 /// Where a test hook is called from (see [`FileOptions::sync_hook`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +153,8 @@ struct Shared {
     /// Last sequence written to the tree; listings wait for it to catch up.
     applied: Mutex<Seq>,
     applied_cv: Condvar,
+    /// What the threads record about their work ([`FileBackend::stats`]).
+    stats: FileStats,
 }
 
 impl Shared {
@@ -226,6 +229,11 @@ impl FileBackend {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What the backend's threads have recorded about their work since it was opened.
+    pub fn stats(&self) -> &FileStats {
+        &self.shared.stats
     }
 
     /// Checkpoints, stops the writer thread and releases the directory lock.
@@ -329,7 +337,10 @@ impl Physical for FileBackend {
         if self.shared.poisoned.load(Ordering::Acquire) {
             return Err(Error::Poisoned);
         }
-        self.request(|reply| Msg::Commit(batch, reply)).await
+        let started = std::time::Instant::now();
+        let seq = self.request(|reply| Msg::Commit(batch, reply)).await?;
+        self.shared.stats.commit.record_duration(started.elapsed());
+        Ok(seq)
     }
 
     async fn keys(&self) -> Result<Vec<String>> {

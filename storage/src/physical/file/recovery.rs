@@ -98,6 +98,7 @@ impl FileBackend {
             overlay: RwLock::new(HashMap::new()),
             applied: Mutex::new(last_seq),
             applied_cv: Condvar::new(),
+            stats: Default::default(),
         });
         let mut tree_writer = Tree::new(tree.clone());
         for batch in &replay {

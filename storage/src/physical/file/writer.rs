@@ -343,6 +343,11 @@ impl Writer {
         if accepted.is_empty() {
             return;
         }
+        let stats = &self.shared.stats;
+        stats.group_batches.record(accepted.len() as u64);
+        for (_, batch, _) in &accepted {
+            stats.batch_changes.record(batch.changes.len() as u64);
+        }
         if let Err(e) = self.append(&buf) {
             self.poison("appending to the commit log", &e);
             for (_, _, reply) in accepted {
@@ -391,9 +396,18 @@ impl Writer {
             .as_mut()
             .ok_or_else(|| Error::io("appending", io::Error::other("no open log segment")))?;
         let durable = self.options.durable;
+        let stats = &self.shared.stats;
         segment
             .write_all(buf)
-            .and_then(|_| if durable { segment.sync_data() } else { Ok(()) })
+            .and_then(|_| {
+                if !durable {
+                    return Ok(());
+                }
+                let started = Instant::now();
+                segment.sync_data()?;
+                stats.log_sync.record_duration(started.elapsed());
+                Ok(())
+            })
             .map_err(|e| Error::io("appending to the commit log", e))?;
         self.log_bytes += buf.len() as u64;
         Ok(())
