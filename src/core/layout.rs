@@ -58,14 +58,17 @@ pub(super) async fn ensure_current(
             "migrating the data directory to storage layout {LAYOUT_VERSION}"
         );
     }
-    changes.put(
-        LAYOUT_KEY.to_owned(),
-        encode(&Layout {
-            version: LAYOUT_VERSION,
-        })?,
-    );
+    changes.put(LAYOUT_KEY.to_owned(), current_record()?);
     barrier.commit(changes.into_batch()).await?;
     Ok(())
+}
+
+/// The plaintext of [`LAYOUT_KEY`] for this release's layout (a secondary installs it
+/// with its primary's keys).
+pub(super) fn current_record() -> Result<Vec<u8>> {
+    encode(&Layout {
+        version: LAYOUT_VERSION,
+    })
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {

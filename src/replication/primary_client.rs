@@ -100,35 +100,29 @@ impl PrimaryClient {
     /// The primary's root key (served only over mutual TLS, to an activated secondary):
     /// it opens the replicated keyring.
     pub async fn root_key(&self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let body = self.get_bytes("root-key", Duration::from_secs(10)).await?;
+        Ok(zeroize::Zeroizing::new(body.to_vec()))
+    }
+
+    /// The body of `GET path`, within `timeout`.
+    async fn get_bytes(&self, path: &str, timeout: Duration) -> Result<axum::body::Bytes> {
         let resp = self
             .http
-            .get(self.url("root-key"))
-            .timeout(Duration::from_secs(10))
+            .get(self.url(path))
+            .timeout(timeout)
             .send()
             .await
             .map_err(unreachable)?;
-        let body = Self::checked(resp)
+        Self::checked(resp)
             .await?
             .bytes()
             .await
-            .map_err(unreachable)?;
-        Ok(zeroize::Zeroizing::new(body.to_vec()))
+            .map_err(unreachable)
     }
 
     /// The primary's bucket hashes and the position they stand at.
     pub async fn merkle(&self) -> Result<(Position, Vec<Hash>)> {
-        let resp = self
-            .http
-            .get(self.url("merkle"))
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let body = Self::checked(resp)
-            .await?
-            .bytes()
-            .await
-            .map_err(unreachable)?;
+        let body = self.get_bytes("merkle", Duration::from_secs(30)).await?;
         if body.len() != 24 + BUCKETS * 32 {
             return Err(Error::Internal(
                 "the primary sent a malformed Merkle index".into(),

@@ -85,6 +85,26 @@ impl PrimaryLive {
     }
 }
 
+/// What an activation token and bundle say of this primary, read once per call.
+struct ActivationFacts {
+    state: State,
+    api_addr: String,
+    dev_root: Option<String>,
+}
+
+impl ActivationFacts {
+    fn view<'a>(&'a self, live: &'a PrimaryLive) -> PrimaryActivation<'a> {
+        PrimaryActivation {
+            cluster_id: &self.state.cluster_id,
+            api_addr: &self.api_addr,
+            cluster_addr: &self.state.primary_cluster_addr,
+            signing_key: &live.signing_key,
+            ca: &live.ca,
+            dev_root_token_id: self.dev_root.as_deref(),
+        }
+    }
+}
+
 pub(super) fn not_primary() -> Error {
     Error::invalid("this cluster is not a performance replication primary")
 }
@@ -109,6 +129,14 @@ impl Core {
             }
         }
         addrs
+    }
+
+    fn activation_facts(&self) -> ActivationFacts {
+        ActivationFacts {
+            state: self.replication_state(),
+            api_addr: self.config.api_addr.clone().unwrap_or_default(),
+            dev_root: self.dev_root_token(),
+        }
     }
 
     /// Unseal of a primary: its material loaded, its listener configured.
@@ -215,17 +243,8 @@ impl Core {
                 MAX_TTL_SECS / 3600
             )));
         }
-        let state = self.replication_state();
-        let api_addr = self.config.api_addr.clone().unwrap_or_default();
-        let dev_root = self.dev_root_token();
-        let view = PrimaryActivation {
-            cluster_id: &state.cluster_id,
-            api_addr: &api_addr,
-            cluster_addr: &state.primary_cluster_addr,
-            signing_key: &live.signing_key,
-            ca: &live.ca,
-            dev_root_token_id: dev_root.as_deref(),
-        };
+        let facts = self.activation_facts();
+        let view = facts.view(&live);
         let now = unix_now();
         let mut ledger = live.ledger.lock().await;
         let mut next = ledger.clone();
@@ -246,7 +265,7 @@ impl Core {
             })),
             ..Response::default()
         };
-        if api_addr.is_empty() {
+        if facts.api_addr.is_empty() {
             response.warnings.push(
                 "No redirect address set in Vault so none could be encoded in the token. \
                  You may need to supply Vault's API address when unwrapping the token."
@@ -278,17 +297,8 @@ impl Core {
                  enable the secondary with sys/replication/performance/secondary/enable",
             )
         })?;
-        let state = self.replication_state();
-        let api_addr = self.config.api_addr.clone().unwrap_or_default();
-        let dev_root = self.dev_root_token();
-        let view = PrimaryActivation {
-            cluster_id: &state.cluster_id,
-            api_addr: &api_addr,
-            cluster_addr: &state.primary_cluster_addr,
-            signing_key: &live.signing_key,
-            ca: &live.ca,
-            dev_root_token_id: dev_root.as_deref(),
-        };
+        let facts = self.activation_facts();
+        let view = facts.view(&live);
         let request = ActivationRequest {
             token: SecretString::new(token),
             secondary_public_key: public_key.to_owned(),

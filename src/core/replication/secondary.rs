@@ -177,8 +177,7 @@ async fn sealed_install(
         ),
         (
             crate::locality::LAYOUT_KEY,
-            serde_json::to_vec(&serde_json::json!({ "version": crate::locality::LAYOUT_VERSION }))
-                .unwrap_or_default(),
+            super::super::layout::current_record()?,
         ),
     ];
     for (key, plain) in records {
