@@ -948,6 +948,7 @@ Register-ArgumentCompleter -Native -CommandName 'vaultrs' -ScriptBlock {
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Add a new encryption key; new data is written with it')
             [CompletionResult]::new('generate-root', 'generate-root', [CompletionResultType]::ParameterValue, 'Generate a new root token from a quorum of unseal key shares')
             [CompletionResult]::new('rekey', 'rekey', [CompletionResultType]::ParameterValue, 'Generate new unseal key shares (optionally a new count and threshold) from a quorum of the current ones; the root key and stored data do not change')
+            [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Save, restore and inspect snapshots of the server''s whole encrypted storage')
             break
         }
         'vaultrs;operator;init' {
@@ -1072,6 +1073,67 @@ Register-ArgumentCompleter -Native -CommandName 'vaultrs' -ScriptBlock {
             [CompletionResult]::new('--backup', '--backup', [CompletionResultType]::ParameterName, 'With -pgp-keys: keep the encrypted shares on the server (sys/rekey/backup)')
             [CompletionResult]::new('--backup-retrieve', '--backup-retrieve', [CompletionResultType]::ParameterName, 'Print the backed-up encrypted shares')
             [CompletionResult]::new('--backup-delete', '--backup-delete', [CompletionResultType]::ParameterName, 'Delete the backed-up encrypted shares')
+            [CompletionResult]::new('--tls-skip-verify', '--tls-skip-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never ask for input; fail instead where a prompt would be needed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vaultrs;operator;snapshot' {
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Address of the server, with its scheme and port')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate')
+            [CompletionResult]::new('--ca-path', '--ca-path', [CompletionResultType]::ParameterName, 'Path to a directory of PEM files of CA certificates used to verify the server')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--wrap-ttl', '--wrap-ttl', [CompletionResultType]::ParameterName, 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or yaml')
+            [CompletionResult]::new('--tls-skip-verify', '--tls-skip-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never ask for input; fail instead where a prompt would be needed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('save', 'save', [CompletionResultType]::ParameterValue, 'Save a snapshot of the server''s whole encrypted storage to FILE (needs sudo on sys/storage/snapshot). A failed save leaves no file')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Replace the server''s storage with the snapshot in FILE (needs sudo). The server serves the restored data at once; a snapshot of another cluster''s keys is refused unless -force is given, and then leaves the server sealed until it is unsealed with the snapshot''s unseal keys')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Check the snapshot in FILE without a server and print its header, size and SHA-256')
+            break
+        }
+        'vaultrs;operator;snapshot;save' {
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Address of the server, with its scheme and port')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate')
+            [CompletionResult]::new('--ca-path', '--ca-path', [CompletionResultType]::ParameterName, 'Path to a directory of PEM files of CA certificates used to verify the server')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--wrap-ttl', '--wrap-ttl', [CompletionResultType]::ParameterName, 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or yaml')
+            [CompletionResult]::new('--tls-skip-verify', '--tls-skip-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never ask for input; fail instead where a prompt would be needed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vaultrs;operator;snapshot;restore' {
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Address of the server, with its scheme and port')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate')
+            [CompletionResult]::new('--ca-path', '--ca-path', [CompletionResultType]::ParameterName, 'Path to a directory of PEM files of CA certificates used to verify the server')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--wrap-ttl', '--wrap-ttl', [CompletionResultType]::ParameterName, 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or yaml')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Restore even if the snapshot''s keys are not this server''s (another cluster''s)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Restore even if the snapshot''s keys are not this server''s (another cluster''s)')
+            [CompletionResult]::new('--tls-skip-verify', '--tls-skip-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never ask for input; fail instead where a prompt would be needed')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'vaultrs;operator;snapshot;inspect' {
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Address of the server, with its scheme and port')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Path to a PEM file of CA certificates used to verify the server''s TLS certificate')
+            [CompletionResult]::new('--ca-path', '--ca-path', [CompletionResultType]::ParameterName, 'Path to a directory of PEM files of CA certificates used to verify the server')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--ns', '--ns', [CompletionResultType]::ParameterName, 'The namespace to send requests to (the X-Vault-Namespace header)')
+            [CompletionResult]::new('--wrap-ttl', '--wrap-ttl', [CompletionResultType]::ParameterName, 'Ask the server to wrap the response in a single-use token valid for this long, such as 5m or 1h')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json or yaml')
             [CompletionResult]::new('--tls-skip-verify', '--tls-skip-verify', [CompletionResultType]::ParameterName, 'Do not verify the server''s TLS certificate. This is insecure; use it only for tests')
             [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never ask for input; fail instead where a prompt would be needed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

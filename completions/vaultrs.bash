@@ -163,8 +163,20 @@ _vaultrs() {
             vaultrs__subcmd__operator,seal)
                 cmd="vaultrs__subcmd__operator__subcmd__seal"
                 ;;
+            vaultrs__subcmd__operator,snapshot)
+                cmd="vaultrs__subcmd__operator__subcmd__snapshot"
+                ;;
             vaultrs__subcmd__operator,unseal)
                 cmd="vaultrs__subcmd__operator__subcmd__unseal"
+                ;;
+            vaultrs__subcmd__operator__subcmd__snapshot,inspect)
+                cmd="vaultrs__subcmd__operator__subcmd__snapshot__subcmd__inspect"
+                ;;
+            vaultrs__subcmd__operator__subcmd__snapshot,restore)
+                cmd="vaultrs__subcmd__operator__subcmd__snapshot__subcmd__restore"
+                ;;
+            vaultrs__subcmd__operator__subcmd__snapshot,save)
+                cmd="vaultrs__subcmd__operator__subcmd__snapshot__subcmd__save"
                 ;;
             vaultrs__subcmd__policy,delete)
                 cmd="vaultrs__subcmd__policy__subcmd__delete"
@@ -1780,7 +1792,7 @@ _vaultrs() {
             return 0
             ;;
         vaultrs__subcmd__operator)
-            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help init unseal seal key-status rotate generate-root rekey"
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help init unseal seal key-status rotate generate-root rekey snapshot"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2102,6 +2114,174 @@ _vaultrs() {
         vaultrs__subcmd__operator__subcmd__seal)
             opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wrap-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vaultrs__subcmd__operator__subcmd__snapshot)
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help save restore inspect"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wrap-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vaultrs__subcmd__operator__subcmd__snapshot__subcmd__inspect)
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wrap-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vaultrs__subcmd__operator__subcmd__snapshot__subcmd__restore)
+            opts="-f -h --force --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wrap-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vaultrs__subcmd__operator__subcmd__snapshot__subcmd__save)
+            opts="-h --address --ca-cert --ca-path --tls-skip-verify --ns --namespace --wrap-ttl --format --non-interactive --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

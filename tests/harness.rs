@@ -1,4 +1,7 @@
-//! Starts real `vaultrs server` processes on free loopback ports and stops them on drop.
+//! Starts real `vaultrs server` processes on free loopback ports and stops them on drop;
+//! [`proxy`] puts a switchable TCP proxy between two of them.
+
+pub mod proxy;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,8 @@ pub struct TestServer {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub addr: String,
+    /// The cluster listener, as its log line names it (`https://127.0.0.1:PORT`).
+    pub cluster_addr: String,
     /// The root token (dev servers: "root"; config servers: empty until initialized).
     pub token: String,
     /// The storage directory.
@@ -40,11 +45,28 @@ impl TestServer {
         Self::dev_in_env(data_dir, dir, extra, &[])
     }
 
+    /// [`TestServer::dev`] whose root token id is `root` (to tell clusters' tokens apart).
+    pub fn dev_with_root(root: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        Self::dev_command(&data_dir, Some(dir), root, &[], &[])
+    }
+
     /// [`TestServer::dev_in`] with extra environment variables (such as the crash-test
     /// hook `VAULTRS_TEST_PAUSE`).
     pub fn dev_in_env(
         data_dir: &Path,
         dir: Option<tempfile::TempDir>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        Self::dev_command(data_dir, dir, "root", extra, env)
+    }
+
+    fn dev_command(
+        data_dir: &Path,
+        dir: Option<tempfile::TempDir>,
+        root: &str,
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
@@ -54,7 +76,7 @@ impl TestServer {
             "server",
             "-dev",
             "-dev-listen-address=127.0.0.1:0",
-            "-dev-root-token-id=root",
+            &format!("-dev-root-token-id={root}"),
             &format!("-dev-data-dir={}", data_dir.display()),
         ])
         .args(extra)
@@ -63,7 +85,7 @@ impl TestServer {
         .env_remove("VAULT_TOKEN")
         .env_remove("VAULTRS_TEST_PAUSE")
         .envs(env.iter().copied());
-        Self::spawn(cmd, "root".into(), data_dir.to_path_buf(), home, dir)
+        Self::spawn(cmd, root.into(), data_dir.to_path_buf(), home, dir)
     }
 
     fn spawn(
@@ -89,6 +111,7 @@ impl TestServer {
         let mut server = Self {
             child,
             addr: String::new(),
+            cluster_addr: String::new(),
             token,
             data_dir,
             home,
@@ -99,13 +122,17 @@ impl TestServer {
         server
     }
 
-    /// Reads the dev banner's `export VAULT_ADDR='...'` line (the port was 0).
+    /// Reads the dev banner's `export VAULT_ADDR='...'` line (the port was 0), and notes
+    /// the cluster listener's address logged before it.
     fn wait_for_banner_addr(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut seen = Vec::new();
         while Instant::now() < deadline {
             match self.stderr.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
+                    if let Some(rest) = line.split("cluster listener bound cluster_addr=").nth(1) {
+                        self.cluster_addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    }
                     if let Some(rest) = line.split("export VAULT_ADDR='").nth(1) {
                         return rest.trim_end_matches('\'').to_owned();
                     }
@@ -215,8 +242,8 @@ impl ConfigServer {
         Self::start_with(extra_listener, "")
     }
 
-    /// [`ConfigServer::start`] with `extra` top-level configuration (a `telemetry` block).
-    pub fn start_with(extra_listener: &str, extra: &str) -> Self {
+    /// [`ConfigServer::start`] with extra top-level configuration lines (`cluster_addr`, a `telemetry` block).
+    pub fn start_with(extra_listener: &str, top_level: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
         let port = free_port();
@@ -224,7 +251,7 @@ impl ConfigServer {
         std::fs::write(
             &config,
             format!(
-                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n{extra}\n",
+                "storage \"file\" {{ path = \"{}\" }}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  {extra_listener}\n}}\ndisable_mlock = true\n{top_level}\n",
                 data_dir.display()
             ),
         )

@@ -12,5 +12,6 @@ mod compat_vaultrs;
 mod generate_root;
 mod groundwork;
 mod rekey_cli;
+mod replication;
 mod server;
 mod upgrade;

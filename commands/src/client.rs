@@ -131,6 +131,8 @@ pub fn store_token(env: &Env, token: &str) -> Result<()> {
 /// An HTTP client for one server, configured from the HTTP flags and the environment.
 pub struct Client {
     http: Http,
+    /// The flags it was built from (a streaming client is built from them on demand).
+    args: HttpArgs,
     pub address: String,
     pub token: Option<String>,
     pub namespace: Option<String>,
@@ -140,33 +142,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(args: &HttpArgs, env: &Env) -> Result<Client> {
-        let mut b = Http::builder()
-            .timeout(Duration::from_secs(60))
-            .user_agent(concat!("vaultrs-cli/", env!("CARGO_PKG_VERSION")));
-        if let Some(ca) = &args.ca_cert {
-            let pem = std::fs::read(ca)
-                .with_context(|| format!("Error reading the CA certificate {}", ca.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("Error parsing the CA certificate {}", ca.display()))?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        if let Some(dir) = &args.ca_path {
-            let entries = std::fs::read_dir(dir)
-                .with_context(|| format!("Error reading the CA directory {}", dir.display()))?;
-            for e in entries.flatten() {
-                if let Ok(pem) = std::fs::read(e.path()) {
-                    for c in reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default() {
-                        b = b.add_root_certificate(c);
-                    }
-                }
-            }
-        }
-        if args.tls_skip_verify {
-            b = b.danger_accept_invalid_certs(true);
-        }
-        let http = b.build().context("Error building the HTTP client")?;
+        let http = http_client(args, Some(Duration::from_secs(60)))?;
         let address = args.address.trim_end_matches('/').to_string();
         if !(address.starts_with("http://") || address.starts_with("https://")) {
             return Err(Exit::local(format!(
@@ -177,6 +153,7 @@ impl Client {
         }
         Ok(Client {
             http,
+            args: args.clone(),
             address,
             token: resolve_token(env),
             namespace: args.namespace.clone().filter(|n| !n.is_empty()),
@@ -188,6 +165,7 @@ impl Client {
     pub fn without_wrapping(&self) -> Client {
         Client {
             http: self.http.clone(),
+            args: self.args.clone(),
             address: self.address.clone(),
             token: self.token.clone(),
             namespace: self.namespace.clone(),
@@ -200,10 +178,11 @@ impl Client {
     }
 
     fn builder(&self, method: Method, url: &str) -> RequestBuilder {
-        let mut r = self
-            .http
-            .request(method, url)
-            .header("X-Vault-Request", "true");
+        self.builder_on(&self.http, method, url)
+    }
+
+    fn builder_on(&self, http: &Http, method: Method, url: &str) -> RequestBuilder {
+        let mut r = http.request(method, url).header("X-Vault-Request", "true");
         if let Some(t) = &self.token {
             r = r.header("X-Vault-Token", t);
         }
@@ -242,28 +221,47 @@ impl Client {
             };
             r = r.header("Content-Type", ct).body(serde_json::to_vec(b)?);
         }
-        let resp = r.send().map_err(|e| {
-            let mut msg = format!("{} {:?}: ", go_method(method), url);
-            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-            let mut last = e.to_string();
-            while let Some(s) = src {
-                last = s.to_string();
-                src = s.source();
-            }
-            msg.push_str(&last);
-            TransportError(msg)
-        })?;
+        let resp = r.send().map_err(|e| transport(method, &url, &e))?;
+        read_response(resp, method, url)
+    }
+
+    /// A GET whose body is read as it arrives, with no total timeout (snapshots). An error
+    /// status becomes [`ApiError`].
+    pub fn get_stream(&self, path: &str) -> Result<reqwest::blocking::Response> {
+        let url = self.url(path);
+        let http = http_client(&self.args, None)?;
+        let resp = self
+            .builder_on(&http, Method::GET, &url)
+            .send()
+            .map_err(|e| transport("GET", &url, &e))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .map_err(|e| TransportError(format!("reading the response of {url}: {e}")))?
-            .to_vec();
-        Ok(Response {
+        let mut body = Vec::new();
+        // An error body is small; read at most this much of whatever came.
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(resp, 1 << 20), &mut body);
+        let resp = Response {
             status,
             body,
-            method: method.to_string(),
+            method: "GET".into(),
             url,
-        })
+        };
+        self.check(&resp)?;
+        Err(TransportError(format!("unexpected status {status} from {}", resp.url)).into())
+    }
+
+    /// A POST of a streamed body with no total timeout (snapshot restores); the raw answer.
+    pub fn post_stream(&self, path: &str, body: reqwest::blocking::Body) -> Result<Response> {
+        let url = self.url(path);
+        let http = http_client(&self.args, None)?;
+        let resp = self
+            .builder_on(&http, Method::POST, &url)
+            .header("Content-Type", "application/octet-stream")
+            .body(body)
+            .send()
+            .map_err(|e| transport("POST", &url, &e))?;
+        read_response(resp, "POST", url)
     }
 
     /// Turns an error status into [`ApiError`].
@@ -358,6 +356,67 @@ impl Client {
         self.check(&resp)?;
         resp.json()
     }
+}
+
+/// The HTTP client for `args`: TLS settings, and a total timeout per request when given
+/// (snapshots stream for as long as they take, so theirs has none).
+fn http_client(args: &HttpArgs, timeout: Option<Duration>) -> Result<Http> {
+    let mut b = Http::builder()
+        .user_agent(concat!("vaultrs-cli/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(30));
+    b = b.timeout(timeout);
+    if let Some(ca) = &args.ca_cert {
+        let pem = std::fs::read(ca)
+            .with_context(|| format!("Error reading the CA certificate {}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("Error parsing the CA certificate {}", ca.display()))?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    if let Some(dir) = &args.ca_path {
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("Error reading the CA directory {}", dir.display()))?;
+        for e in entries.flatten() {
+            if let Ok(pem) = std::fs::read(e.path()) {
+                for c in reqwest::Certificate::from_pem_bundle(&pem).unwrap_or_default() {
+                    b = b.add_root_certificate(c);
+                }
+            }
+        }
+    }
+    if args.tls_skip_verify {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build().context("Error building the HTTP client")
+}
+
+/// The whole answer to `method` `url`.
+fn read_response(resp: reqwest::blocking::Response, method: &str, url: String) -> Result<Response> {
+    let status = resp.status().as_u16();
+    let body = resp
+        .bytes()
+        .map_err(|e| TransportError(format!("reading the response of {url}: {e}")))?
+        .to_vec();
+    Ok(Response {
+        status,
+        body,
+        method: method.to_string(),
+        url,
+    })
+}
+
+/// A request that got no HTTP answer, said as Go's client says it.
+fn transport(method: &str, url: &str, e: &reqwest::Error) -> TransportError {
+    let mut msg = format!("{} {:?}: ", go_method(method), url);
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut last = e.to_string();
+    while let Some(s) = src {
+        last = s.to_string();
+        src = s.source();
+    }
+    msg.push_str(&last);
+    TransportError(msg)
 }
 
 /// Go's client names methods like this in transport errors (`Get "http://..."`).

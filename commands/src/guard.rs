@@ -2,13 +2,14 @@
 //! (secrets, policies, auth methods, tokens) and replaces it with the primary's data, so
 //! the CLI asks first:
 //!
-//! - in a terminal, it offers to save a storage snapshot, then asks for confirmation;
-//! - `-f`/`-force` answers both questions, for scripts;
+//! - in a terminal, it offers to save a storage snapshot of the cluster first (the one
+//!   `vaultrs operator snapshot save` takes, to a file it asks for), then asks for
+//!   confirmation; a snapshot that fails stops everything before the write is sent;
+//! - `-f`/`-force` answers every question, for scripts (and takes no snapshot);
 //! - without a terminal and without `-force` it refuses, sends nothing, and never waits
 //!   for input.
-//!
-//! Snapshots arrive with replication; until then the offer says a backup cannot be taken.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -16,6 +17,7 @@ use anyhow::Result;
 use crate::client::Client;
 use crate::output::wrap_at_length;
 use crate::progress;
+use crate::snapshot;
 use crate::ui::Ui;
 use crate::Exit;
 
@@ -31,8 +33,14 @@ pub fn wipes_cluster(path: &str) -> bool {
     WIPING_PATHS.contains(&path)
 }
 
-/// Returns `Ok` when the write may proceed. Errors (exit 1) mean nothing may be sent.
-pub fn confirm_wipe(ui: &mut Ui, path: &str, force: bool, non_interactive: bool) -> Result<()> {
+/// Returns `Ok` when the write may proceed. Errors mean nothing may be sent.
+pub fn confirm_wipe(
+    ui: &mut Ui,
+    client: &Client,
+    path: &str,
+    force: bool,
+    non_interactive: bool,
+) -> Result<()> {
     if force {
         return Ok(());
     }
@@ -61,11 +69,17 @@ pub fn confirm_wipe(ui: &mut Ui, path: &str, force: bool, non_interactive: bool)
         .prompter
         .confirm("Save a storage snapshot of this cluster first?", true)?
     {
-        ui.error(wrap_at_length(
-            "A storage snapshot cannot be taken yet: this version of vaultrs has no \
-             snapshot support (it arrives with replication). Copy the server's data \
-             directory while the server is stopped if you need a backup.",
-            0,
+        let file = ui
+            .prompter
+            .input("Snapshot file", &snapshot::default_file_name())?;
+        let info = snapshot::save(client, ui, Path::new(&file)).map_err(|e| {
+            e.context(format!(
+                "Error saving the snapshot to {file}. Nothing was sent"
+            ))
+        })?;
+        ui.error(format!(
+            "Snapshot of {} keys saved to {file}.",
+            info.header.keys
         ));
         ui.error("");
     }

@@ -11,7 +11,8 @@
 //! - `data.rs`: `k=v`, `k=@file`, `k=-`, `-` data arguments.
 //! - one file per command group: `logical.rs` (read, write, delete, list, patch, unwrap),
 //!   `kv.rs`, `secrets.rs`, `auth.rs` (auth and login), `token.rs`, `policy.rs`, `audit.rs`,
-//!   `lease.rs`, `operator.rs` (operator and status), `rekey.rs` (operator rekey);
+//!   `lease.rs`, `operator.rs` (operator and status), `rekey.rs` (operator rekey),
+//!   `snapshot.rs` (operator snapshot);
 //!   `pgp_files.rs` reads PGP key files; `guard.rs` asks before wiping a cluster;
 //!   `progress.rs` draws indicatif progress; `generate.rs` writes completions and man pages.
 //!
@@ -42,6 +43,7 @@ pub mod policy;
 pub mod progress;
 pub mod rekey;
 pub mod secrets;
+pub mod snapshot;
 pub mod token;
 pub mod ui;
 

@@ -144,7 +144,7 @@ fn write_or_patch(a: WriteArgs, http: &HttpArgs, ui: &mut Ui, patch: bool) -> Re
 
     if !patch && guard::wipes_cluster(&path) {
         // Asks first; sends nothing unless the user (or -force) agreed.
-        guard::confirm_wipe(ui, &path, a.force, http.non_interactive)?;
+        guard::confirm_wipe(ui, &client, &path, a.force, http.non_interactive)?;
     }
 
     let result = if patch {

@@ -54,6 +54,9 @@ pub enum OperatorCommand {
     /// Generate new unseal key shares (optionally a new count and threshold) from a quorum
     /// of the current ones; the root key and stored data do not change.
     Rekey(crate::rekey::RekeyArgs),
+    /// Save, restore and inspect snapshots of the server's whole encrypted storage.
+    #[command(subcommand)]
+    Snapshot(crate::snapshot::SnapshotCommand),
 }
 
 /// Flags of `vaultrs operator generate-root`.
@@ -349,6 +352,11 @@ fn key_status_text(ks: &KeyStatus) -> String {
 }
 
 pub fn run(cmd: OperatorCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
+    let cmd = match cmd {
+        // `inspect` needs no server, and so no client.
+        OperatorCommand::Snapshot(c) => return crate::snapshot::run(c, http, ui),
+        cmd => cmd,
+    };
     let client = Client::new(http, &ui.env)?;
     match cmd {
         OperatorCommand::Init {
@@ -425,6 +433,7 @@ pub fn run(cmd: OperatorCommand, http: &HttpArgs, ui: &mut Ui) -> Result<u8> {
         }
         OperatorCommand::GenerateRoot(a) => generate_root(&client, ui, a, http.non_interactive),
         OperatorCommand::Rekey(a) => crate::rekey::run(&client, ui, a, http.non_interactive),
+        OperatorCommand::Snapshot(c) => crate::snapshot::run(c, http, ui),
     }
 }
 

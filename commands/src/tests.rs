@@ -34,6 +34,8 @@ impl Seen {
 
 /// A canned answer: method and request target (path and query) to status and body.
 type Route = (&'static str, &'static str, u16, &'static str);
+/// A canned answer with a body of any bytes.
+type RawRoute = (&'static str, &'static str, u16, Vec<u8>);
 
 /// A fake Vault: answers `routes`, 404 `{"errors":[]}` otherwise, and records requests.
 struct FakeVault {
@@ -43,6 +45,15 @@ struct FakeVault {
 
 impl FakeVault {
     fn start(routes: Vec<Route>) -> FakeVault {
+        Self::start_raw(
+            routes
+                .into_iter()
+                .map(|(m, t, s, b)| (m, t, s, b.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
+    fn start_raw(routes: Vec<RawRoute>) -> FakeVault {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -63,7 +74,7 @@ impl FakeVault {
     }
 }
 
-fn serve(stream: TcpStream, routes: &[Route], rec: &Mutex<Vec<Seen>>) {
+fn serve(stream: TcpStream, routes: &[RawRoute], rec: &Mutex<Vec<Seen>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -97,8 +108,8 @@ fn serve(stream: TcpStream, routes: &[Route], rec: &Mutex<Vec<Seen>>) {
     let (status, resp) = routes
         .iter()
         .find(|(m, t, _, _)| *m == method && *t == target)
-        .map(|(_, _, s, b)| (*s, *b))
-        .unwrap_or((404, r#"{"errors":[]}"#));
+        .map(|(_, _, s, b)| (*s, b.as_slice()))
+        .unwrap_or((404, br#"{"errors":[]}"#.as_slice()));
     let reason = match status {
         200 => "OK",
         204 => "No Content",
@@ -110,9 +121,10 @@ fn serve(stream: TcpStream, routes: &[Route], rec: &Mutex<Vec<Seen>>) {
     let mut w = stream;
     let _ = write!(
         w,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{resp}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         resp.len()
     );
+    let _ = w.write_all(resp);
     let _ = w.flush();
 }
 
@@ -485,6 +497,29 @@ fn data_from_stdin_and_files() {
     );
 }
 
+/// A real snapshot archive holding `entries`, written by the storage crate.
+fn archive_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use vaultrs_storage::{Batch, FileBackend, FileOptions, Physical};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let options = FileOptions {
+            durable: false,
+            ..FileOptions::default()
+        };
+        let store = FileBackend::open(dir.path(), options).await.unwrap();
+        let mut batch = Batch::new();
+        for (k, v) in entries {
+            batch = batch.put(*k, v.to_vec());
+        }
+        store.commit(batch).await.unwrap();
+        let mut out = Vec::new();
+        store.snapshot(&mut out, |_| {}).await.unwrap();
+        store.close().await.unwrap();
+        out
+    })
+}
+
 #[test]
 fn wipe_guard() {
     let args = [
@@ -517,31 +552,67 @@ fn wipe_guard() {
     assert_eq!(code, 1);
     assert!(fake.seen().is_empty());
 
-    // In a terminal: the snapshot offer, then the confirmation. Saying no sends nothing.
+    // In a terminal: the snapshot offer, its file name, then the confirmation. The snapshot
+    // is taken (a real archive, checked as it arrives); saying no then sends nothing.
+    let archive = archive_of(&[("core/x", b"1"), ("logical/u/a", b"secret")]);
+    let fake = FakeVault::start_raw(vec![
+        ("PUT", path, 204, Vec::new()),
+        ("GET", "/v1/sys/storage/snapshot", 200, archive.clone()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("before-enable.snap");
     let asked = Arc::new(Mutex::new(Vec::new()));
     let prompter = |answers: &[&str], asked: &Arc<Mutex<Vec<String>>>| ScriptedPrompter {
         answers: answers.iter().map(|s| s.to_string()).collect(),
         asked: asked.clone(),
     };
-    let p = prompter(&["y", "n"], &asked);
+    let p = prompter(&["y", file.to_str().unwrap(), "n"], &asked);
     let (_, err, code) = run_with(&args, "", env_for(&fake), |ui| {
         ui.interactive = true;
         ui.prompter = Box::new(p);
     });
-    assert_eq!(code, 1);
-    assert!(err.contains("cannot be taken yet"), "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("Snapshot of 2 keys saved to"), "{err}");
     assert!(err.ends_with("Canceled. Nothing was sent.\n"), "{err}");
-    assert_eq!(asked.lock().unwrap().len(), 2);
-    assert!(fake.seen().is_empty());
+    assert_eq!(asked.lock().unwrap().len(), 3);
+    assert_eq!(std::fs::read(&file).unwrap(), archive);
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, "/v1/sys/storage/snapshot");
 
-    // Saying yes sends the request once.
+    // The snapshot fails (refused, or cut short): nothing is sent, no file is left.
+    for (status, body) in [
+        (403, br#"{"errors":["permission denied"]}"#.to_vec()),
+        (200, archive[..archive.len() - 5].to_vec()),
+    ] {
+        let fake = FakeVault::start_raw(vec![
+            ("PUT", path, 204, Vec::new()),
+            ("GET", "/v1/sys/storage/snapshot", status, body),
+        ]);
+        let failed = dir.path().join("failed.snap");
+        let p = prompter(&["y", failed.to_str().unwrap(), "y"], &asked);
+        let (_, err, code) = run_with(&args, "", env_for(&fake), |ui| {
+            ui.interactive = true;
+            ui.prompter = Box::new(p);
+        });
+        assert_ne!(code, 0, "{err}");
+        assert!(err.contains("Nothing was sent"), "{err}");
+        assert!(
+            fake.seen().iter().all(|s| s.method == "GET"),
+            "{:?}",
+            fake.seen()
+        );
+        assert!(!failed.exists() && !dir.path().join("failed.snap.tmp").exists());
+    }
+
+    // No snapshot, and yes: the request is sent once.
+    let fake = FakeVault::start(vec![("PUT", path, 204, "")]);
     let p = prompter(&["n", "y"], &asked);
     let (out, err, code) = run_with(&args, "", env_for(&fake), |ui| {
         ui.interactive = true;
         ui.prompter = Box::new(p);
     });
     assert_eq!(code, 0, "{err}");
-    assert!(!err.contains("cannot be taken yet"));
     assert_eq!(
         out,
         "Success! Data written to: sys/replication/performance/secondary/enable\n"

@@ -52,6 +52,8 @@ pub trait Prompter {
     fn confirm(&mut self, question: &str, default: bool) -> Result<bool>;
     /// A secret read without echo.
     fn secret(&mut self, question: &str) -> Result<String>;
+    /// A line of text; `default` is the answer on a bare Enter.
+    fn input(&mut self, question: &str, default: &str) -> Result<String>;
 }
 
 /// Prompts on the controlling terminal with `dialoguer`.
@@ -71,6 +73,14 @@ impl Prompter for TerminalPrompter {
             .with_prompt(question)
             .allow_empty_password(true)
             .interact()
+            .context("Error reading from the terminal")
+    }
+
+    fn input(&mut self, question: &str, default: &str) -> Result<String> {
+        dialoguer::Input::<String>::new()
+            .with_prompt(question)
+            .default(default.to_string())
+            .interact_text()
             .context("Error reading from the terminal")
     }
 }
@@ -106,6 +116,15 @@ impl Prompter for ScriptedPrompter {
     fn secret(&mut self, question: &str) -> Result<String> {
         self.next(question)
     }
+
+    fn input(&mut self, question: &str, default: &str) -> Result<String> {
+        let a = self.next(question)?;
+        Ok(if a.trim().is_empty() {
+            default.to_string()
+        } else {
+            a.trim().to_string()
+        })
+    }
 }
 
 /// An in-memory writer whose contents the test reads back after the command ran.
@@ -135,6 +154,8 @@ pub struct Ui {
     pub stdin: Box<dyn Read>,
     /// Standard output is a terminal: raw `-field` values get a newline, progress is drawn.
     pub stdout_is_terminal: bool,
+    /// Standard error is a terminal: snapshot progress bars are drawn there.
+    pub stderr_is_terminal: bool,
     /// A person can answer prompts (standard input and standard error are terminals).
     pub interactive: bool,
     pub env: Env,
@@ -152,6 +173,7 @@ impl Ui {
             err: Box::new(io::stderr()),
             stdin: Box::new(io::stdin()),
             stdout_is_terminal: io::stdout().is_terminal(),
+            stderr_is_terminal: stderr_tty,
             interactive: stdin_tty && stderr_tty,
             env: Env::from_process(),
             format: Format::Table,
@@ -168,6 +190,7 @@ impl Ui {
             err: Box::new(err.clone()),
             stdin: Box::new(io::Cursor::new(stdin.to_vec())),
             stdout_is_terminal: false,
+            stderr_is_terminal: false,
             interactive: false,
             env,
             format: Format::Table,

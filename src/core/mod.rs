@@ -26,6 +26,7 @@ pub mod rekey;
 pub(crate) mod replication;
 pub mod request;
 pub mod seal_keys;
+pub mod snapshot;
 pub mod storage;
 mod sys;
 mod tables;
@@ -258,6 +259,11 @@ const SUDO_PATHS: &[&str] = &[
     "sys/replication/primary/secondary-token",
     "auth/token/accessors",
     "auth/token/revoke-orphan",
+    "sys/storage/snapshot",
+    "sys/storage/snapshot-restore",
+    "sys/storage/snapshot-force",
+    "sys/storage/raft/snapshot",
+    "sys/storage/raft/snapshot-force",
 ];
 
 /// Vault's answer for a path no mount serves.
@@ -386,6 +392,13 @@ impl Core {
     }
 
     async fn deactivate(&self) {
+        self.stop_active().await;
+        self.barrier.seal().await;
+    }
+
+    /// Drops the active state (its background tasks finish what they started) and any
+    /// generate-root or rekey attempt; the barrier is left to the caller.
+    async fn stop_active(&self) {
         let active = self
             .active
             .write()
@@ -397,7 +410,6 @@ impl Core {
         }
         self.generate_root.discard();
         self.rekey.discard().await;
-        self.barrier.seal().await;
     }
 
     /// Loads (or on first unseal creates) the mount tables, tokens and policies.

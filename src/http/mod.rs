@@ -5,6 +5,7 @@
 pub mod cluster;
 mod error;
 mod metrics;
+mod snapshot;
 mod sys_raw;
 mod sys_rekey;
 
@@ -357,6 +358,10 @@ async fn serve(
         &path,
         !state.options.disable_unauthed_generate_root_endpoints,
     );
+    // Snapshots stream their bodies (a restore may exceed the size limit, as in Vault).
+    if let Some(route) = snapshot::route(&parts.method, &path, &query)? {
+        return snapshot::serve(state, &parts, body, &path, route).await;
+    }
     let body = read_body(body, headers, state.options.max_request_size).await?;
     if is_raw {
         let data = parse_body(&body, headers)?;

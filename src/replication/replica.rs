@@ -255,7 +255,11 @@ impl Replica {
     pub async fn stream(&self, from: Position, barrier: Option<&Barrier>) -> Result<()> {
         self.check_cluster().await?;
         let mut frames = self.primary.stream(from).await?;
-        self.set_status(|s| s.state = "stream-wals".into());
+        // Connected again: the last cycle's error is over.
+        self.set_status(|s| {
+            s.state = "stream-wals".into();
+            s.last_error = None;
+        });
         let mut at = from;
         loop {
             match frames.next().await? {

@@ -17,6 +17,8 @@
 //!   replication diffs it when a secondary falls behind the feed.
 //! - [`snapshot`]: the snapshot archive format (ciphertext of the whole store as of one
 //!   position; streamed, checksummed), and [`snapshot::inspect`].
+//! - [`envelope`]: the archive wrapped in a gzipped tar, the shape Vault's raft snapshot
+//!   clients expect.
 //! - [`shamir`]: split/combine over GF(2^8).
 //! - [`stats`]: lock-free histograms of the file backend's own work (commit and fsync
 //!   latency, group and batch sizes, checkpoints), for the server to report.
@@ -36,6 +38,7 @@
 
 pub mod barrier;
 pub mod cache;
+pub mod envelope;
 pub mod error;
 pub mod feed;
 pub mod key;
@@ -52,7 +55,7 @@ pub use cache::{CacheOptions, CachedPhysical};
 pub use error::{Error, Result, ResyncReason};
 pub use feed::{ChangeFeed, FeedOptions, Subscription};
 pub use merkle::{KeyFilter, MerkleIndex};
-pub use physical::file::{FileBackend, FileOptions, SnapshotStream};
+pub use physical::file::{FileBackend, FileOptions, SnapshotStream, StagedRestore};
 pub use physical::inmem::InmemBackend;
 pub use physical::{Batch, Change, Committed, Physical, Seq};
 pub use position::{LogId, Position};

@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use vaultrs_storage::barrier::KEYRING_PATH;
 use vaultrs_storage::snapshot::{inspect, SnapshotReader};
 use vaultrs_storage::{
-    Batch, ChangeFeed, Error, FeedOptions, FileBackend, FileOptions, Physical, Position, Progress,
-    ResyncReason,
+    Barrier, Batch, ChangeFeed, Error, FeedOptions, FileBackend, FileOptions, Physical, Position,
+    Progress, ResyncReason,
 };
 
 type State = BTreeMap<String, Vec<u8>>;
@@ -340,4 +341,69 @@ async fn snapshot_open_holds_off_restore_and_wipe_then_wipe_empties() {
         leftovers.is_empty(),
         "left in the data directory: {leftovers:?}"
     );
+}
+
+/// A barrier initialized and unsealed over `store`; its unseal shares.
+async fn barrier_over(store: &Arc<FileBackend>) -> (Barrier, Vec<zeroize::Zeroizing<Vec<u8>>>) {
+    let barrier = Barrier::new(store.clone() as Arc<dyn Physical>);
+    let shares = barrier.init(1, 1).await.unwrap().shares;
+    barrier.unseal(&shares[0]).await.unwrap();
+    (barrier, shares)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_staged_keyring_is_checked_and_the_barrier_resumes_over_the_restore() {
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let options = || FileOptions {
+        durable: false,
+        ..FileOptions::default()
+    };
+    let a = Arc::new(FileBackend::open(dirs.0.path(), options()).await.unwrap());
+    let b = Arc::new(FileBackend::open(dirs.1.path(), options()).await.unwrap());
+    let (barrier_a, shares_a) = barrier_over(&a).await;
+    let (barrier_b, _) = barrier_over(&b).await;
+    barrier_a.put("app/k", b"saved").await.unwrap();
+    let mut archive = Vec::new();
+    a.snapshot(&mut archive, |_| {}).await.unwrap();
+    barrier_a.put("app/k", b"later").await.unwrap();
+    barrier_a.put("app/new", b"later").await.unwrap();
+
+    // Staged, checked, discarded: the running store is as it was.
+    let before = read_state(a.as_ref()).await;
+    let staged = a.stage_restore(&archive[..], |_| {}).await.unwrap();
+    let keyring = staged.get(KEYRING_PATH).await.unwrap().unwrap();
+    assert!(barrier_a.opens_keyring(&keyring).unwrap());
+    assert!(!barrier_b.opens_keyring(&keyring).unwrap());
+    assert!(!barrier_a.opens_keyring(b"not a ciphertext").unwrap());
+    staged.discard().await.unwrap();
+    assert_eq!(read_state(a.as_ref()).await, before);
+    assert!(!dirs.0.path().join("staging").exists());
+
+    // Restored under a suspended barrier: nothing reads or writes meanwhile, and the same
+    // root key opens the restored keyring.
+    let staged = a.stage_restore(&archive[..], |_| {}).await.unwrap();
+    let suspended = barrier_a.suspend().await.unwrap();
+    assert!(matches!(barrier_a.get("app/k").await, Err(Error::Sealed)));
+    assert!(matches!(
+        barrier_a.put("app/x", b"in flight").await,
+        Err(Error::Sealed)
+    ));
+    staged.commit().await.unwrap();
+    barrier_a.resume(suspended).await.unwrap();
+    assert_eq!(barrier_a.get("app/k").await.unwrap().unwrap(), b"saved");
+    assert_eq!(barrier_a.get("app/new").await.unwrap(), None);
+    barrier_a.put("app/after", b"ok").await.unwrap();
+
+    // Another barrier's root key does not open it: it stays sealed, and the snapshot's
+    // own shares unseal it.
+    let staged = b.stage_restore(&archive[..], |_| {}).await.unwrap();
+    let suspended = barrier_b.suspend().await.unwrap();
+    staged.commit().await.unwrap();
+    assert!(matches!(
+        barrier_b.resume(suspended).await,
+        Err(Error::Integrity { .. })
+    ));
+    assert!(barrier_b.is_sealed());
+    barrier_b.unseal(&shares_a[0]).await.unwrap();
+    assert_eq!(barrier_b.get("app/k").await.unwrap().unwrap(), b"saved");
 }

@@ -22,6 +22,7 @@ mod policies;
 pub mod rekey;
 mod remount;
 mod replication;
+mod snapshot;
 mod sys;
 mod token_roles;
 mod tokens;

@@ -125,6 +125,40 @@ impl Core {
         self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// Demote and disable: from mode `from` (else refused) to `to`, with replication's
+    /// live parts stopped, the other side's addresses forgotten and `material` (the
+    /// primary's or the secondary's record) deleted in the same batch as the new state.
+    pub(super) async fn leave_mode(
+        &self,
+        active: &Active,
+        from: Mode,
+        to: Mode,
+        material: &str,
+    ) -> Result<super::Response> {
+        let _change = self.replication_change.lock().await;
+        let mut state = self.replication_state();
+        if state.mode != from {
+            return Err(match from {
+                Mode::Primary => primary::not_primary(),
+                _ => secondary::not_secondary(),
+            });
+        }
+        self.stop_replication(active);
+        state.mode = to;
+        state.primary_api_addr.clear();
+        state.primary_cluster_addr.clear();
+        state.secondary_id.clear();
+        state.secondaries.clear();
+        self.save_replication(state, Batch::new().delete(material))
+            .await?;
+        tracing::info!(
+            from = from.as_str(),
+            to = to.as_str(),
+            "performance replication mode changed"
+        );
+        Ok(super::Response::empty())
+    }
+
     /// Changes whenever who the cluster listener may serve may have changed: a stream
     /// waiting for data checks its peer again then.
     pub fn peers_changed(&self) -> tokio::sync::watch::Receiver<u64> {

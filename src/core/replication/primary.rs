@@ -85,7 +85,7 @@ impl PrimaryLive {
     }
 }
 
-fn not_primary() -> Error {
+pub(super) fn not_primary() -> Error {
     Error::invalid("this cluster is not a performance replication primary")
 }
 
@@ -335,37 +335,14 @@ impl Core {
     /// `primary/demote`: a secondary of no primary (its replicated data stays, read-only),
     /// until `update-primary` points it at one. Keeps the cluster id and epoch.
     pub(super) async fn demote_primary(&self, active: &Active) -> Result<Response> {
-        let _change = self.replication_change.lock().await;
-        let mut state = self.replication_state();
-        if state.mode != Mode::Primary {
-            return Err(not_primary());
-        }
-        self.stop_replication(active);
-        state.mode = Mode::Secondary;
-        state.primary_api_addr.clear();
-        state.primary_cluster_addr.clear();
-        state.secondary_id.clear();
-        self.save_replication(state, Batch::new().delete(PRIMARY_KEY))
-            .await?;
-        tracing::info!("performance replication primary demoted");
-        Ok(Response::empty())
+        self.leave_mode(active, Mode::Primary, Mode::Secondary, PRIMARY_KEY)
+            .await
     }
 
     /// `primary/disable`: replication off; the CA is gone, so no secondary connects again.
     pub(super) async fn disable_primary(&self, active: &Active) -> Result<Response> {
-        let _change = self.replication_change.lock().await;
-        let mut state = self.replication_state();
-        if state.mode != Mode::Primary {
-            return Err(not_primary());
-        }
-        self.stop_replication(active);
-        state.mode = Mode::Disabled;
-        state.primary_cluster_addr.clear();
-        state.secondaries.clear();
-        self.save_replication(state, Batch::new().delete(PRIMARY_KEY))
-            .await?;
-        tracing::info!("performance replication primary disabled");
-        Ok(Response::empty())
+        self.leave_mode(active, Mode::Primary, Mode::Disabled, PRIMARY_KEY)
+            .await
     }
 
     /// Whether the cluster listener may serve `who` now: this core is an unsealed primary

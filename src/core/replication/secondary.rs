@@ -337,20 +337,8 @@ impl Core {
     /// `secondary/disable`: replication off; the replicated data stays and becomes
     /// writable here.
     pub(super) async fn disable_secondary(&self, active: &Active) -> Result<Response> {
-        let _change = self.replication_change.lock().await;
-        let mut state = self.replication_state();
-        if state.mode != Mode::Secondary {
-            return Err(not_secondary());
-        }
-        self.stop_replication(active);
-        state.mode = Mode::Disabled;
-        state.primary_api_addr.clear();
-        state.primary_cluster_addr.clear();
-        state.secondary_id.clear();
-        self.save_replication(state, Batch::new().delete(SECONDARY_KEY))
-            .await?;
-        tracing::info!("performance replication secondary disabled");
-        Ok(Response::empty())
+        self.leave_mode(active, Mode::Secondary, Mode::Disabled, SECONDARY_KEY)
+            .await
     }
 
     /// `secondary/update-primary`: follow another primary of the same replication set
@@ -399,6 +387,6 @@ impl Core {
     }
 }
 
-fn not_secondary() -> Error {
+pub(super) fn not_secondary() -> Error {
     Error::invalid("this cluster is not a performance replication secondary")
 }

@@ -292,6 +292,9 @@ pub(super) async fn handle(
     if let Some(result) = remount::handle(core, active, op, rel, &req.data).await {
         return result;
     }
+    if let Some(result) = super::snapshot::handle(op, rel) {
+        return result;
+    }
     if let Some(result) = super::replication::endpoints::handle(core, active, op, rel, req).await {
         return result;
     }

@@ -21,6 +21,9 @@
 //! keys), and `core/keyring` changes only when a term is added; the counters, which each
 //! cluster keeps for itself, sit under `local/`, never replicated.
 //!
+//! Across a restore of the store underneath, the barrier is suspended and resumed with the
+//! same root key ([`restore`]).
+//!
 //! A *follower* barrier (a replication secondary) never writes the replicated keys: it
 //! does not rotate, automatically or on request; the primary's rotations arrive with its
 //! data and [`Barrier::reload_keyring`] picks them up.
@@ -32,6 +35,7 @@
 mod aead;
 mod keyring;
 mod rekey;
+mod restore;
 mod seal;
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -42,6 +46,7 @@ use zeroize::Zeroize;
 pub use aead::{HEADER_LEN, KEY_LEN, MIN_LEN, NONCE_LEN, TAG_LEN, TERM_LEN, VERSION_2};
 pub use keyring::KEYRING_VERSION;
 pub use rekey::{PendingRekey, UNSEAL_KEYS_BACKUP_PATH};
+pub use restore::Suspended;
 pub use seal::{InitOutput, SealConfig, ShareCollector, UnsealProgress, SEAL_CONFIG_VERSION};
 
 use aead::AeadKey;

@@ -55,7 +55,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::oneshot;
 
-pub use self::replace::{ReplaceStep, RestoreInfo};
+pub use self::replace::{ReplaceStep, RestoreInfo, StagedRestore};
 pub use self::snapshot::SnapshotStream;
 
 use self::recovery::read_tail;

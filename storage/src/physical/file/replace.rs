@@ -40,8 +40,9 @@ use super::applier::Tree;
 use super::recovery::{CheckpointRecord, CHECKPOINT_VERSION};
 use super::sync::{sync_dir, sync_tree, write_durably};
 use super::writer::{Msg, Writer};
-use super::{blocking, FileBackend, SyncHook, SyncPoint};
+use super::{blocking, read_leaf, FileBackend, SyncHook, SyncPoint};
 use crate::error::{Error, Result};
+use crate::key::{self, validate_key};
 use crate::physical::Seq;
 use crate::position::{LogId, Position};
 use crate::snapshot::{Progress, SnapshotInfo, SnapshotReader};
@@ -78,6 +79,79 @@ pub struct RestoreInfo {
     /// Where the restored store starts: a new log id, and the sequence the old one had
     /// reached (new batches go on from there).
     pub position: Position,
+}
+
+/// A verified snapshot staged beside the running store and not committed yet (see
+/// [`FileBackend::stage_restore`]). Dropping it removes the staged store.
+pub struct StagedRestore<'a> {
+    backend: &'a FileBackend,
+    _one: tokio::sync::MutexGuard<'a, ()>,
+    /// `None` once committed.
+    staging: Option<PathBuf>,
+    snapshot: SnapshotInfo,
+}
+
+impl std::fmt::Debug for StagedRestore<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedRestore")
+            .field("snapshot", &self.snapshot)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StagedRestore<'_> {
+    /// The snapshot staged (verified: every checksum and its SHA-256 matched).
+    pub fn snapshot(&self) -> &SnapshotInfo {
+        &self.snapshot
+    }
+
+    /// The value `key` has in the staged store (ciphertext, as stored), if any: what a
+    /// caller checks before committing (does the staged keyring open with our keys?).
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        validate_key(key)?;
+        let Some(staging) = &self.staging else {
+            return Ok(None);
+        };
+        let path = key::leaf_path(&staging.join("tree"), key);
+        blocking(move || read_leaf(&path)).await
+    }
+
+    /// Removes the staged store now (dropping it removes it too, but in the background).
+    pub async fn discard(mut self) -> Result<()> {
+        match self.staging.take() {
+            Some(staging) => blocking(move || remove_all(&staging)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Steps 2 to 4 (module docs): the staged store replaces the running one, atomically.
+    /// An error before the commit point leaves the running store as it was.
+    pub async fn commit(mut self) -> Result<RestoreInfo> {
+        let Some(staging) = self.staging.take() else {
+            return Err(Error::InvalidRequest("this restore was committed".into()));
+        };
+        let position = self.backend.swap(staging).await?;
+        Ok(RestoreInfo {
+            snapshot: self.snapshot.clone(),
+            position,
+        })
+    }
+}
+
+impl Drop for StagedRestore<'_> {
+    fn drop(&mut self) {
+        if let Some(staging) = self.staging.take() {
+            // Possibly many files: not on the thread that drops it. Opening the directory
+            // removes a staged store left behind as well.
+            let _ = std::thread::Builder::new()
+                .name("vaultrs-storage-unstage".into())
+                .spawn(move || {
+                    if let Err(e) = remove_all(&staging) {
+                        tracing::warn!(error = %e, "could not remove a staged restore");
+                    }
+                });
+        }
+    }
 }
 
 fn hook(hook: Option<&SyncHook>, dir: &Path, step: ReplaceStep) {
@@ -195,13 +269,26 @@ impl FileBackend {
     ///
     /// Decorators above see a different store afterwards: clear a
     /// [`crate::CachedPhysical`], [`reset`](crate::ChangeFeed::reset) a change feed and
-    /// rebuild a [`crate::MerkleIndex`].
+    /// rebuild a [`crate::MerkleIndex`]. [`stage_restore`](Self::stage_restore) does the
+    /// same in two steps, for a caller that checks the staged store before committing it.
     pub async fn restore<R: AsyncRead + Unpin + Send>(
         &self,
         source: R,
-        mut progress: impl FnMut(Progress) + Send,
+        progress: impl FnMut(Progress) + Send,
     ) -> Result<RestoreInfo> {
-        let _one = self.replacing.lock().await;
+        self.stage_restore(source, progress).await?.commit().await
+    }
+
+    /// Step 1 of [`restore`](Self::restore): reads and verifies the whole snapshot into a
+    /// staged store beside the running one (commits go on). Nothing is replaced until
+    /// [`StagedRestore::commit`]; dropping the staged restore instead removes it. One
+    /// restore or wipe at a time: another waits until this one is committed or dropped.
+    pub async fn stage_restore<R: AsyncRead + Unpin + Send>(
+        &self,
+        source: R,
+        mut progress: impl FnMut(Progress) + Send,
+    ) -> Result<StagedRestore<'_>> {
+        let one = self.replacing.lock().await;
         let staging = self.start_staging().await?;
         let staged = async {
             let mut reader = SnapshotReader::open(source).await?;
@@ -244,15 +331,18 @@ impl FileBackend {
             Ok(info)
         }
         .await;
-        let snapshot = match staged {
-            Ok(info) => info,
+        match staged {
+            Ok(snapshot) => Ok(StagedRestore {
+                backend: self,
+                _one: one,
+                staging: Some(staging),
+                snapshot,
+            }),
             Err(e) => {
                 let _ = blocking(move || remove_all(&staging)).await;
-                return Err(e);
+                Err(e)
             }
-        };
-        let position = self.swap(staging).await?;
-        Ok(RestoreInfo { snapshot, position })
+        }
     }
 
     /// Deletes every key at once, crash-safe like [`restore`](Self::restore), and starts a
