@@ -7,36 +7,65 @@
 //! otherwise keep the hashing threads busy for nobody. The HTTP layer marks the request's
 //! task with the client's [`Presence`] ([`track`]); such work asks [`gone`].
 //!
-//! Outside a tracked task (internal work, unit tests) the client is never gone.
+//! Outside a tracked task (internal work, unit tests) the client is never gone. Every
+//! request pays for one small allocation and, only when something waits on it, one wake.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
+
+#[derive(Debug, Default)]
+struct Shared {
+    gone: AtomicBool,
+    /// Set by the first [`gone`] call, so a departure with nobody waiting wakes no one.
+    watched: AtomicBool,
+    notify: Notify,
+}
 
 tokio::task_local! {
-    static CLIENT: watch::Receiver<()>;
+    static CLIENT: Arc<Shared>;
 }
 
 /// Held while the client waits; dropping it (the client went away, or the answer was
 /// sent) tells the tracked task.
 #[derive(Debug)]
-pub struct Presence {
-    _sender: watch::Sender<()>,
+pub struct Presence(Arc<Shared>);
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        self.0.gone.store(true, Ordering::SeqCst);
+        // A waiter sets `watched` before it checks `gone`: either it sees `gone`, or
+        // this sees `watched` and wakes it.
+        if self.0.watched.load(Ordering::SeqCst) {
+            self.0.notify.notify_waiters();
+        }
+    }
 }
 
 /// `work`, marked with a new client's presence: [`gone`] inside it resolves once the
 /// returned [`Presence`] is dropped.
 pub fn track<F: Future>(work: F) -> (Presence, impl Future<Output = F::Output>) {
-    let (tx, rx) = watch::channel(());
-    (Presence { _sender: tx }, CLIENT.scope(rx, work))
+    let shared = Arc::new(Shared::default());
+    (Presence(shared.clone()), CLIENT.scope(shared, work))
 }
 
 /// Resolves when the client of the current task has gone; never outside a tracked task.
 pub async fn gone() {
-    match CLIENT.try_with(watch::Receiver::clone) {
-        // `changed` fails once the sender is dropped; nothing is ever sent on it.
-        Ok(mut rx) => while rx.changed().await.is_ok() {},
-        Err(_) => std::future::pending().await,
+    let Ok(shared) = CLIENT.try_with(Arc::clone) else {
+        return std::future::pending().await;
+    };
+    shared.watched.store(true, Ordering::SeqCst);
+    loop {
+        let notified = shared.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a departure after it is not missed.
+        notified.as_mut().enable();
+        if shared.gone.load(Ordering::SeqCst) {
+            return;
+        }
+        notified.await;
     }
 }
 
@@ -55,6 +84,10 @@ mod tests {
         assert!(!task.is_finished());
         drop(presence);
         assert_eq!(task.await.unwrap(), "gone");
+        // Asked after the departure, it is already gone.
+        let (presence, work) = track(gone());
+        drop(presence);
+        work.await;
     }
 
     #[tokio::test]

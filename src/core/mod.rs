@@ -556,7 +556,8 @@ impl Core {
             }
             return sys::handle_unauthenticated(self, active, req, endpoint).await;
         }
-        let resolved = active.router().resolve(&req.path);
+        let mut resolved = active.router().resolve(&req.path);
+        seen.route = resolved.as_mut().and_then(|m| m.stats.take());
         let (req, mount) = self.canonical(req, resolved)?;
         let req: &Request = &req;
         if let Some(t) = trail.as_deref_mut() {
@@ -565,7 +566,6 @@ impl Core {
                 t.mount(m);
             }
         }
-        seen.route = mount.as_ref().map(|m| m.facts.stats.clone());
         if let Some(mount) = &mount {
             if let Handler::Engine(backend) = &mount.route.handler {
                 if backend.is_login_path(&mount.relative) {

@@ -297,9 +297,6 @@ pub struct MountFacts {
     pub local_prefix: String,
     /// The requests in flight on this route.
     pub gate: Arc<Gate>,
-    /// What the route's requests recorded (`vault.route.*`); kept, like the gate, while
-    /// the same mount is re-inserted.
-    pub stats: Arc<RouteStats>,
 }
 
 /// The requests in flight on one route. A request holds [`Gate::enter`]'s guard while its
@@ -330,6 +327,9 @@ pub struct Resolved {
     pub facts: MountFacts,
     /// The request path relative to the mount.
     pub relative: String,
+    /// What the route's requests record (`vault.route.*`), for the request's metrics to
+    /// take.
+    pub stats: Option<Arc<RouteStats>>,
 }
 
 #[derive(Clone)]
@@ -337,6 +337,8 @@ struct Slot {
     key: String,
     route: Route,
     facts: MountFacts,
+    /// Kept, like the gate, while the same mount is re-inserted.
+    stats: Arc<RouteStats>,
 }
 
 /// Longest-prefix routing over every mount of both tables.
@@ -370,7 +372,7 @@ impl Router {
             .iter()
             .find(|slot| slot.key == key && slot.route.entry.uuid == route.entry.uuid)
         {
-            Some(slot) => (slot.facts.gate.clone(), slot.facts.stats.clone()),
+            Some(slot) => (slot.facts.gate.clone(), slot.stats.clone()),
             None => (Arc::default(), Arc::new(RouteStats::new(key.clone()))),
         };
         let facts = MountFacts {
@@ -378,10 +380,14 @@ impl Router {
             storage_prefix: route.entry.storage_prefix(),
             local_prefix: route.entry.local_storage_prefix(),
             gate,
-            stats,
         };
         self.routes.retain(|slot| slot.key != key);
-        self.routes.push(Slot { key, route, facts });
+        self.routes.push(Slot {
+            key,
+            route,
+            facts,
+            stats,
+        });
         // Longest first, so the first prefix that matches is the longest.
         self.routes
             .sort_by(|a, b| b.key.len().cmp(&a.key.len()).then(a.key.cmp(&b.key)));
@@ -428,6 +434,7 @@ impl Router {
             route: slot.route.clone(),
             facts: slot.facts.clone(),
             relative: rest.to_owned(),
+            stats: Some(slot.stats.clone()),
         })
     }
 
@@ -441,10 +448,7 @@ impl Router {
 
     /// The figures of every route.
     pub fn route_stats(&self) -> Vec<Arc<RouteStats>> {
-        self.routes
-            .iter()
-            .map(|slot| slot.facts.stats.clone())
-            .collect()
+        self.routes.iter().map(|slot| slot.stats.clone()).collect()
     }
 
     /// Every route, sorted by key.

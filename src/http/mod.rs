@@ -101,7 +101,10 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
     // whether or not anyone is still waiting for the answer. Only work that has not
     // started and serves no one else (a queued password hash) asks `departure::gone`.
     let started = std::time::Instant::now();
-    let (_client, work) = crate::departure::track(async move {
+    // The whole pipeline's future is several KiB. Boxed once here, the departure scope
+    // and the task (spawn, output, join handle) move a pointer instead of copying it
+    // again each time: measured, fewer instructions per KV read than unboxed.
+    let (_client, work) = crate::departure::track(Box::pin(async move {
         let mut seen = crate::metrics::Observed::default();
         let resp = match serve(&state, req, &mut seen).await {
             Ok(resp) => resp,
@@ -113,7 +116,7 @@ async fn handle(State(state): State<AppState>, req: axum::extract::Request) -> H
             .metrics()
             .record(&seen, status, started.elapsed());
         resp
-    });
+    }));
     let work = tokio::spawn(work);
     match work.await {
         Ok(resp) => resp,

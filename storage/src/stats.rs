@@ -80,12 +80,12 @@ impl Histogram {
     pub fn record(&self, value: u64) {
         let i = self.bounds.partition_point(|b| *b < value);
         self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        // A sum of u64::MAX nanoseconds is 584 years: saturate rather than wrap.
-        let _ = self
-            .sum
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-                Some(s.saturating_add(value))
-            });
+        // A sum of u64::MAX nanoseconds is 584 years: it saturates rather than wraps (one
+        // atomic add, not a compare loop, on the request path).
+        let before = self.sum.fetch_add(value, Ordering::Relaxed);
+        if before.checked_add(value).is_none() {
+            self.sum.store(u64::MAX, Ordering::Relaxed);
+        }
         if value < self.min.load(Ordering::Relaxed) {
             self.min.fetch_min(value, Ordering::Relaxed);
         }

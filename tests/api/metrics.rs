@@ -227,8 +227,8 @@ async fn a_telemetry_block_turns_prometheus_on_and_tokens_stay_required() {
     assert!(text.contains("vault_storage_log_fsync_count "), "{text}");
 }
 
-/// Sends a login and hangs up without reading the answer.
-async fn hang_up_login(addr: String) {
+/// Sends a login (a wrong password) and returns the connection, unread.
+async fn send_login(addr: String) -> tokio::net::TcpStream {
     let body = r#"{"password":"wrong"}"#;
     let request = format!(
         "POST /v1/auth/userpass/login/alice HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -238,8 +238,20 @@ async fn hang_up_login(addr: String) {
         .await
         .unwrap();
     s.write_all(request.as_bytes()).await.unwrap();
-    // Gone without reading a byte of the answer.
-    drop(s);
+    s
+}
+
+/// The pool's gauges, once `done` holds of them (polled; each hash takes tens of ms).
+async fn hashing_until(v: &V, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = prometheus(v).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "never reached:\n{text}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
@@ -252,32 +264,23 @@ async fn logins_whose_clients_hang_up_give_their_place_in_the_hash_queue_back() 
     v.post("auth/userpass/users/alice", json!({"password": "pw"}))
         .await
         .no_content();
-    let hang_ups: Vec<_> = (0..40)
-        .map(|_| tokio::spawn(hang_up_login(srv.addr.clone())))
-        .collect();
-    for h in hang_ups {
-        h.await.unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..40 {
+        clients.push(send_login(srv.addr.clone()).await);
     }
-    // Wait until the queue has drained and the threads have given their memory back (each
-    // hash takes tens of milliseconds).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let text = loop {
-        let text = prometheus(&v).await;
-        let busy = ["queued", "running", "memory_blocks"]
+    // Logins are waiting for the hashing threads: their clients hang up.
+    hashing_until(&v, |t| value(t, "vault_userpass_hash_queued") >= 10.0).await;
+    drop(clients);
+    // Once the threads are idle again, every login queued at the hang-up has been dealt
+    // with; and the threads have given their memory back.
+    let text = hashing_until(&v, |t| {
+        ["queued", "running", "memory_blocks"]
             .iter()
-            .map(|g| value(&text, &format!("vault_userpass_hash_{g}")))
-            .sum::<f64>();
-        if busy == 0.0 {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the hash queue never drained:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    // The hashing threads cannot have served 40 clients before those hung up: the rest
-    // were dropped unrun.
+            .all(|g| value(t, &format!("vault_userpass_hash_{g}")) == 0.0)
+    })
+    .await;
+    // The threads cannot have hashed for ten queued logins before their clients' tasks
+    // saw them leave: those were dropped unrun.
     assert!(
         value(&text, "vault_userpass_hash_abandoned") >= 1.0,
         "{text}"

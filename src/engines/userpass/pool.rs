@@ -303,7 +303,7 @@ mod tests {
         tx
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_run_in_arrival_order_with_zeroed_memory_that_is_given_back() {
         let pool = Arc::new(HashPool::new(1, 8).unwrap());
         let release = blocker(&pool);
@@ -359,7 +359,8 @@ mod tests {
         settle(&pool, |s| s == PoolStats::default());
     }
 
-    #[tokio::test]
+    // Spawned tasks must run while the test thread waits in `settle`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_request_whose_client_left_gives_its_place_back_unrun() {
         let pool = Arc::new(HashPool::new(1, 1).unwrap());
         let release = blocker(&pool);
