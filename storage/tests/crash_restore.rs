@@ -248,7 +248,7 @@ fn found(rt: &tokio::runtime::Runtime, fx: &Fixture, dir: &Path, new: &State, wh
         let leftovers: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| !["LOCK", "CHECKPOINT", "tree", "wal"].contains(&n.as_str()))
+            .filter(|n| !["LOCK", "CHECKPOINT", "tree", "wal", "spare"].contains(&n.as_str()))
             .collect();
         assert!(leftovers.is_empty(), "{what}: left over: {leftovers:?}");
         if state == fx.old {

@@ -12,5 +12,6 @@ mod merkle;
 mod path_safety;
 mod scale;
 mod snapshot;
+mod spares;
 mod stats;
 mod wal;

@@ -143,7 +143,7 @@ async fn path_safety_hostile_keys_are_refused_or_contained() {
     for entry in std::fs::read_dir(&data).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         assert!(
-            ["tree", "wal", "CHECKPOINT", "LOCK"].contains(&name.as_str()),
+            ["tree", "wal", "spare", "CHECKPOINT", "LOCK"].contains(&name.as_str()),
             "unexpected {name} in the data dir"
         );
     }

@@ -335,7 +335,7 @@ async fn snapshot_open_holds_off_restore_and_wipe_then_wipe_empties() {
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !["LOCK", "CHECKPOINT", "tree", "wal"].contains(&n.as_str()))
+        .filter(|n| !["LOCK", "CHECKPOINT", "tree", "wal", "spare"].contains(&n.as_str()))
         .collect();
     assert!(
         leftovers.is_empty(),

@@ -833,6 +833,7 @@ const DATA_DIR_NAMES: &[&str] = &[
     "LOCK",
     "wal",
     "tree",
+    "spare",
     "dev-unseal-key",
     "dev-root-token",
 ];

@@ -1,5 +1,6 @@
 //! The applier thread and the tree it writes: committed batches go into the directory
-//! tree in sequence order (temp file + rename per key, no fsync), and the overlay entries
+//! tree in sequence order (each new version swapped in atomically, in a reused spare file
+//! where there is one, see `spares.rs`; no fsync), and the overlay entries
 //! they cover are dropped.
 
 #[cfg(not(target_os = "linux"))]
@@ -14,6 +15,7 @@ use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
 use super::snapshot::Marks;
+use super::spares::Spares;
 use super::writer::poison;
 use super::Shared;
 use crate::error::{Error, Result};
@@ -159,21 +161,34 @@ impl Applier {
     }
 }
 
-/// Writes batches into the directory tree (temp file + rename per key, no fsync) and
+/// Writes batches into the directory tree (a spare file or a temp file swapped or renamed
+/// into place per key, no fsync) and
 /// remembers what it touched for the next checkpoint.
 pub(super) struct Tree {
     root: PathBuf,
     touched: Touched,
     /// Open snapshots: each keeps the version of a key before its first change.
     snapshots: Vec<Arc<Marks>>,
+    /// Files of old versions to write new ones into (the live tree only).
+    spares: Option<Spares>,
 }
 
 impl Tree {
+    /// A tree written with a new file per write (a staging tree nobody reads yet).
     pub(super) fn new(root: PathBuf) -> Self {
         Self {
             root,
             touched: Touched::default(),
             snapshots: Vec::new(),
+            spares: None,
+        }
+    }
+
+    /// The live tree: writes reuse the files of old versions (see `spares.rs`).
+    pub(super) fn with_spares(root: PathBuf, spares: Spares) -> Self {
+        Self {
+            spares: Some(spares),
+            ..Self::new(root)
         }
     }
 
@@ -233,43 +248,39 @@ impl Tree {
 
     fn write_leaf(&mut self, path: &Path, value: &[u8]) -> Result<()> {
         let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let temp = parent.join(format!(".{name}.tmp"));
-        let open = || {
-            fs::OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true)
-                .mode(0o600)
-                .open(&temp)
+        // A spare holding the value, swapped with the old version; or a temp file.
+        let staged = match self.spares.as_mut().and_then(|s| s.stage(value)) {
+            Some(spare) => spare,
+            None => write_temp(path, &parent, value)?,
         };
-        // Folders usually exist: try the file first, create the folders only if missing.
-        let mut file = match open() {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(&parent)
-                    .map_err(|e| Error::io("creating a folder", e))?;
-                open().map_err(|e| Error::io("creating a temp file", e))?
+        let swapped = match self.spares.as_mut() {
+            Some(spares) => spares
+                .swap_in(&staged, path)
+                .map_err(|e| Error::io("swapping in a value", e))?,
+            None => false,
+        };
+        if !swapped {
+            // No old version to swap with: move the new file in (making its folders).
+            match fs::rename(&staged, path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound && staged.exists() => {
+                    create_folder(&parent)?;
+                    fs::rename(&staged, path)
+                }
+                other => other,
             }
-            Err(e) => return Err(Error::io("creating a temp file", e)),
-        };
-        file.write_all(value)
-            .map_err(|e| Error::io("writing a temp file", e))?;
-        drop(file);
-        fs::rename(&temp, path).map_err(|e| Error::io("renaming a temp file", e))?;
+            .map_err(|e| Error::io("renaming a temp file", e))?;
+        }
         self.touched.file(path);
         self.touch_folders(&parent);
         Ok(())
     }
 
     fn remove_leaf(&mut self, path: &Path) -> Result<()> {
-        match fs::remove_file(path) {
+        let removed = match self.spares.as_mut() {
+            Some(spares) => spares.take_out(path),
+            None => fs::remove_file(path),
+        };
+        match removed {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 // Maybe removed before a crash but never made durable: a replayed delete
@@ -301,4 +312,42 @@ impl Tree {
             }
         }
     }
+}
+
+/// Writes `value` to a new temp file beside the leaf at `path` (in `parent`, made if
+/// missing) and returns the temp file's path.
+fn write_temp(path: &Path, parent: &Path, value: &[u8]) -> Result<PathBuf> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let temp = parent.join(format!(".{name}.tmp"));
+    let open = || {
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&temp)
+    };
+    // Folders usually exist: try the file first, create the folders only if missing.
+    let mut file = match open() {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            create_folder(parent)?;
+            open().map_err(|e| Error::io("creating a temp file", e))?
+        }
+        Err(e) => return Err(Error::io("creating a temp file", e)),
+    };
+    file.write_all(value)
+        .map_err(|e| Error::io("writing a temp file", e))?;
+    Ok(temp)
+}
+
+fn create_folder(folder: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(folder)
+        .map_err(|e| Error::io("creating a folder", e))
 }

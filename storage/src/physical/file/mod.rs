@@ -7,13 +7,15 @@
 //!                            durable in tree/; the log id of this directory's log
 //!   wal/<first seq>.log      the commit log (see [`super::wal`])
 //!   tree/                    one file per key (see [`crate::key`] for the mapping)
+//!   spare/                   files of old versions, written over by later ones
+//!                            (see `spares.rs`; their content means nothing)
 //! ```
 //!
 //! A commit goes to a single writer thread. It takes every batch that is waiting, appends
 //! them to the log with one `write` and one `fdatasync` (group commit), puts their changes
 //! in an in-memory overlay that reads consult first, and answers the callers. An applier
-//! thread then writes the batches into the tree in order (temp file + rename per key, no
-//! fsync), while the writer is already fsyncing the next group; listings wait for it to
+//! thread then writes the batches into the tree in order (a reused spare file or a temp
+//! file swapped in per key, no fsync), while the writer is already fsyncing the next group; listings wait for it to
 //! catch up, so every read sees every acknowledged batch. A checkpoint (periodic, by log
 //! size, on demand, on close) never stops commits: the writer only rolls the log to a new
 //! segment and hands the sequence to a checkpointer thread, which waits for the applier,
@@ -40,6 +42,7 @@ mod checkpointer;
 mod recovery;
 mod replace;
 mod snapshot;
+mod spares;
 mod sync;
 mod writer;
 
@@ -143,8 +146,9 @@ struct Shared {
     poisoned: AtomicBool,
     /// The log's identity, recorded in `CHECKPOINT` (see [`crate::position`]).
     log_id: RwLock<LogId>,
-    /// Held shared by tree reads, exclusively while a restore or wipe swaps the tree.
-    gate: RwLock<()>,
+    /// Held shared by tree reads, exclusively while a restore or wipe swaps the tree, and
+    /// taken exclusively for an instant to wait out reads before a spare file is reused.
+    gate: Arc<RwLock<()>>,
     /// Snapshots open (restore and wipe refuse to swap the tree under them).
     snapshots: AtomicUsize,
     /// Committed changes the applier has not written to the tree yet, newest per key.

@@ -12,6 +12,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex, RwLock};
 use super::applier::{Applier, Touched, Tree, APPLY_QUEUE};
 use super::checkpointer::{Checkpointer, Segments};
 use super::replace;
+use super::spares::Spares;
 use super::writer::Writer;
 use super::{FileBackend, FileOptions, Shared};
 use crate::error::{Error, Result};
@@ -93,14 +94,17 @@ impl FileBackend {
             last_seq: AtomicU64::new(last_seq),
             poisoned: AtomicBool::new(false),
             log_id: RwLock::new(log_id),
-            gate: RwLock::new(()),
+            gate: Arc::new(RwLock::new(())),
             snapshots: AtomicUsize::new(0),
             overlay: RwLock::new(HashMap::new()),
             applied: Mutex::new(last_seq),
             applied_cv: Condvar::new(),
             stats: Default::default(),
         });
-        let mut tree_writer = Tree::new(tree.clone());
+        let mut tree_writer = Tree::with_spares(
+            tree.clone(),
+            Spares::open(dir.join("spare"), shared.gate.clone()),
+        );
         for batch in &replay {
             tree_writer.apply(&batch.changes)?;
         }

@@ -255,6 +255,10 @@ fn finish(dir: &Path, durable: bool, test_hook: Option<&SyncHook>) -> Result<()>
     hook(test_hook, dir, ReplaceStep::CheckpointSwapped);
     remove_all(&old)?;
     remove_all(&incoming)?;
+    // The spare files hold old versions of the replaced store: they go too (the applier
+    // drops the ones it knew of as it finds them missing).
+    remove_all(&dir.join("spare"))?;
+    create_dir(&dir.join("spare"))?;
     sync(&[dir])?;
     hook(test_hook, dir, ReplaceStep::Cleaned);
     Ok(())
