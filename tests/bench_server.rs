@@ -478,6 +478,7 @@ struct PhaseResult {
     first_error: Option<String>,
     p50: Duration,
     p99: Duration,
+    max: Duration,
     server_cpu: Duration,
     client_cpu: Duration,
 }
@@ -669,6 +670,7 @@ impl Bench {
             first_error,
             p50: percentile(&all, 0.50),
             p99: percentile(&all, 0.99),
+            max: Duration::from_nanos(all.last().copied().unwrap_or(0)),
             server_cpu: to_dur(server_ticks),
             client_cpu: to_dur(client_ticks),
         })
@@ -886,13 +888,14 @@ fn report(results: &[TargetResult], notes: &[String], secs: f64, threads: usize,
     }
     println!();
     println!(
-        "{:<13} {:<9} {:>9} {:>10} {:>9} {:>9} {:>12} {:>9} {:>12} {:>6}",
+        "{:<13} {:<9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>12} {:>9} {:>12} {:>6}",
         "target",
         "phase",
         "requests",
         "req/s",
         "p50 ms",
         "p99 ms",
+        "max ms",
         "srv CPU µs/r",
         "srv cores",
         "cli CPU µs/r",
@@ -901,13 +904,14 @@ fn report(results: &[TargetResult], notes: &[String], secs: f64, threads: usize,
     for r in results {
         for (name, p) in &r.phases {
             println!(
-                "{:<13} {:<9} {:>9} {:>10.0} {:>9.3} {:>9.3} {:>12.1} {:>9.2} {:>12.1} {:>6}",
+                "{:<13} {:<9} {:>9} {:>10.0} {:>9.3} {:>9.3} {:>9.1} {:>12.1} {:>9.2} {:>12.1} {:>6}",
                 r.kind.name(),
                 name,
                 p.requests,
                 p.rps(),
                 p.p50.as_secs_f64() * 1e3,
                 p.p99.as_secs_f64() * 1e3,
+                p.max.as_secs_f64() * 1e3,
                 p.server_us_per_req(),
                 p.server_cpu.as_secs_f64() / p.elapsed.as_secs_f64(),
                 p.client_us_per_req(),
