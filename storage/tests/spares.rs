@@ -174,3 +174,44 @@ async fn spares_readers_racing_overwrites_see_whole_versions_in_order() {
     }
     b.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn spares_a_shorter_value_in_a_longer_spare_reads_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = FileBackend::open(dir.path(), FileOptions::default())
+        .await
+        .unwrap();
+    // Long versions fill the spares; short and empty ones then go into them.
+    for round in 0..100u64 {
+        b.put("k", value(round, 4000)).await.unwrap();
+    }
+    for (round, len) in [(100u64, 8usize), (101, 3000), (102, 16), (103, 9)] {
+        b.put("k", value(round, len)).await.unwrap();
+        b.checkpoint().await.unwrap();
+        let on_disk = std::fs::read(leaf(dir.path(), &b, "k").await).unwrap();
+        assert_eq!(
+            on_disk,
+            value(round, len),
+            "the file holds more than the value"
+        );
+    }
+    b.put("k", Vec::new()).await.unwrap();
+    b.close().await.unwrap();
+    drop(b);
+    let b = FileBackend::open(dir.path(), FileOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(b.get("k").await.unwrap(), Some(Vec::new()));
+    b.close().await.unwrap();
+}
+
+/// The file of `key` in the tree of a store that holds only that key.
+async fn leaf(dir: &Path, b: &FileBackend, key: &str) -> std::path::PathBuf {
+    assert_eq!(b.keys().await.unwrap(), vec![key.to_string()]);
+    walkdir::WalkDir::new(dir.join("tree"))
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_type().is_file())
+        .map(|e| e.path().to_path_buf())
+        .expect("no file in the tree")
+}

@@ -184,20 +184,23 @@ fn rewrite(path: &Path, value: &[u8]) -> io::Result<bool> {
         .write(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    if file.metadata()?.nlink() != 1 {
+    let meta = file.metadata()?;
+    if meta.nlink() != 1 {
         return Ok(false);
     }
-    write_over(&mut file, value)?;
+    write_over(&mut file, meta.len(), value)?;
     Ok(true)
 }
 
-/// Replaces the whole content of `file` with `value`; the blocks already there are
-/// written over rather than freed and allocated again.
-fn write_over(file: &mut File, value: &[u8]) -> io::Result<()> {
-    use std::io::Seek;
-    file.seek(io::SeekFrom::Start(0))?;
+/// Replaces the whole content of `file` (`len` bytes long) with `value`; the blocks
+/// already there are written over rather than freed and allocated again, and the file is
+/// cut only when the old content was longer.
+fn write_over(file: &mut File, len: u64, value: &[u8]) -> io::Result<()> {
     file.write_all(value)?;
-    file.set_len(value.len() as u64)
+    if len > value.len() as u64 {
+        file.set_len(value.len() as u64)?;
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
