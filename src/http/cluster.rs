@@ -84,6 +84,11 @@ async fn admit(State(core): State<Arc<Core>>, req: Request, next: Next) -> Respo
             ),
         );
     }
+    // The first request with a certificate completes its activation (a failed one, never
+    // seen here, leaves the id free for a new token).
+    if let Err(e) = core.note_cluster_contact(&who).await {
+        return super::error::response(&e);
+    }
     next.run(req).await
 }
 

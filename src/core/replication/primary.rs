@@ -44,6 +44,9 @@ pub(crate) struct PrimaryLive {
     /// Checked at every handshake of the cluster listener, and by open streams.
     pub revocations: Revocations,
     pub contacts: std::sync::Mutex<BTreeMap<String, Contact>>,
+    /// Certificate serials seen on the cluster channel since unseal (their activation is
+    /// recorded as complete in the ledger).
+    seen: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl PrimaryLive {
@@ -54,6 +57,7 @@ impl PrimaryLive {
             revocations: Revocations::new(material.ledger.revoked_set()),
             ledger: tokio::sync::Mutex::new(material.ledger.clone()),
             contacts: std::sync::Mutex::new(BTreeMap::new()),
+            seen: std::sync::Mutex::new(Default::default()),
         })
     }
 
@@ -252,6 +256,7 @@ impl Core {
         let issued =
             activation::issue_secondary_token(&view, &mut next, &id, ttl, now).map_err(refused)?;
         self.store_material(&live, &next).await?;
+        live.revocations.replace(next.revoked_set());
         *ledger = next;
         drop(ledger);
         let mut response = Response {
@@ -365,6 +370,35 @@ impl Core {
             return false;
         };
         live.revocations.check(who).is_ok()
+    }
+
+    /// A secondary reached the cluster channel: its activation is complete (recorded
+    /// once per certificate; from then on its id gets no new token until revoked).
+    pub async fn note_cluster_contact(&self, who: &SecondaryIdentity) -> Result<()> {
+        let active = self.active()?;
+        let live = primary_live(&active)?;
+        let serial = who.serial.to_ascii_lowercase();
+        if live
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&serial)
+        {
+            return Ok(());
+        }
+        let mut ledger = live.ledger.lock().await;
+        let mut next = ledger.clone();
+        if next.note_contact(&who.id, &serial) {
+            self.store_material(&live, &next).await?;
+            *ledger = next;
+            tracing::info!(secondary = %who.id, "secondary activation complete");
+        }
+        drop(ledger);
+        live.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(serial);
+        Ok(())
     }
 
     /// Notes a secondary's stream opening (`open`), staying alive, or closing.
