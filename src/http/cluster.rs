@@ -11,6 +11,9 @@
 //!   (a key that is gone comes back as a delete);
 //! - `POST /cluster/v1/forward`: a write a secondary forwards ([`crate::core::forward`]):
 //!   `{"answer": ..., "position": ...}`, or the error's status and messages;
+//! - `POST /cluster/v1/ack` [`Ack`]: what a secondary has applied, at least once per
+//!   heartbeat (the primary's status and lag figures come from these); answered with
+//!   the primary's position;
 //! - `GET  /cluster/v1/root-key`: the root key, for a secondary being activated (it opens
 //!   the replicated keyring). Only to a verified secondary on the mutual-TLS listener.
 //!
@@ -38,6 +41,7 @@ use vaultrs_storage::{Committed, LogId, Position, Subscription};
 use crate::core::replication::StreamChange;
 use crate::core::Core;
 use crate::locality;
+use crate::replication::control::Ack;
 use crate::replication::wire::Frame;
 use crate::replication::SecondaryIdentity;
 
@@ -57,6 +61,7 @@ pub fn router(core: Arc<Core>) -> axum::Router {
         .route("/cluster/v1/values", post(values))
         .route("/cluster/v1/forward", post(forward))
         .route("/cluster/v1/root-key", get(root_key))
+        .route("/cluster/v1/ack", post(ack))
         .with_state(core)
 }
 
@@ -155,7 +160,6 @@ impl Streamer {
                 self.done = true;
                 return None;
             }
-            self.core.note_secondary(who, StreamChange::Alive);
         }
         loop {
             let next = tokio::select! {
@@ -368,6 +372,23 @@ async fn forward(
         Ok((answer, position)) => {
             Json(json!({ "answer": answer, "position": position })).into_response()
         }
+        Err(e) => super::error::response(&e),
+    }
+}
+
+async fn ack(
+    State(core): State<Arc<Core>>,
+    who: Option<axum::Extension<SecondaryIdentity>>,
+    Json(ack): Json<Ack>,
+) -> Response {
+    let Some(axum::Extension(who)) = who else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "no verified secondary on this connection",
+        );
+    };
+    match core.note_ack(&who, &ack).await {
+        Ok(answer) => Json(answer).into_response(),
         Err(e) => super::error::response(&e),
     }
 }

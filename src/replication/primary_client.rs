@@ -7,6 +7,7 @@ use serde_json::json;
 use vaultrs_storage::merkle::{Hash, BUCKETS};
 use vaultrs_storage::{Change, LogId, Position};
 
+use super::control::{Ack, AckAnswer};
 use super::wire::Frame;
 use crate::error::{Error, Result};
 
@@ -30,6 +31,9 @@ pub struct PrimaryStatus {
     #[serde(default)]
     pub epoch: u64,
 }
+
+/// How long one acknowledgement may take: a partitioned primary must not hold the next.
+const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn unreachable(e: impl std::fmt::Display) -> Error {
     Error::Unavailable(format!("the primary cannot be reached: {e}"))
@@ -237,6 +241,19 @@ impl PrimaryClient {
 }
 
 impl PrimaryClient {
+    /// Acknowledges `ack` (what this secondary applied); the primary's own position.
+    pub async fn ack(&self, ack: &Ack) -> Result<AckAnswer> {
+        let resp = self
+            .http
+            .post(self.url("ack"))
+            .timeout(ACK_TIMEOUT)
+            .json(ack)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Self::checked(resp).await?.json().await.map_err(unreachable)
+    }
+
     /// Runs `request` on the primary: its answer and the position holding its change, or
     /// the primary's refusal as it gave it.
     pub async fn forward(

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 
+mod acks;
 mod activation;
 mod faults;
 mod forwarding;

@@ -13,6 +13,7 @@ use crate::core::{Active, Response};
 use crate::error::{Error, Result};
 use crate::replication::activation::{self, ActivationRequest, PrimaryActivation};
 use crate::replication::ca::{ClusterCa, SecondaryIdentity};
+use crate::replication::control::{Ack, AckAnswer, CONNECTED_WITHIN};
 use crate::replication::ledger::ActivationLedger;
 use crate::replication::material::{PrimaryMaterial, PRIMARY_KEY, SECONDARY_KEY};
 use crate::replication::state::{Mode, State};
@@ -29,10 +30,25 @@ const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
 pub(crate) struct Contact {
     /// Open streams from it.
     pub streams: u32,
-    pub last_heartbeat: Option<SystemTime>,
+    /// When its last acknowledgement arrived (the heartbeat status shows: frames sent
+    /// prove nothing across a partition).
+    pub last_ack: Option<SystemTime>,
+    /// The position it acknowledged last.
+    pub acked: Option<vaultrs_storage::Position>,
+    /// The round trip of its previous acknowledgement, as it measured it.
+    pub ack_rtt_ms: u64,
     /// The addresses it gave when it last opened a stream.
     pub api_address: String,
     pub cluster_address: String,
+}
+
+impl Contact {
+    /// Whether it acknowledged within [`CONNECTED_WITHIN`].
+    pub fn connected(&self, now: SystemTime) -> bool {
+        self.last_ack
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d < CONNECTED_WITHIN)
+    }
 }
 
 /// A primary's live parts.
@@ -401,7 +417,7 @@ impl Core {
         Ok(())
     }
 
-    /// Notes a secondary's stream opening (`open`), staying alive, or closing.
+    /// Notes a secondary's stream opening or closing.
     pub fn note_secondary(&self, who: &SecondaryIdentity, change: StreamChange) {
         let Ok(active) = self.active() else { return };
         let Some(live) = live(&active).primary.clone() else {
@@ -416,9 +432,27 @@ impl Core {
                 contact.cluster_address = cluster;
             }
             StreamChange::Closed => contact.streams = contact.streams.saturating_sub(1),
-            StreamChange::Alive => {}
         }
-        contact.last_heartbeat = Some(SystemTime::now());
+    }
+
+    /// Records a secondary's acknowledgement; the primary's position, for the answer.
+    pub async fn note_ack(&self, who: &SecondaryIdentity, ack: &Ack) -> Result<AckAnswer> {
+        let active = self.active()?;
+        let live = primary_live(&active)?;
+        {
+            let mut contacts = live.contacts.lock().unwrap_or_else(|p| p.into_inner());
+            let contact = contacts.entry(who.id.as_str().to_owned()).or_default();
+            contact.last_ack = Some(SystemTime::now());
+            contact.acked = Some(ack.position());
+            contact.ack_rtt_ms = ack.rtt_ms;
+        }
+        let state = self.replication_state();
+        let position = self.storage.feed.position();
+        Ok(AckAnswer {
+            log_id: position.log_id,
+            seq: position.seq,
+            epoch: state.epoch,
+        })
     }
 
     /// The root key, for an activated secondary on the cluster channel (checked there).
@@ -432,6 +466,5 @@ impl Core {
 pub enum StreamChange {
     /// Opened, by a secondary at these (API, cluster) addresses.
     Opened((String, String)),
-    Alive,
     Closed,
 }

@@ -7,24 +7,9 @@ use serde_json::{json, Value};
 
 use super::{live, Core};
 use crate::core::Active;
+use crate::replication::control::wal_lag;
 use crate::replication::state::Mode;
 use crate::util::rfc3339;
-
-/// A secondary counts as connected while it has a stream open and was heard from lately.
-const CONNECTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
-
-fn heartbeat_fields(last: Option<SystemTime>) -> (String, String) {
-    match last {
-        Some(t) => (
-            rfc3339(t),
-            SystemTime::now()
-                .duration_since(t)
-                .map(|d| d.as_millis().to_string())
-                .unwrap_or_else(|_| "0".into()),
-        ),
-        None => (String::new(), String::new()),
-    }
-}
 
 impl Core {
     /// `sys/replication/performance/status`: the `data` object.
@@ -54,24 +39,28 @@ impl Core {
                     ),
                     None => (Vec::new(), Default::default()),
                 };
+                // Heartbeats are the secondaries' acknowledgements: connected while one
+                // came within three heartbeats, whatever the TCP stream looks like.
+                let now = SystemTime::now();
+                let position = self.storage.feed.position();
                 let secondaries: Vec<Value> = known
                     .iter()
                     .map(|id| {
                         let contact = contacts.get(id).cloned().unwrap_or_default();
-                        let recent = contact
-                            .last_heartbeat
-                            .and_then(|t| SystemTime::now().duration_since(t).ok())
-                            .is_some_and(|d| d < CONNECTED_WITHIN);
-                        let connected = contact.streams > 0 && recent;
-                        let (last, ms) = heartbeat_fields(contact.last_heartbeat);
+                        let connected = contact.connected(now);
                         json!({
                             "node_id": id,
                             "api_address": contact.api_address,
                             "cluster_address": contact.cluster_address,
                             "connection_status": if connected { "connected" } else { "disconnected" },
-                            "last_heartbeat": last,
-                            "last_heartbeat_duration_ms": ms,
+                            "last_heartbeat": contact.last_ack.map(rfc3339).unwrap_or_default(),
+                            "last_heartbeat_duration_ms": contact
+                                .last_ack
+                                .map(|_| contact.ack_rtt_ms.to_string())
+                                .unwrap_or_default(),
                             "clock_skew_ms": "0",
+                            "last_ack_wal": contact.acked.map(|p| p.seq),
+                            "wal_lag": contact.acked.map(|a| wal_lag(position, Some(a))),
                         })
                     })
                     .collect();
