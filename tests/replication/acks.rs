@@ -1,6 +1,7 @@
-//! Acknowledged heartbeats: the primary's view of each secondary (status) comes from what
-//! the secondary acknowledged, not from what the primary sent, so a partition shows even
-//! while the TCP stream looks open.
+//! Acknowledged heartbeats and the lag figures they feed: the primary's view of each
+//! secondary (status, `sys/metrics`) comes from what the secondary acknowledged, not from
+//! what the primary sent, so a partition shows even while the TCP stream looks open; each
+//! side's positions and lag are in `sys/metrics`.
 
 use std::time::{Duration, Instant};
 
@@ -102,4 +103,141 @@ async fn the_primary_shows_a_partitioned_secondary_disconnected_until_it_heals()
         healed["last_ack_wal"].as_u64() > down["last_ack_wal"].as_u64(),
         "{healed}"
     );
+}
+
+/// The gauge `name` (with `labels`, if given) in `sys/metrics`' JSON.
+fn gauge(body: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    body["Gauges"].as_array()?.iter().find_map(|g| {
+        let matches = g["Name"] == name
+            && labels
+                .iter()
+                .all(|(k, v)| g["Labels"][*k].as_str() == Some(*v));
+        matches.then(|| g["Value"].as_f64()).flatten()
+    })
+}
+
+/// The sample `series` (name and labels as written) in the Prometheus text.
+fn series(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?.strip_prefix(' ')?;
+        rest.trim().parse().ok()
+    })
+}
+
+async fn metrics(node: &Node) -> (Value, String) {
+    let v = node.v();
+    let json = v.get("sys/metrics").await.json_at(200);
+    let text = v.get("sys/metrics?format=prometheus").await.text();
+    (json, text)
+}
+
+/// Polls both servers' metrics until `ready(primary, secondary)`; both.
+async fn wait_metrics(
+    c: &Cluster,
+    what: &str,
+    limit: Duration,
+    ready: impl Fn(&Value, &Value) -> bool,
+) -> ((Value, String), (Value, String)) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let p = metrics(&c.primary).await;
+        let s = metrics(&c.secondaries[0]).await;
+        if ready(&p.0, &s.0) {
+            return (p, s);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {limit:?}\nprimary {}\nsecondary {}",
+            p.1,
+            s.1
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+const ACKED: &str = "vault.replication.primary.secondary_acked_wal";
+const P_LAG: &str = "vault.replication.primary.secondary_wal_lag";
+const APPLIED: &str = "vault.replication.fsm.last_remote_wal";
+const UPSTREAM: &str = "vault.replication.fsm.last_upstream_remote_wal";
+const S_LAG: &str = "vault.replication.secondary.wal_lag";
+const S_LAG_MS: &str = "vault.replication.secondary.lag_ms";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sys_metrics_report_positions_and_lag_on_both_sides() {
+    let mut c = Cluster::dev(1).await;
+    c.activate(0, "east").await;
+    let p = c.primary.v();
+    for i in 0..3 {
+        p.post(&format!("secret/data/m/{i}"), json!({"data": {"i": i}}))
+            .await
+            .ok();
+    }
+    wait_converged(&c.primary, &c.secondaries[0]).await;
+    let east = [("secondary_id", "east")];
+    let caught_up = |pm: &Value, sm: &Value| {
+        let last = gauge(pm, "vault.replication.wal.last_wal", &[]);
+        last.is_some()
+            && gauge(pm, ACKED, &east) == last
+            && gauge(pm, P_LAG, &east) == Some(0.0)
+            && gauge(sm, APPLIED, &[]) == last
+            && gauge(sm, UPSTREAM, &[]) == last
+            && gauge(sm, S_LAG, &[]) == Some(0.0)
+            && gauge(sm, S_LAG_MS, &[]) == Some(0.0)
+    };
+    let ((_, ptext), (_, stext)) =
+        wait_metrics(&c, "caught up in both formats", NOTICED_WITHIN, caught_up).await;
+    let last = series(&ptext, "vault_replication_wal_last_wal").expect("prometheus last_wal");
+    assert_eq!(
+        series(
+            &ptext,
+            "vault_replication_primary_secondary_acked_wal{secondary_id=\"east\"}"
+        ),
+        Some(last),
+        "{ptext}"
+    );
+    assert_eq!(
+        series(
+            &ptext,
+            "vault_replication_primary_secondary_wal_lag{secondary_id=\"east\"}"
+        ),
+        Some(0.0)
+    );
+    for name in [
+        "vault_replication_fsm_last_remote_wal",
+        "vault_replication_fsm_last_upstream_remote_wal",
+    ] {
+        assert_eq!(series(&stext, name), Some(last), "{name} in {stext}");
+    }
+    assert_eq!(
+        series(&stext, "vault_replication_secondary_wal_lag"),
+        Some(0.0)
+    );
+    assert_eq!(
+        series(&stext, "vault_replication_secondary_lag_ms"),
+        Some(0.0)
+    );
+
+    // Cut off, the primary writes on: it sees the secondary's acknowledged WAL stay
+    // behind; the secondary, hearing nothing, counts the time since it was caught up.
+    c.proxy.set(Fault::BlackHole);
+    for i in 0..3 {
+        p.post(&format!("secret/data/cut/{i}"), json!({"data": {"i": i}}))
+            .await
+            .ok();
+    }
+    wait_metrics(&c, "the lag while cut off", NOTICED_WITHIN, |pm, sm| {
+        gauge(pm, P_LAG, &east).is_some_and(|l| l >= 3.0)
+            && gauge(pm, "vault.replication.primary.secondary_connected", &east) == Some(0.0)
+            && gauge(sm, S_LAG_MS, &[]).is_some_and(|ms| ms > 0.0)
+    })
+    .await;
+
+    c.proxy.set(Fault::Pass);
+    wait_metrics(
+        &c,
+        "caught up after healing",
+        Duration::from_secs(60),
+        caught_up,
+    )
+    .await;
 }

@@ -8,7 +8,8 @@
 //! - [`secondary`]: `secondary/enable` (activation, wipe, install), `promote`, `disable`,
 //!   `update-primary`, and the replica task;
 //! - [`endpoints`]: the `sys/replication/...` paths;
-//! - [`status`]: `sys/replication/status` with Vault's fields.
+//! - [`status`]: `sys/replication/status` with Vault's fields;
+//! - [`metrics`]: replication's figures in `sys/metrics` (positions, lag).
 //!
 //! Every change of mode holds `Core::replication_change`, so two never interleave.
 
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::replication::state::{Mode, State, STATE_KEY};
 
 pub(super) mod endpoints;
+mod metrics;
 pub(crate) mod primary;
 pub(crate) mod secondary;
 mod status;
