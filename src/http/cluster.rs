@@ -14,6 +14,9 @@
 //! - `POST /cluster/v1/ack` [`Ack`]: what a secondary has applied, at least once per
 //!   heartbeat (the primary's status and lag figures come from these); answered with
 //!   the primary's position;
+//! - `POST /cluster/v1/superseded` [`Superseded`]: a secondary promoted since says a newer
+//!   epoch of this cluster took over; this primary steps down (200), or refuses the notice
+//!   for another cluster or an epoch not newer than its own (400);
 //! - `GET  /cluster/v1/root-key`: the root key, for a secondary being activated (it opens
 //!   the replicated keyring). Only to a verified secondary on the mutual-TLS listener.
 //!
@@ -41,7 +44,7 @@ use vaultrs_storage::{Committed, LogId, Position, Subscription};
 use crate::core::replication::StreamChange;
 use crate::core::Core;
 use crate::locality;
-use crate::replication::control::Ack;
+use crate::replication::control::{Ack, Superseded};
 use crate::replication::wire::Frame;
 use crate::replication::SecondaryIdentity;
 
@@ -62,6 +65,7 @@ pub fn router(core: Arc<Core>) -> axum::Router {
         .route("/cluster/v1/forward", post(forward))
         .route("/cluster/v1/root-key", get(root_key))
         .route("/cluster/v1/ack", post(ack))
+        .route("/cluster/v1/superseded", post(superseded))
         .with_state(core)
 }
 
@@ -389,6 +393,23 @@ async fn ack(
     };
     match core.note_ack(&who, &ack).await {
         Ok(answer) => Json(answer).into_response(),
+        Err(e) => super::error::response(&e),
+    }
+}
+
+async fn superseded(
+    State(core): State<Arc<Core>>,
+    who: Option<axum::Extension<SecondaryIdentity>>,
+    Json(notice): Json<Superseded>,
+) -> Response {
+    let Some(axum::Extension(who)) = who else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "no verified secondary on this connection",
+        );
+    };
+    match core.step_down(&notice, &who).await {
+        Ok(()) => Json(json!({ "stepped_down": true })).into_response(),
         Err(e) => super::error::response(&e),
     }
 }

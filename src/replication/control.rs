@@ -5,8 +5,11 @@
 //!   these, not from the frames it sent: a partitioned secondary stops acknowledging even
 //!   while its TCP stream looks open. The answer ([`AckAnswer`]) tells the secondary the
 //!   primary's own last position, which is how a secondary knows its lag.
+//! - [`Superseded`] (`POST /cluster/v1/superseded`): a secondary promoted with `force`
+//!   tells the primary it left (with its client certificate of that primary's cluster CA)
+//!   that a newer epoch of the same cluster took over; that primary steps down.
 //!
-//! It carries client numbers: the receiver never trusts them for more than comparison,
+//! Both carry client numbers: the receiver never trusts them for more than comparison,
 //! and every arithmetic on them saturates.
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +49,15 @@ impl Ack {
 pub struct AckAnswer {
     pub log_id: LogId,
     pub seq: u64,
+    pub epoch: u64,
+}
+
+/// A promoted secondary's notice to the primary it left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Superseded {
+    /// The replication set (the same on both sides after a promotion).
+    pub cluster_id: String,
+    /// The promoted secondary's epoch.
     pub epoch: u64,
 }
 

@@ -7,7 +7,8 @@
 //! - [`primary_client`]: a secondary's client of it;
 //! - [`replica`]: a secondary's sync loop (Merkle sync, streaming, resync) and its
 //!   acknowledgements;
-//! - [`control`]: the cluster channel's control messages (acknowledgements);
+//! - [`control`]: the cluster channel's control messages (acknowledgements, the notice
+//!   that a promotion superseded a primary);
 //! - [`state`]: a cluster's stored replication state.
 //!
 //! Activation, end to end (the caller owns storage and HTTP; nothing here does IO):

@@ -10,6 +10,7 @@ pub mod cluster;
 mod acks;
 mod activation;
 mod faults;
+mod fencing;
 mod forwarding;
 mod locality;
 mod partition;

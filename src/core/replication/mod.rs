@@ -9,7 +9,8 @@
 //!   `update-primary`, and the replica task;
 //! - [`endpoints`]: the `sys/replication/...` paths;
 //! - [`status`]: `sys/replication/status` with Vault's fields;
-//! - [`metrics`]: replication's figures in `sys/metrics` (positions, lag).
+//! - [`metrics`]: replication's figures in `sys/metrics` (positions, lag);
+//! - [`fencing`]: after a promotion, the superseded primary is told and steps down.
 //!
 //! Every change of mode holds `Core::replication_change`, so two never interleave.
 
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::replication::state::{Mode, State, STATE_KEY};
 
 pub(super) mod endpoints;
+mod fencing;
 mod metrics;
 pub(crate) mod primary;
 pub(crate) mod secondary;
@@ -121,7 +123,9 @@ impl Core {
         if let Some(secondary) = live.secondary.take() {
             secondary.stop();
         }
-        live.primary = None;
+        if let Some(primary) = live.primary.take() {
+            primary.stop();
+        }
         self.set_forwarder(None);
         self.cluster_tls.send_replace(None);
         self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));

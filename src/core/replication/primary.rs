@@ -8,14 +8,15 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Map, Value};
 use vaultrs_storage::Batch;
 
+use super::fencing::FENCE_KEY;
 use super::{live, live_mut, refused, string_field, Core};
 use crate::core::{Active, Response};
 use crate::error::{Error, Result};
 use crate::replication::activation::{self, ActivationRequest, PrimaryActivation};
 use crate::replication::ca::{ClusterCa, SecondaryIdentity};
-use crate::replication::control::{Ack, AckAnswer, CONNECTED_WITHIN};
+use crate::replication::control::{Ack, AckAnswer, Superseded, CONNECTED_WITHIN};
 use crate::replication::ledger::ActivationLedger;
-use crate::replication::material::{PrimaryMaterial, PRIMARY_KEY, SECONDARY_KEY};
+use crate::replication::material::{decode_bundle, PrimaryMaterial, PRIMARY_KEY, SECONDARY_KEY};
 use crate::replication::state::{Mode, State};
 use crate::replication::tls::{self, Revocations};
 use crate::replication::token::{JwtSigningKey, MAX_TTL_SECS};
@@ -60,6 +61,8 @@ pub(crate) struct PrimaryLive {
     /// Checked at every handshake of the cluster listener, and by open streams.
     pub revocations: Revocations,
     pub contacts: std::sync::Mutex<BTreeMap<String, Contact>>,
+    /// Turns true when this primary stops (seal, demote, disable): its tasks end.
+    stop: tokio::sync::watch::Sender<bool>,
     /// Certificate serials seen on the cluster channel since unseal (their activation is
     /// recorded as complete in the ledger).
     seen: std::sync::Mutex<std::collections::BTreeSet<String>>,
@@ -73,8 +76,19 @@ impl PrimaryLive {
             revocations: Revocations::new(material.ledger.revoked_set()),
             ledger: tokio::sync::Mutex::new(material.ledger.clone()),
             contacts: std::sync::Mutex::new(BTreeMap::new()),
+            stop: tokio::sync::watch::channel(false).0,
             seen: std::sync::Mutex::new(Default::default()),
         })
+    }
+
+    /// Ends this primary's background tasks.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Turns true when this primary stops.
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
     }
 
     fn material(&self, ledger: &ActivationLedger) -> PrimaryMaterial {
@@ -169,6 +183,9 @@ impl Core {
         let tls = live.server_config(&self.cluster_addrs(state))?;
         live_mut(active).primary = Some(live);
         self.cluster_tls.send_replace(Some(tls));
+        if let Some(bytes) = self.barrier.get(FENCE_KEY).await? {
+            self.start_fencer(active, &decode_bundle(&bytes)?, state.epoch);
+        }
         Ok(())
     }
 
@@ -231,14 +248,28 @@ impl Core {
         let mut next = State::primary(cluster_id, cluster_addr);
         next.epoch = state.epoch.saturating_add(1).max(1);
         let tls = live.server_config(&self.cluster_addrs(&next))?;
+        // A promotion: the primary left behind is told of the new epoch until it heard.
+        let superseded = match state.mode {
+            Mode::Secondary => self.barrier.get(SECONDARY_KEY).await?,
+            _ => None,
+        };
+        let fence = superseded.as_deref().map(decode_bundle).transpose()?;
         self.stop_replication(active);
         let batch = Batch::new()
             .put(PRIMARY_KEY, material.encode()?)
             .delete(SECONDARY_KEY);
+        let batch = match superseded {
+            Some(bytes) => batch.put(FENCE_KEY, bytes),
+            None => batch.delete(FENCE_KEY),
+        };
+        let epoch = next.epoch;
         self.save_replication(next, batch).await?;
         live_mut(active).primary = Some(live);
         self.cluster_tls.send_replace(Some(tls));
-        tracing::info!("performance replication primary enabled");
+        if let Some(bundle) = &fence {
+            self.start_fencer(active, bundle, epoch);
+        }
+        tracing::info!(epoch, "performance replication primary enabled");
         Ok(())
     }
 
@@ -436,6 +467,8 @@ impl Core {
     }
 
     /// Records a secondary's acknowledgement; the primary's position, for the answer.
+    /// An acknowledgement of a newer epoch of this cluster (the secondary followed a
+    /// promotion this primary missed) makes this primary step down.
     pub async fn note_ack(&self, who: &SecondaryIdentity, ack: &Ack) -> Result<AckAnswer> {
         let active = self.active()?;
         let live = primary_live(&active)?;
@@ -447,6 +480,13 @@ impl Core {
             contact.ack_rtt_ms = ack.rtt_ms;
         }
         let state = self.replication_state();
+        if ack.epoch > state.epoch {
+            let notice = Superseded {
+                cluster_id: state.cluster_id.clone(),
+                epoch: ack.epoch,
+            };
+            self.step_down(&notice, who).await?;
+        }
         let position = self.storage.feed.position();
         Ok(AckAnswer {
             log_id: position.log_id,
