@@ -59,13 +59,17 @@ pub struct SyncStatus {
 }
 
 impl SyncStatus {
+    /// Whether the primary was heard (an acknowledgement answered, a frame received)
+    /// within three heartbeats.
+    pub fn hearing(&self) -> bool {
+        self.heard_at
+            .is_some_and(|t| t.elapsed() < super::control::CONNECTED_WITHIN)
+    }
+
     /// Milliseconds since this secondary was last known to be fully caught up: 0 while
     /// it is and hears the primary; growing while it lags or hears nothing.
     pub fn lag_ms(&self, started: Instant) -> u64 {
-        let hearing = self
-            .heard_at
-            .is_some_and(|t| t.elapsed() < super::control::CONNECTED_WITHIN);
-        if self.wal_lag == 0 && hearing {
+        if self.wal_lag == 0 && self.hearing() {
             return 0;
         }
         let since = self.caught_up_at.unwrap_or(started);
@@ -181,7 +185,11 @@ impl Replica {
         let mut rtt_ms = 0u64;
         loop {
             ticks.tick().await;
-            let Some(at) = *self.position.lock().unwrap_or_else(|p| p.into_inner()) else {
+            // Nothing applied yet (bootstrapping): the primary's log at 0, so it still
+            // hears from this secondary, lagging by the whole log.
+            let applied = *self.position.lock().unwrap_or_else(|p| p.into_inner());
+            let remote = *self.remote.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(at) = applied.or(remote.map(|r| Position::new(r.log_id, 0))) else {
                 continue;
             };
             let ack = Ack {
@@ -277,6 +285,7 @@ impl Replica {
                 status.epoch
             )));
         }
+        self.heard(Some(Position::new(status.log_id, status.seq)));
         Ok(())
     }
 

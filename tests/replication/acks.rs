@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::cluster::{wait_converged, Cluster, Node};
+use super::cluster::{wait_converged, wait_status, Cluster, Node};
 use crate::harness::proxy::Fault;
 
 /// Three heartbeats of silence and a little slack for a loaded machine.
@@ -85,6 +85,16 @@ async fn the_primary_shows_a_partitioned_secondary_disconnected_until_it_heals()
     )
     .await;
     eprintln!("disconnected after {:?}", cut.elapsed());
+    // The secondary, hearing nothing back either, says so too (F8), while its own stream
+    // still looks open (it gives up only after a 10 s silence).
+    let seen = wait_status(
+        &c.secondaries[0],
+        "the partition shown on the secondary",
+        NOTICED_WITHIN.saturating_sub(cut.elapsed()),
+        |st| st["primaries"][0]["connection_status"] == "disconnected",
+    )
+    .await;
+    assert_eq!(seen["state"], "stream-wals", "{seen}");
     assert!(
         down["wal_lag"].as_u64() > Some(0),
         "the write during the partition: {down}"
@@ -103,6 +113,13 @@ async fn the_primary_shows_a_partitioned_secondary_disconnected_until_it_heals()
         healed["last_ack_wal"].as_u64() > down["last_ack_wal"].as_u64(),
         "{healed}"
     );
+    wait_status(
+        &c.secondaries[0],
+        "the secondary connected again",
+        Duration::from_secs(30),
+        |st| st["primaries"][0]["connection_status"] == "connected",
+    )
+    .await;
 }
 
 /// The gauge `name` (with `labels`, if given) in `sys/metrics`' JSON.

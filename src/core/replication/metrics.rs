@@ -41,21 +41,18 @@ impl Core {
         let Some(primary) = live(active).primary.clone() else {
             return;
         };
-        let known = match primary.ledger.try_lock() {
-            Ok(ledger) => ledger.active_ids(),
-            // Being changed this instant: the contacts alone say who is known.
-            Err(_) => Vec::new(),
-        };
         let contacts = primary.contacts();
+        // The known secondaries (a revoked one's contact lingers in memory); while the
+        // ledger is being changed this instant, those in contact.
+        let ids: Vec<String> = match primary.ledger.try_lock() {
+            Ok(ledger) => ledger
+                .active_ids()
+                .iter()
+                .map(|id| id.as_str().to_owned())
+                .collect(),
+            Err(_) => contacts.keys().cloned().collect(),
+        };
         let now = SystemTime::now();
-        let mut ids: Vec<String> = known.iter().map(|id| id.as_str().to_owned()).collect();
-        ids.extend(
-            contacts
-                .keys()
-                .filter(|k| !ids.contains(k))
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
         for id in ids {
             let contact = contacts.get(&id).cloned().unwrap_or_default();
             let labels = || vec![("secondary_id", id.clone())];

@@ -107,7 +107,11 @@ impl Core {
                         vec![json!({
                             "api_address": state.primary_api_addr,
                             "cluster_address": state.primary_cluster_addr,
-                            "connection_status": if streaming { "connected" } else { "disconnected" },
+                            "connection_status": if streaming && sync.as_ref().is_some_and(|s| s.hearing()) {
+                                "connected"
+                            } else {
+                                "disconnected"
+                            },
                         })]
                     },
                     "connection_state": connection_state,
