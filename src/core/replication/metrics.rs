@@ -12,8 +12,6 @@
 //! | `vault.replication.primary.secondary_wal_lag{secondary_id}` | primary | WALs each secondary is behind |
 //! | `vault.replication.primary.secondary_connected{secondary_id}` | primary | 1 while it acknowledges, else 0 |
 
-use std::time::SystemTime;
-
 use super::{live, Core};
 use crate::core::Active;
 use crate::metrics::Snapshot;
@@ -52,7 +50,6 @@ impl Core {
                 .collect(),
             Err(_) => contacts.keys().cloned().collect(),
         };
-        let now = SystemTime::now();
         for id in ids {
             let contact = contacts.get(&id).cloned().unwrap_or_default();
             let labels = || vec![("secondary_id", id.clone())];
@@ -72,7 +69,7 @@ impl Core {
                 "vault.replication.primary.secondary_connected",
                 "1 while a secondary acknowledges (within three heartbeats), else 0.",
                 labels(),
-                if contact.connected(now) { 1.0 } else { 0.0 },
+                if contact.connected() { 1.0 } else { 0.0 },
             );
         }
     }

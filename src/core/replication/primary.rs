@@ -34,6 +34,9 @@ pub(crate) struct Contact {
     /// When its last acknowledgement arrived (the heartbeat status shows: frames sent
     /// prove nothing across a partition).
     pub last_ack: Option<SystemTime>,
+    /// The same on the monotonic clock (what `connected` compares: a wall-clock jump
+    /// neither connects nor disconnects anyone).
+    pub last_ack_at: Option<std::time::Instant>,
     /// The position it acknowledged last.
     pub acked: Option<vaultrs_storage::Position>,
     /// The round trip of its previous acknowledgement, as it measured it.
@@ -45,10 +48,9 @@ pub(crate) struct Contact {
 
 impl Contact {
     /// Whether it acknowledged within [`CONNECTED_WITHIN`].
-    pub fn connected(&self, now: SystemTime) -> bool {
-        self.last_ack
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|d| d < CONNECTED_WITHIN)
+    pub fn connected(&self) -> bool {
+        self.last_ack_at
+            .is_some_and(|t| t.elapsed() < CONNECTED_WITHIN)
     }
 }
 
@@ -476,6 +478,7 @@ impl Core {
             let mut contacts = live.contacts.lock().unwrap_or_else(|p| p.into_inner());
             let contact = contacts.entry(who.id.as_str().to_owned()).or_default();
             contact.last_ack = Some(SystemTime::now());
+            contact.last_ack_at = Some(std::time::Instant::now());
             contact.acked = Some(ack.position());
             contact.ack_rtt_ms = ack.rtt_ms;
         }

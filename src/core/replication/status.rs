@@ -1,8 +1,6 @@
 //! `sys/replication/performance/status` with Vault's fields, from the stored state and
 //! the live parts (connections, the replica's sync state).
 
-use std::time::SystemTime;
-
 use serde_json::{json, Value};
 
 use super::{live, Core};
@@ -41,13 +39,12 @@ impl Core {
                 };
                 // Heartbeats are the secondaries' acknowledgements: connected while one
                 // came within three heartbeats, whatever the TCP stream looks like.
-                let now = SystemTime::now();
                 let position = self.storage.feed.position();
                 let secondaries: Vec<Value> = known
                     .iter()
                     .map(|id| {
                         let contact = contacts.get(id).cloned().unwrap_or_default();
-                        let connected = contact.connected(now);
+                        let connected = contact.connected();
                         json!({
                             "node_id": id,
                             "api_address": contact.api_address,
