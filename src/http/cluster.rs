@@ -380,16 +380,26 @@ async fn forward(
     }
 }
 
+/// A control message's JSON body, or what is wrong with it (answered as a 400 in Vault's
+/// envelope).
+fn control_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("malformed request body: {e}"))
+}
+
 async fn ack(
     State(core): State<Arc<Core>>,
     who: Option<axum::Extension<SecondaryIdentity>>,
-    Json(ack): Json<Ack>,
+    body: axum::body::Bytes,
 ) -> Response {
     let Some(axum::Extension(who)) = who else {
         return refused(
             StatusCode::FORBIDDEN,
             "no verified secondary on this connection",
         );
+    };
+    let ack: Ack = match control_body(&body) {
+        Ok(a) => a,
+        Err(message) => return refused(StatusCode::BAD_REQUEST, message),
     };
     match core.note_ack(&who, &ack).await {
         Ok(answer) => Json(answer).into_response(),
@@ -400,13 +410,17 @@ async fn ack(
 async fn superseded(
     State(core): State<Arc<Core>>,
     who: Option<axum::Extension<SecondaryIdentity>>,
-    Json(notice): Json<Superseded>,
+    body: axum::body::Bytes,
 ) -> Response {
     let Some(axum::Extension(who)) = who else {
         return refused(
             StatusCode::FORBIDDEN,
             "no verified secondary on this connection",
         );
+    };
+    let notice: Superseded = match control_body(&body) {
+        Ok(n) => n,
+        Err(message) => return refused(StatusCode::BAD_REQUEST, message),
     };
     match core.step_down(&notice, &who).await {
         Ok(()) => Json(json!({ "stepped_down": true })).into_response(),
@@ -439,5 +453,24 @@ async fn root_key(
                 .into_response()
         }
         Err(_) => sealed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_control_messages_are_refused_with_what_is_wrong() {
+        for body in [&b"garbage"[..], b"{}", br#"{"log_id":"zz","seq":1}"#] {
+            let message = control_body::<Ack>(body).unwrap_err();
+            assert!(message.starts_with("malformed request body"), "{message}");
+        }
+        assert!(control_body::<Superseded>(br#"{"cluster_id":"c1","epoch":-1}"#).is_err());
+        let ok: Superseded = control_body(br#"{"cluster_id":"c1","epoch":2}"#).unwrap();
+        assert_eq!(ok.epoch, 2);
+        // The answer is a 400 in Vault's envelope.
+        let resp = refused(StatusCode::BAD_REQUEST, "malformed request body: x");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     }
 }
