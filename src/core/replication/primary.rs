@@ -186,7 +186,12 @@ impl Core {
         live_mut(active).primary = Some(live);
         self.cluster_tls.send_replace(Some(tls));
         if let Some(bytes) = self.barrier.get(FENCE_KEY).await? {
-            self.start_fencer(active, &decode_bundle(&bytes)?, state.epoch);
+            match decode_bundle(&bytes) {
+                Ok(bundle) => self.start_fencer(active, &bundle, state.epoch),
+                Err(e) => {
+                    tracing::error!(error = %e, "the superseded primary's record does not load")
+                }
+            }
         }
         Ok(())
     }
@@ -255,14 +260,24 @@ impl Core {
             Mode::Secondary => self.barrier.get(SECONDARY_KEY).await?,
             _ => None,
         };
-        let fence = superseded.as_deref().map(decode_bundle).transpose()?;
+        // A record that does not load never blocks the promotion; it is only not told.
+        let fence = superseded
+            .as_deref()
+            .map(decode_bundle)
+            .and_then(|decoded| {
+                decoded
+                    .map_err(
+                        |e| tracing::error!(error = %e, "the superseded primary cannot be told"),
+                    )
+                    .ok()
+            });
         self.stop_replication(active);
         let batch = Batch::new()
             .put(PRIMARY_KEY, material.encode()?)
             .delete(SECONDARY_KEY);
-        let batch = match superseded {
-            Some(bytes) => batch.put(FENCE_KEY, bytes),
-            None => batch.delete(FENCE_KEY),
+        let batch = match (superseded, &fence) {
+            (Some(bytes), Some(_)) => batch.put(FENCE_KEY, bytes),
+            _ => batch.delete(FENCE_KEY),
         };
         let epoch = next.epoch;
         self.save_replication(next, batch).await?;
