@@ -1676,3 +1676,115 @@ def test_bao_operator_raft_snapshot_save_and_restore(dev, tmp_home):
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["keys"] > 0
+
+
+# ---- performance replication with real clients ---------------------------------------------
+
+
+def _dev_server(request, home, root):
+    """Another dev server (see the `dev` fixture), root token `root`."""
+    server = Server(
+        [
+            "server",
+            "-dev",
+            "-dev-listen-address=127.0.0.1:0",
+            f"-dev-root-token-id={root}",
+            "-dev-no-store-token",
+        ],
+        home,
+        token=root,
+    )
+    request.addfinalizer(server.stop)
+    server.wait_for_banner()
+    server.wait_listening()
+    return server
+
+
+def _until(what, probe, timeout=90):
+    """Polls `probe()` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except (hvac.exceptions.VaultError, requests.RequestException, KeyError, ValueError) as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.1)
+    pytest.fail(f"{what}: not within {timeout}s (last: {last!r})")
+
+
+def _kv(client, path):
+    """The data of KV v2 secret `secret/<path>` as `client` reads it."""
+    return client.secrets.kv.v2.read_secret_version(
+        path=path, mount_point="secret", raise_on_deleted_version=True
+    )["data"]["data"]
+
+
+def test_bao_and_hvac_drive_performance_replication(request, tmp_home):
+    primary = _dev_server(request, tmp_home, "primary-root")
+    east = _dev_server(request, tmp_home, "east-root")
+    west = _dev_server(request, tmp_home, "west-root")
+    perf = "sys/replication/performance"
+
+    # The bao CLI: enable the primary, a token for "east" (the wrapping token is the
+    # activation JWT), enable east with it, read status.
+    primary.bao("write", "-f", f"{perf}/primary/enable", check=0)
+    token = primary.bao(
+        "write", "-field=wrapping_token", f"{perf}/primary/secondary-token", "id=east", check=0
+    ).stdout.strip()
+    assert token.count(".") == 2, token
+    enabled = east.bao("write", f"{perf}/secondary/enable", f"token={token}", check=0)
+    assert "wiped" in enabled.stdout + enabled.stderr, enabled
+    # In dev mode the primary's root token came along; east's own is gone.
+    east.token = primary.token
+    east.bao("token", "lookup", token="east-root", check=2)
+    status = _until(
+        "east streams",
+        lambda: (s := east.bao_json("read", "-format=json", f"{perf}/status")["data"])["state"]
+        == "stream-wals"
+        and s,
+    )
+    assert status["mode"] == "secondary" and status["secondary_id"] == "east", status
+
+    # hvac (it has no replication methods: its generic read/write): a token for "west"
+    # in JSON, west enabled with it.
+    pc = primary.client()
+    wrapped = pc.write_data(f"{perf}/primary/secondary-token", data={"id": "west"})
+    west_token = wrapped["wrap_info"]["token"]
+    west.client().write_data(f"{perf}/secondary/enable", data={"token": west_token})
+    west.token = primary.token
+    wc = west.client()
+    _until("west streams", lambda: wc.read(f"{perf}/status")["data"]["state"] == "stream-wals")
+    pstatus = _until(
+        "both secondaries connected on the primary",
+        lambda: (s := pc.read(f"{perf}/status")["data"])["known_secondaries"] == ["east", "west"]
+        and all(x["connection_status"] == "connected" for x in s["secondaries"])
+        and s,
+    )
+    assert pstatus["mode"] == "primary", pstatus
+    assert status["cluster_id"] == pstatus["cluster_id"]
+    assert bao_status_mode(primary) == "primary"
+
+    # A write on the primary (bao) is readable on both secondaries (hvac, bao).
+    primary.bao("kv", "put", "secret/app", "v=1", check=0)
+    ec = east.client()
+    assert _until("east has secret/app", lambda: _kv(ec, "app")) == {"v": "1"}
+    assert _until("west has secret/app", lambda: _kv(wc, "app")) == {"v": "1"}
+    assert east.bao("kv", "get", "-field=v", "secret/app", check=0).stdout == "1"
+
+    # Writes sent to a secondary are forwarded to the primary, and read back at once where
+    # they were made.
+    east.bao("kv", "put", "secret/from-east", "v=2", check=0)
+    assert east.bao("kv", "get", "-field=v", "secret/from-east", check=0).stdout == "2"
+    assert _kv(pc, "from-east") == {"v": "2"}
+    wc.secrets.kv.v2.create_or_update_secret(path="from-west", secret={"v": "3"}, mount_point="secret")
+    assert _kv(wc, "from-west") == {"v": "3"}
+    assert _kv(pc, "from-west") == {"v": "3"}
+    assert _until("east has west's write", lambda: _kv(ec, "from-west")) == {"v": "3"}
+
+
+def bao_status_mode(server):
+    """`bao read sys/replication/status`'s performance mode."""
+    return server.bao_json("read", "-format=json", "sys/replication/status")["data"]["performance"]["mode"]

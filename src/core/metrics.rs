@@ -117,6 +117,7 @@ impl Core {
         );
         storage(out, self.storage.file.stats());
         let Some(active) = active else { return };
+        self.collect_replication(&active, out);
         out.gauge(
             "vault.token.count",
             "Stored (service) tokens.",

@@ -11,6 +11,12 @@
 //!   (a key that is gone comes back as a delete);
 //! - `POST /cluster/v1/forward`: a write a secondary forwards ([`crate::core::forward`]):
 //!   `{"answer": ..., "position": ...}`, or the error's status and messages;
+//! - `POST /cluster/v1/ack` [`Ack`]: what a secondary has applied, at least once per
+//!   heartbeat (the primary's status and lag figures come from these); answered with
+//!   the primary's position;
+//! - `POST /cluster/v1/superseded` [`Superseded`]: a secondary promoted since says a newer
+//!   epoch of this cluster took over; this primary steps down (200), or refuses the notice
+//!   for another cluster or an epoch not newer than its own (400);
 //! - `GET  /cluster/v1/root-key`: the root key, for a secondary being activated (it opens
 //!   the replicated keyring). Only to a verified secondary on the mutual-TLS listener.
 //!
@@ -38,6 +44,7 @@ use vaultrs_storage::{Committed, LogId, Position, Subscription};
 use crate::core::replication::StreamChange;
 use crate::core::Core;
 use crate::locality;
+use crate::replication::control::{Ack, Superseded};
 use crate::replication::wire::Frame;
 use crate::replication::SecondaryIdentity;
 
@@ -57,6 +64,8 @@ pub fn router(core: Arc<Core>) -> axum::Router {
         .route("/cluster/v1/values", post(values))
         .route("/cluster/v1/forward", post(forward))
         .route("/cluster/v1/root-key", get(root_key))
+        .route("/cluster/v1/ack", post(ack))
+        .route("/cluster/v1/superseded", post(superseded))
         .with_state(core)
 }
 
@@ -83,6 +92,11 @@ async fn admit(State(core): State<Arc<Core>>, req: Request, next: Next) -> Respo
                 who.id
             ),
         );
+    }
+    // The first request with a certificate completes its activation (a failed one, never
+    // seen here, leaves the id free for a new token).
+    if let Err(e) = core.note_cluster_contact(&who).await {
+        return super::error::response(&e);
     }
     next.run(req).await
 }
@@ -150,7 +164,6 @@ impl Streamer {
                 self.done = true;
                 return None;
             }
-            self.core.note_secondary(who, StreamChange::Alive);
         }
         loop {
             let next = tokio::select! {
@@ -367,6 +380,54 @@ async fn forward(
     }
 }
 
+/// A control message's JSON body, or what is wrong with it (answered as a 400 in Vault's
+/// envelope).
+fn control_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("malformed request body: {e}"))
+}
+
+async fn ack(
+    State(core): State<Arc<Core>>,
+    who: Option<axum::Extension<SecondaryIdentity>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(axum::Extension(who)) = who else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "no verified secondary on this connection",
+        );
+    };
+    let ack: Ack = match control_body(&body) {
+        Ok(a) => a,
+        Err(message) => return refused(StatusCode::BAD_REQUEST, message),
+    };
+    match core.note_ack(&who, &ack).await {
+        Ok(answer) => Json(answer).into_response(),
+        Err(e) => super::error::response(&e),
+    }
+}
+
+async fn superseded(
+    State(core): State<Arc<Core>>,
+    who: Option<axum::Extension<SecondaryIdentity>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(axum::Extension(who)) = who else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "no verified secondary on this connection",
+        );
+    };
+    let notice: Superseded = match control_body(&body) {
+        Ok(n) => n,
+        Err(message) => return refused(StatusCode::BAD_REQUEST, message),
+    };
+    match core.step_down(&notice, &who).await {
+        Ok(()) => Json(json!({ "stepped_down": true })).into_response(),
+        Err(e) => super::error::response(&e),
+    }
+}
+
 async fn root_key(
     State(core): State<Arc<Core>>,
     who: Option<axum::Extension<SecondaryIdentity>>,
@@ -392,5 +453,24 @@ async fn root_key(
                 .into_response()
         }
         Err(_) => sealed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_control_messages_are_refused_with_what_is_wrong() {
+        for body in [&b"garbage"[..], b"{}", br#"{"log_id":"zz","seq":1}"#] {
+            let message = control_body::<Ack>(body).unwrap_err();
+            assert!(message.starts_with("malformed request body"), "{message}");
+        }
+        assert!(control_body::<Superseded>(br#"{"cluster_id":"c1","epoch":-1}"#).is_err());
+        let ok: Superseded = control_body(br#"{"cluster_id":"c1","epoch":2}"#).unwrap();
+        assert_eq!(ok.epoch, 2);
+        // The answer is a 400 in Vault's envelope.
+        let resp = refused(StatusCode::BAD_REQUEST, "malformed request body: x");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     }
 }

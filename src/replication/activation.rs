@@ -333,8 +333,11 @@ mod tests {
         );
         assert_eq!(primary.ledger, before);
 
-        // Still good after all that.
-        primary.answer(&request, NOW).unwrap();
+        // Still good after all that; complete once seen on the cluster channel.
+        let done = primary.answer(&request, NOW).unwrap();
+        assert!(primary
+            .ledger
+            .note_contact(&done.identity.id, &done.identity.serial));
 
         // A token for an id, revoked before use.
         let token = primary.token("dc3");

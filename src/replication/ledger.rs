@@ -11,7 +11,11 @@
 //!   previous unused one ([`ActivationError::Superseded`]).
 //! - Redeeming burns the token; a second use is [`ActivationError::AlreadyUsed`].
 //! - An id whose secondary is active (activated, not revoked) gets no new token
-//!   ([`ActivationError::SecondaryActive`]): revoke it first.
+//!   ([`ActivationError::SecondaryActive`]): revoke it first. An activation counts as
+//!   complete once the primary saw the secondary on its cluster channel
+//!   ([`ActivationLedger::note_contact`]); until then (the secondary failed at the cluster
+//!   step, its token spent) a new token may be issued for the id, and it revokes the
+//!   certificate of the attempt that never completed.
 //! - Revoking an id refuses its tokens and its certificate; a new token lifts the id's
 //!   revocation (as Vault: "not allowed to connect again unless given a new activation
 //!   token"), but every certificate it held before stays revoked by serial.
@@ -59,6 +63,10 @@ pub struct SecondaryRecord {
     /// Unix time of the last activation.
     #[serde(default)]
     activated_at: Option<u64>,
+    /// Activated (certificate issued) but not yet seen on the cluster channel. Records
+    /// of earlier versions lack it: they count as complete.
+    #[serde(default)]
+    activation_pending: bool,
 }
 
 /// One token's one-time id and expiry.
@@ -98,6 +106,11 @@ impl SecondaryRecord {
 
     pub fn activated_at(&self) -> Option<u64> {
         self.activated_at
+    }
+
+    /// Activated, but the secondary never reached the cluster channel with it.
+    pub fn activation_pending(&self) -> bool {
+        self.is_active() && self.activation_pending
     }
 
     fn holds(list: &[TokenRecord], jti: &str) -> bool {
@@ -141,7 +154,8 @@ impl ActivationLedger {
             .collect()
     }
 
-    /// Records a token just issued (its claims). Refused while the id is active.
+    /// Records a token just issued (its claims). Refused while the id is active, unless
+    /// its activation never completed: then the certificate of that attempt is revoked.
     pub fn record_issued(
         &mut self,
         claims: &ActivationClaims,
@@ -152,11 +166,15 @@ impl ActivationLedger {
             .secondaries
             .entry(claims.secondary_id.clone())
             .or_default();
-        if record.is_active() {
+        if record.is_active() && !record.activation_pending {
             return Err(ActivationError::SecondaryActive(
                 claims.secondary_id.to_string(),
             ));
         }
+        if let Some(serial) = record.certificate_serial.take() {
+            record.revoked_serials.insert(serial);
+        }
+        record.activation_pending = false;
         if let Some(previous) = record.pending.take() {
             record.superseded.push(previous);
         }
@@ -216,7 +234,25 @@ impl ActivationLedger {
         }
         record.certificate_serial = Some(serial);
         record.activated_at = Some(now);
+        record.activation_pending = true;
         Ok(())
+    }
+
+    /// The secondary `id` reached the cluster channel with the certificate `serial`: its
+    /// activation is complete. Whether the ledger changed (persist it then).
+    pub fn note_contact(&mut self, id: &SecondaryId, serial: &str) -> bool {
+        let Some(record) = self.secondaries.get_mut(id) else {
+            return false;
+        };
+        let current = record
+            .certificate_serial
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(serial));
+        if current && record.activation_pending && !record.revoked {
+            record.activation_pending = false;
+            return true;
+        }
+        false
     }
 
     /// `revoke-secondary`: the id's tokens and certificate stop working. Returns whether
@@ -236,6 +272,7 @@ impl ActivationLedger {
             record.revoked_serials.insert(serial);
             changed = true;
         }
+        record.activation_pending = false;
         Ok(changed)
     }
 
@@ -327,6 +364,8 @@ mod tests {
         ledger.redeem(&second).unwrap();
         ledger.record_certificate(&id("dc2"), "AB01", NOW).unwrap();
         assert_eq!(ledger.active_ids(), vec![id("dc2")]);
+        assert!(ledger.note_contact(&id("dc2"), "ab01"));
+        assert!(!ledger.note_contact(&id("dc2"), "ab01"), "once");
         assert_eq!(
             ledger.record_issued(&claims("dc2", "03"), NOW),
             Err(ActivationError::SecondaryActive("dc2".into()))
@@ -380,6 +419,40 @@ mod tests {
             ledger.secondary(&id("dc2")).unwrap().certificate_serial(),
             Some("bb02")
         );
+    }
+
+    #[test]
+    fn an_activation_never_seen_on_the_cluster_channel_can_be_redone() {
+        let mut ledger = ActivationLedger::new();
+        let first = claims("dc2", "01");
+        ledger.record_issued(&first, NOW).unwrap();
+        ledger.redeem(&first).unwrap();
+        ledger.record_certificate(&id("dc2"), "aa01", NOW).unwrap();
+        assert!(ledger.secondary(&id("dc2")).unwrap().activation_pending());
+        // Another certificate's contact does not complete it.
+        assert!(!ledger.note_contact(&id("dc2"), "ffff"));
+        // A new token: the spent one stays spent, the attempt's certificate is revoked.
+        let second = claims("dc2", "02");
+        ledger.record_issued(&second, NOW).unwrap();
+        assert!(ledger.revoked_set().serials.contains("aa01"));
+        assert!(ledger.active_ids().is_empty());
+        assert_eq!(ledger.redeem(&first), Err(ActivationError::AlreadyUsed));
+        ledger.redeem(&second).unwrap();
+        ledger.record_certificate(&id("dc2"), "bb02", NOW).unwrap();
+        assert!(!ledger.note_contact(&id("dc2"), "aa01"), "the revoked one");
+        assert!(ledger.note_contact(&id("dc2"), "BB02"));
+        // Complete now: the existing refusal.
+        assert_eq!(
+            ledger.record_issued(&claims("dc2", "03"), NOW),
+            Err(ActivationError::SecondaryActive("dc2".into()))
+        );
+        // A record of an earlier version (no flag) counts as complete.
+        let json = serde_json::to_string(&ledger)
+            .unwrap()
+            .replace(",\"activation_pending\":false", "");
+        assert!(!json.contains("activation_pending"), "{json}");
+        let mut old: ActivationLedger = serde_json::from_str(&json).unwrap();
+        assert!(old.record_issued(&claims("dc2", "04"), NOW).is_err());
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! - [`wire`]: the frames of the stream;
 //! - the primary's side of the cluster channel is HTTP: `crate::http::cluster`;
 //! - [`primary_client`]: a secondary's client of it;
-//! - [`replica`]: a secondary's sync loop (Merkle sync, streaming, resync);
+//! - [`replica`]: a secondary's sync loop (Merkle sync, streaming, resync) and its
+//!   acknowledgements;
+//! - [`control`]: the cluster channel's control messages (acknowledgements, the notice
+//!   that a promotion superseded a primary);
 //! - [`state`]: a cluster's stored replication state.
 //!
 //! Activation, end to end (the caller owns storage and HTTP; nothing here does IO):
@@ -36,6 +39,7 @@ pub mod acceptor;
 pub mod activation;
 pub mod bundle;
 pub mod ca;
+pub mod control;
 pub mod error;
 pub mod id;
 pub mod ledger;

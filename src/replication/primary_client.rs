@@ -7,6 +7,7 @@ use serde_json::json;
 use vaultrs_storage::merkle::{Hash, BUCKETS};
 use vaultrs_storage::{Change, LogId, Position};
 
+use super::control::{Ack, AckAnswer, Superseded};
 use super::wire::Frame;
 use crate::error::{Error, Result};
 
@@ -30,6 +31,9 @@ pub struct PrimaryStatus {
     #[serde(default)]
     pub epoch: u64,
 }
+
+/// How long one acknowledgement may take: a partitioned primary must not hold the next.
+const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn unreachable(e: impl std::fmt::Display) -> Error {
     Error::Unavailable(format!("the primary cannot be reached: {e}"))
@@ -237,6 +241,41 @@ impl PrimaryClient {
 }
 
 impl PrimaryClient {
+    /// Acknowledges `ack` (what this secondary applied); the primary's own position.
+    pub async fn ack(&self, ack: &Ack) -> Result<AckAnswer> {
+        let resp = self
+            .http
+            .post(self.url("ack"))
+            .timeout(ACK_TIMEOUT)
+            .json(ack)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Self::checked(resp).await?.json().await.map_err(unreachable)
+    }
+
+    /// Tells the primary this client was activated by that a promotion of a newer epoch
+    /// superseded it. `Ok(true)`: it stepped down; `Ok(false)`: it will never step down
+    /// for this notice (another cluster, or its epoch is not older), so stop telling it;
+    /// an error: try again later (unreachable, sealed, or not serving this secondary).
+    pub async fn superseded(&self, notice: &Superseded) -> Result<bool> {
+        let resp = self
+            .http
+            .post(self.url("superseded"))
+            .timeout(Duration::from_secs(10))
+            .json(notice)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(true),
+            400 | 409 => Ok(false),
+            _ => Err(Self::checked(resp).await.err().unwrap_or_else(|| {
+                Error::Unavailable("the primary gave no answer to the notice".into())
+            })),
+        }
+    }
+
     /// Runs `request` on the primary: its answer and the position holding its change, or
     /// the primary's refusal as it gave it.
     pub async fn forward(

@@ -12,11 +12,12 @@
 //! Merkle sync works on the replicated keys only.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use vaultrs_storage::merkle::{diff_buckets, diff_keys, Hash};
 use vaultrs_storage::{Barrier, Batch, Change, MerkleIndex, Position};
 
+use super::control::{wal_lag, Ack, ACK_EVERY};
 use super::primary_client::PrimaryClient;
 use super::wire::Frame;
 use crate::core::storage::Storage;
@@ -46,6 +47,34 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Merkle syncs run since start.
     pub merkle_syncs: u64,
+    /// The primary's last sequence this secondary has heard of (from the answers to its
+    /// acknowledgements and from the stream), and how many WALs it is behind it.
+    pub primary_last_wal: u64,
+    pub wal_lag: u64,
+    /// When it was last known to be fully caught up, and when it last heard the primary.
+    #[serde(skip)]
+    caught_up_at: Option<Instant>,
+    #[serde(skip)]
+    heard_at: Option<Instant>,
+}
+
+impl SyncStatus {
+    /// Whether the primary was heard (an acknowledgement answered, a frame received)
+    /// within three heartbeats.
+    pub fn hearing(&self) -> bool {
+        self.heard_at
+            .is_some_and(|t| t.elapsed() < super::control::CONNECTED_WITHIN)
+    }
+
+    /// Milliseconds since this secondary was last known to be fully caught up: 0 while
+    /// it is and hears the primary; growing while it lags or hears nothing.
+    pub fn lag_ms(&self, started: Instant) -> u64 {
+        if self.wal_lag == 0 && self.hearing() {
+            return 0;
+        }
+        let since = self.caught_up_at.unwrap_or(started);
+        u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// One secondary's replication from one primary.
@@ -61,6 +90,9 @@ pub struct Replica {
     /// The lowest promotion epoch followed: a primary of an older one (demoted since) is
     /// refused.
     epoch: std::sync::atomic::AtomicU64,
+    /// The primary's last position heard of.
+    remote: Mutex<Option<Position>>,
+    started: Instant,
 }
 
 impl Replica {
@@ -72,6 +104,8 @@ impl Replica {
             position: Mutex::new(None),
             applied: tokio::sync::watch::channel(None).0,
             epoch: std::sync::atomic::AtomicU64::new(0),
+            remote: Mutex::new(None),
+            started: Instant::now(),
             status: Mutex::new(SyncStatus {
                 state: "connecting".into(),
                 ..SyncStatus::default()
@@ -100,6 +134,79 @@ impl Replica {
 
     fn set_status(&self, f: impl FnOnce(&mut SyncStatus)) {
         f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Milliseconds since this secondary was last fully caught up (0 while it is).
+    pub fn lag_ms(&self) -> u64 {
+        self.status().lag_ms(self.started)
+    }
+
+    /// The primary stood at `primary` (or later) when last heard; `None`: only the
+    /// position applied here moved.
+    fn heard(&self, primary: Option<Position>) {
+        let at = *self.position.lock().unwrap_or_else(|p| p.into_inner());
+        let remote = {
+            let mut remote = self.remote.lock().unwrap_or_else(|p| p.into_inner());
+            match (primary, *remote) {
+                // The same log: sequences only grow (answers may cross).
+                (Some(p), Some(r)) if p.log_id == r.log_id => {
+                    remote.replace(Position::new(p.log_id, p.seq.max(r.seq)));
+                }
+                (Some(p), _) => *remote = Some(p),
+                (None, _) => {}
+            }
+            // What was applied here was on the primary too.
+            if let (Some(a), Some(r)) = (at, *remote) {
+                if a.log_id == r.log_id && a.seq > r.seq {
+                    *remote = Some(a);
+                }
+            }
+            *remote
+        };
+        let lag = remote.map_or(0, |r| wal_lag(r, at));
+        self.set_status(|s| {
+            let now = Instant::now();
+            if primary.is_some() {
+                s.heard_at = Some(now);
+            }
+            s.primary_last_wal = remote.map_or(0, |r| r.seq);
+            s.wal_lag = lag;
+            if lag == 0 && remote.is_some() {
+                s.caught_up_at = Some(now);
+            }
+        });
+    }
+
+    /// Acknowledges the position applied here to the primary every [`ACK_EVERY`], and
+    /// learns the primary's position from each answer. Never ends (the caller drops it).
+    async fn acknowledge(&self) {
+        let mut ticks = tokio::time::interval(ACK_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rtt_ms = 0u64;
+        loop {
+            ticks.tick().await;
+            // Nothing applied yet (bootstrapping): the primary's log at 0, so it still
+            // hears from this secondary, lagging by the whole log.
+            let applied = *self.position.lock().unwrap_or_else(|p| p.into_inner());
+            let remote = *self.remote.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(at) = applied.or(remote.map(|r| Position::new(r.log_id, 0))) else {
+                continue;
+            };
+            let ack = Ack {
+                log_id: at.log_id,
+                seq: at.seq,
+                epoch: self.epoch(),
+                rtt_ms,
+            };
+            let sent = Instant::now();
+            match self.primary.ack(&ack).await {
+                Ok(answer) => {
+                    rtt_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    self.heard(Some(Position::new(answer.log_id, answer.seq)));
+                }
+                Err(e) => tracing::debug!(error = %e, "acknowledgement not delivered"),
+            }
+        }
     }
 
     /// The position applied so far (in memory, else the recorded one if `barrier` can
@@ -178,6 +285,7 @@ impl Replica {
                 status.epoch
             )));
         }
+        self.heard(Some(Position::new(status.log_id, status.seq)));
         Ok(())
     }
 
@@ -246,6 +354,7 @@ impl Replica {
             s.last_remote_wal = position.seq;
             s.primary_log_id = Some(position.log_id.to_string());
         });
+        self.heard(Some(position));
         Ok(position)
     }
 
@@ -281,6 +390,7 @@ impl Replica {
                     *self.position.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
                     self.applied.send_replace(Some(at));
                     self.set_status(|s| s.last_remote_wal = b.seq);
+                    self.heard(Some(at));
                 }
                 Frame::Position(seq) => {
                     if seq > at.seq {
@@ -290,6 +400,7 @@ impl Replica {
                         self.applied.send_replace(Some(at));
                         self.set_status(|s| s.last_remote_wal = seq);
                     }
+                    self.heard(Some(Position::new(at.log_id, seq)));
                 }
                 Frame::Resync(reason) => {
                     tracing::info!(%reason, "the primary cannot stream from here; Merkle sync");
@@ -301,9 +412,21 @@ impl Replica {
     }
 
     /// Replicates until `stop` turns true: sync, stream, and again after every break,
-    /// waiting a little longer after each failure (at most a few seconds).
+    /// waiting a little longer after each failure (at most a few seconds); meanwhile
+    /// acknowledges what it applied, at least once per heartbeat.
     pub async fn run(
         self: Arc<Self>,
+        barrier: Option<Arc<Barrier>>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        tokio::select! {
+            _ = self.replicate(barrier, stop) => {}
+            _ = self.acknowledge() => {}
+        }
+    }
+
+    async fn replicate(
+        &self,
         barrier: Option<Arc<Barrier>>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {

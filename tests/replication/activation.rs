@@ -298,3 +298,43 @@ async fn every_refused_activation_names_its_step_and_wipes_nothing() {
         .ok();
     c.all_converged().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activation_that_failed_at_the_cluster_step_is_retried_with_a_new_token() {
+    let mut c = Cluster::dev(1).await;
+    c.proxy.set(Fault::Refuse);
+    let spent = c.token("east", "30m").await;
+    let resp = c.secondaries[0]
+        .v()
+        .post(&perf("secondary/enable"), json!({ "token": spent }))
+        .await;
+    let answer = resp.json_at(400);
+    let message = answer["errors"][0].as_str().unwrap_or_default();
+    for needle in ["cluster step", "token is now spent", "new token", "id=east"] {
+        assert!(message.contains(needle), "expected {needle:?} in {answer}");
+    }
+    assert_eq!(c.secondaries[0].status().await["mode"], "disabled");
+    c.proxy.set(Fault::Pass);
+    // The spent token stays spent...
+    c.secondaries[0]
+        .v()
+        .post(&perf("secondary/enable"), json!({ "token": spent }))
+        .await
+        .error_containing(400, "already used");
+    // ...but the id was never seen on the cluster channel: a new token for it is issued
+    // with no revoke first, and activates.
+    c.activate(0, "east").await;
+    assert_eq!(
+        c.primary.status().await["known_secondaries"],
+        json!(["east"])
+    );
+    // Activated for real now: the existing refusal.
+    c.primary
+        .v()
+        .post(
+            &perf("primary/secondary-token"),
+            json!({"id": "east", "ttl": "30m"}),
+        )
+        .await
+        .error_containing(400, "already active");
+}

@@ -7,8 +7,10 @@
 
 pub mod cluster;
 
+mod acks;
 mod activation;
 mod faults;
+mod fencing;
 mod forwarding;
 mod locality;
 mod partition;

@@ -1,6 +1,6 @@
 //! Who may replicate from whom: a revoked secondary is cut off and stays out until a new
 //! token; promotion and demotion never leave a secondary following two primaries, and a
-//! secondary never goes back to a primary of an older epoch.
+//! primary superseded by a forced promotion steps down by itself.
 
 use std::time::{Duration, Instant};
 
@@ -165,24 +165,30 @@ async fn promote_demote_and_update_primary_never_leave_two_primaries_in_charge()
         [json!("secondary"), json!("primary"), json!("secondary")]
     );
 
-    // Forced while its primary answers, a promotion takes the next epoch; a secondary that
-    // followed it never goes back to the older primary.
+    // Forced while its primary answers, a promotion takes the next epoch; the primary it
+    // left hears of it and steps down by itself, and the old primary follows the newest.
     b.v()
         .post(&perf("secondary/promote"), json!({"force": true}))
         .await
         .no_content();
     assert!(b.status().await["epoch"].as_u64().unwrap() > epoch);
+    wait_status(
+        a,
+        "the superseded primary stepped down",
+        Duration::from_secs(60),
+        |st| st["mode"] == "secondary",
+    )
+    .await;
+    a.v()
+        .post("secret/data/after-b", json!({"data": {"n": 4}}))
+        .await
+        .error_containing(400, "replicated data is written on the primary");
     let token = activation_token(b, "old-primary", "30m").await;
     old.v()
         .post(&perf("secondary/update-primary"), json!({ "token": token }))
         .await
         .no_content();
     wait_converged(b, old).await;
-    let token = activation_token(a, "old-primary-back", "30m").await;
-    old.v()
-        .post(&perf("secondary/update-primary"), json!({ "token": token }))
-        .await
-        .error_containing(400, "older than this secondary's");
     assert_eq!(
         old.status().await["primary_cluster_addr"],
         b.status().await["primary_cluster_addr"]

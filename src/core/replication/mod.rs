@@ -8,7 +8,9 @@
 //! - [`secondary`]: `secondary/enable` (activation, wipe, install), `promote`, `disable`,
 //!   `update-primary`, and the replica task;
 //! - [`endpoints`]: the `sys/replication/...` paths;
-//! - [`status`]: `sys/replication/status` with Vault's fields.
+//! - [`status`]: `sys/replication/status` with Vault's fields;
+//! - [`metrics`]: replication's figures in `sys/metrics` (positions, lag);
+//! - [`fencing`]: after a promotion, the superseded primary is told and steps down.
 //!
 //! Every change of mode holds `Core::replication_change`, so two never interleave.
 
@@ -21,6 +23,8 @@ use crate::error::{Error, Result};
 use crate::replication::state::{Mode, State, STATE_KEY};
 
 pub(super) mod endpoints;
+mod fencing;
+mod metrics;
 pub(crate) mod primary;
 pub(crate) mod secondary;
 mod status;
@@ -119,7 +123,9 @@ impl Core {
         if let Some(secondary) = live.secondary.take() {
             secondary.stop();
         }
-        live.primary = None;
+        if let Some(primary) = live.primary.take() {
+            primary.stop();
+        }
         self.set_forwarder(None);
         self.cluster_tls.send_replace(None);
         self.peers_changed.send_modify(|n| *n = n.wrapping_add(1));

@@ -8,13 +8,15 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Map, Value};
 use vaultrs_storage::Batch;
 
+use super::fencing::FENCE_KEY;
 use super::{live, live_mut, refused, string_field, Core};
 use crate::core::{Active, Response};
 use crate::error::{Error, Result};
 use crate::replication::activation::{self, ActivationRequest, PrimaryActivation};
 use crate::replication::ca::{ClusterCa, SecondaryIdentity};
+use crate::replication::control::{Ack, AckAnswer, Superseded, CONNECTED_WITHIN};
 use crate::replication::ledger::ActivationLedger;
-use crate::replication::material::{PrimaryMaterial, PRIMARY_KEY, SECONDARY_KEY};
+use crate::replication::material::{decode_bundle, PrimaryMaterial, PRIMARY_KEY, SECONDARY_KEY};
 use crate::replication::state::{Mode, State};
 use crate::replication::tls::{self, Revocations};
 use crate::replication::token::{JwtSigningKey, MAX_TTL_SECS};
@@ -29,10 +31,27 @@ const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
 pub(crate) struct Contact {
     /// Open streams from it.
     pub streams: u32,
-    pub last_heartbeat: Option<SystemTime>,
+    /// When its last acknowledgement arrived (the heartbeat status shows: frames sent
+    /// prove nothing across a partition).
+    pub last_ack: Option<SystemTime>,
+    /// The same on the monotonic clock (what `connected` compares: a wall-clock jump
+    /// neither connects nor disconnects anyone).
+    pub last_ack_at: Option<std::time::Instant>,
+    /// The position it acknowledged last.
+    pub acked: Option<vaultrs_storage::Position>,
+    /// The round trip of its previous acknowledgement, as it measured it.
+    pub ack_rtt_ms: u64,
     /// The addresses it gave when it last opened a stream.
     pub api_address: String,
     pub cluster_address: String,
+}
+
+impl Contact {
+    /// Whether it acknowledged within [`CONNECTED_WITHIN`].
+    pub fn connected(&self) -> bool {
+        self.last_ack_at
+            .is_some_and(|t| t.elapsed() < CONNECTED_WITHIN)
+    }
 }
 
 /// A primary's live parts.
@@ -44,6 +63,11 @@ pub(crate) struct PrimaryLive {
     /// Checked at every handshake of the cluster listener, and by open streams.
     pub revocations: Revocations,
     pub contacts: std::sync::Mutex<BTreeMap<String, Contact>>,
+    /// Turns true when this primary stops (seal, demote, disable): its tasks end.
+    stop: tokio::sync::watch::Sender<bool>,
+    /// Certificate serials seen on the cluster channel since unseal (their activation is
+    /// recorded as complete in the ledger).
+    seen: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl PrimaryLive {
@@ -54,7 +78,19 @@ impl PrimaryLive {
             revocations: Revocations::new(material.ledger.revoked_set()),
             ledger: tokio::sync::Mutex::new(material.ledger.clone()),
             contacts: std::sync::Mutex::new(BTreeMap::new()),
+            stop: tokio::sync::watch::channel(false).0,
+            seen: std::sync::Mutex::new(Default::default()),
         })
+    }
+
+    /// Ends this primary's background tasks.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Turns true when this primary stops.
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
     }
 
     fn material(&self, ledger: &ActivationLedger) -> PrimaryMaterial {
@@ -149,6 +185,14 @@ impl Core {
         let tls = live.server_config(&self.cluster_addrs(state))?;
         live_mut(active).primary = Some(live);
         self.cluster_tls.send_replace(Some(tls));
+        if let Some(bytes) = self.barrier.get(FENCE_KEY).await? {
+            match decode_bundle(&bytes) {
+                Ok(bundle) => self.start_fencer(active, &bundle, state.epoch),
+                Err(e) => {
+                    tracing::error!(error = %e, "the superseded primary's record does not load")
+                }
+            }
+        }
         Ok(())
     }
 
@@ -211,14 +255,38 @@ impl Core {
         let mut next = State::primary(cluster_id, cluster_addr);
         next.epoch = state.epoch.saturating_add(1).max(1);
         let tls = live.server_config(&self.cluster_addrs(&next))?;
+        // A promotion: the primary left behind is told of the new epoch until it heard.
+        let superseded = match state.mode {
+            Mode::Secondary => self.barrier.get(SECONDARY_KEY).await?,
+            _ => None,
+        };
+        // A record that does not load never blocks the promotion; it is only not told.
+        let fence = superseded
+            .as_deref()
+            .map(decode_bundle)
+            .and_then(|decoded| {
+                decoded
+                    .map_err(
+                        |e| tracing::error!(error = %e, "the superseded primary cannot be told"),
+                    )
+                    .ok()
+            });
         self.stop_replication(active);
         let batch = Batch::new()
             .put(PRIMARY_KEY, material.encode()?)
             .delete(SECONDARY_KEY);
+        let batch = match (superseded, &fence) {
+            (Some(bytes), Some(_)) => batch.put(FENCE_KEY, bytes),
+            _ => batch.delete(FENCE_KEY),
+        };
+        let epoch = next.epoch;
         self.save_replication(next, batch).await?;
         live_mut(active).primary = Some(live);
         self.cluster_tls.send_replace(Some(tls));
-        tracing::info!("performance replication primary enabled");
+        if let Some(bundle) = &fence {
+            self.start_fencer(active, bundle, epoch);
+        }
+        tracing::info!(epoch, "performance replication primary enabled");
         Ok(())
     }
 
@@ -252,6 +320,7 @@ impl Core {
         let issued =
             activation::issue_secondary_token(&view, &mut next, &id, ttl, now).map_err(refused)?;
         self.store_material(&live, &next).await?;
+        live.revocations.replace(next.revoked_set());
         *ledger = next;
         drop(ledger);
         let mut response = Response {
@@ -367,7 +436,36 @@ impl Core {
         live.revocations.check(who).is_ok()
     }
 
-    /// Notes a secondary's stream opening (`open`), staying alive, or closing.
+    /// A secondary reached the cluster channel: its activation is complete (recorded
+    /// once per certificate; from then on its id gets no new token until revoked).
+    pub async fn note_cluster_contact(&self, who: &SecondaryIdentity) -> Result<()> {
+        let active = self.active()?;
+        let live = primary_live(&active)?;
+        let serial = who.serial.to_ascii_lowercase();
+        if live
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&serial)
+        {
+            return Ok(());
+        }
+        let mut ledger = live.ledger.lock().await;
+        let mut next = ledger.clone();
+        if next.note_contact(&who.id, &serial) {
+            self.store_material(&live, &next).await?;
+            *ledger = next;
+            tracing::info!(secondary = %who.id, "secondary activation complete");
+        }
+        drop(ledger);
+        live.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(serial);
+        Ok(())
+    }
+
+    /// Notes a secondary's stream opening or closing.
     pub fn note_secondary(&self, who: &SecondaryIdentity, change: StreamChange) {
         let Ok(active) = self.active() else { return };
         let Some(live) = live(&active).primary.clone() else {
@@ -382,9 +480,37 @@ impl Core {
                 contact.cluster_address = cluster;
             }
             StreamChange::Closed => contact.streams = contact.streams.saturating_sub(1),
-            StreamChange::Alive => {}
         }
-        contact.last_heartbeat = Some(SystemTime::now());
+    }
+
+    /// Records a secondary's acknowledgement; the primary's position, for the answer.
+    /// An acknowledgement of a newer epoch of this cluster (the secondary followed a
+    /// promotion this primary missed) makes this primary step down.
+    pub async fn note_ack(&self, who: &SecondaryIdentity, ack: &Ack) -> Result<AckAnswer> {
+        let active = self.active()?;
+        let live = primary_live(&active)?;
+        {
+            let mut contacts = live.contacts.lock().unwrap_or_else(|p| p.into_inner());
+            let contact = contacts.entry(who.id.as_str().to_owned()).or_default();
+            contact.last_ack = Some(SystemTime::now());
+            contact.last_ack_at = Some(std::time::Instant::now());
+            contact.acked = Some(ack.position());
+            contact.ack_rtt_ms = ack.rtt_ms;
+        }
+        let state = self.replication_state();
+        if ack.epoch > state.epoch {
+            let notice = Superseded {
+                cluster_id: state.cluster_id.clone(),
+                epoch: ack.epoch,
+            };
+            self.step_down(&notice, who).await?;
+        }
+        let position = self.storage.feed.position();
+        Ok(AckAnswer {
+            log_id: position.log_id,
+            seq: position.seq,
+            epoch: state.epoch,
+        })
     }
 
     /// The root key, for an activated secondary on the cluster channel (checked there).
@@ -398,6 +524,5 @@ impl Core {
 pub enum StreamChange {
     /// Opened, by a secondary at these (API, cluster) addresses.
     Opened((String, String)),
-    Alive,
     Closed,
 }

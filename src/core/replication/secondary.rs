@@ -110,6 +110,18 @@ async fn unwrap_at_primary(
         .map_err(|e| Error::invalid(format!("the primary's activation bundle: {e}")))
 }
 
+/// Step 2 failed: the token was spent at step 1, so a retry needs a new one (the primary
+/// lets its id have one, since the secondary never reached its cluster channel).
+fn cluster_step_failed(bundle: &ActivationBundle, e: Error) -> Error {
+    Error::invalid(format!(
+        "activation failed at the cluster step: the primary's cluster address {} cannot be \
+         reached over mutual TLS ({e}). The activation token is now spent: nothing was \
+         changed here; ask the primary for a new token (primary/secondary-token id={}) \
+         and enable again",
+        bundle.primary_cluster_addr, bundle.secondary_id
+    ))
+}
+
 /// Steps 1 and 2: a checked bundle and a client of the primary's cluster channel.
 async fn activate_remotely(data: &Map<String, Value>) -> Result<(ActivationBundle, PrimaryClient)> {
     let token = string_field(data, "token")?.ok_or_else(|| Error::invalid("missing token"))?;
@@ -126,12 +138,10 @@ async fn activate_remotely(data: &Map<String, Value>) -> Result<(ActivationBundl
     let sealed = unwrap_at_primary(&api_addr, &request, string_field(data, "ca_file")?).await?;
     let bundle = activation.finish(&sealed).map_err(refused)?;
     let client = PrimaryClient::mtls(&bundle)?;
-    let status = client.status().await.map_err(|e| {
-        Error::invalid(format!(
-            "the primary's cluster address {} cannot be reached over mutual TLS: {e}",
-            bundle.primary_cluster_addr
-        ))
-    })?;
+    let status = client
+        .status()
+        .await
+        .map_err(|e| cluster_step_failed(&bundle, e))?;
     if status.cluster_id != bundle.cluster_id {
         return Err(Error::invalid(format!(
             "the primary's cluster listener belongs to cluster {}, the token to {}",
@@ -258,11 +268,10 @@ impl Core {
             _ => {}
         }
         let (bundle, client) = activate_remotely(data).await?;
-        let root_key = client.root_key().await.map_err(|e| {
-            Error::invalid(format!(
-                "fetching the primary's keys over the cluster channel: {e}"
-            ))
-        })?;
+        let root_key = client
+            .root_key()
+            .await
+            .map_err(|e| cluster_step_failed(&bundle, e))?;
         let next = State {
             version: 1,
             mode: Mode::Secondary,

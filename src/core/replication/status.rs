@@ -1,30 +1,13 @@
 //! `sys/replication/performance/status` with Vault's fields, from the stored state and
 //! the live parts (connections, the replica's sync state).
 
-use std::time::SystemTime;
-
 use serde_json::{json, Value};
 
 use super::{live, Core};
 use crate::core::Active;
+use crate::replication::control::wal_lag;
 use crate::replication::state::Mode;
 use crate::util::rfc3339;
-
-/// A secondary counts as connected while it has a stream open and was heard from lately.
-const CONNECTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
-
-fn heartbeat_fields(last: Option<SystemTime>) -> (String, String) {
-    match last {
-        Some(t) => (
-            rfc3339(t),
-            SystemTime::now()
-                .duration_since(t)
-                .map(|d| d.as_millis().to_string())
-                .unwrap_or_else(|_| "0".into()),
-        ),
-        None => (String::new(), String::new()),
-    }
-}
 
 impl Core {
     /// `sys/replication/performance/status`: the `data` object.
@@ -54,24 +37,27 @@ impl Core {
                     ),
                     None => (Vec::new(), Default::default()),
                 };
+                // Heartbeats are the secondaries' acknowledgements: connected while one
+                // came within three heartbeats, whatever the TCP stream looks like.
+                let position = self.storage.feed.position();
                 let secondaries: Vec<Value> = known
                     .iter()
                     .map(|id| {
                         let contact = contacts.get(id).cloned().unwrap_or_default();
-                        let recent = contact
-                            .last_heartbeat
-                            .and_then(|t| SystemTime::now().duration_since(t).ok())
-                            .is_some_and(|d| d < CONNECTED_WITHIN);
-                        let connected = contact.streams > 0 && recent;
-                        let (last, ms) = heartbeat_fields(contact.last_heartbeat);
+                        let connected = contact.connected();
                         json!({
                             "node_id": id,
                             "api_address": contact.api_address,
                             "cluster_address": contact.cluster_address,
                             "connection_status": if connected { "connected" } else { "disconnected" },
-                            "last_heartbeat": last,
-                            "last_heartbeat_duration_ms": ms,
+                            "last_heartbeat": contact.last_ack.map(rfc3339).unwrap_or_default(),
+                            "last_heartbeat_duration_ms": contact
+                                .last_ack
+                                .map(|_| contact.ack_rtt_ms.to_string())
+                                .unwrap_or_default(),
                             "clock_skew_ms": "0",
+                            "last_ack_wal": contact.acked.map(|p| p.seq),
+                            "wal_lag": contact.acked.map(|a| wal_lag(position, Some(a))),
                         })
                     })
                     .collect();
@@ -118,7 +104,11 @@ impl Core {
                         vec![json!({
                             "api_address": state.primary_api_addr,
                             "cluster_address": state.primary_cluster_addr,
-                            "connection_status": if streaming { "connected" } else { "disconnected" },
+                            "connection_status": if streaming && sync.as_ref().is_some_and(|s| s.hearing()) {
+                                "connected"
+                            } else {
+                                "disconnected"
+                            },
                         })]
                     },
                     "connection_state": connection_state,
