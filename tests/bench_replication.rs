@@ -397,7 +397,14 @@ async fn run() -> Res<()> {
     );
 
     // Lag at a steady rate: each write's primary position (its status right after the
-    // answer), then the first secondary status that shows it applied.
+    // answer), then the first secondary status that shows it applied. The bootstrap's
+    // writes and the `cp -r` reference copy leave ~3x the tree dirty in the page cache,
+    // which the first checkpoint would flush in the middle of the phase: flushed first,
+    // so the phase measures the steady state (the timeline below shows any burst).
+    let flushed = std::process::Command::new("sync").status();
+    if !flushed.is_ok_and(|s| s.success()) {
+        println!("  (sync failed: the lag phase starts with the bootstrap's writes unflushed)");
+    }
     let secondary = Arc::new(secondary);
     let samples: Arc<std::sync::Mutex<Vec<(Instant, u64)>>> = Default::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -442,15 +449,31 @@ async fn run() -> Res<()> {
     stop.store(true, Ordering::Relaxed);
     poller.await?;
     let samples = samples.lock().unwrap().clone();
-    let mut lags: Vec<Duration> = acked
+    let timed: Vec<(Instant, Duration)> = acked
         .iter()
         .filter_map(|(at, wal)| {
             samples
                 .iter()
                 .find(|(t, applied)| applied >= wal && *t >= *at)
-                .map(|(t, _)| t.duration_since(*at))
+                .map(|(t, _)| (*at, t.duration_since(*at)))
         })
         .collect();
+    // The worst lag of each second of the run: shows whether the tail is steady or comes
+    // in bursts (a checkpoint's flush, say).
+    let mut worst = vec![Duration::ZERO; secs as usize + 1];
+    for (at, lag) in &timed {
+        let second = (at.duration_since(start).as_secs() as usize).min(worst.len() - 1);
+        worst[second] = worst[second].max(*lag);
+    }
+    println!(
+        "  worst lag per second, ms: {}",
+        worst
+            .iter()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut lags: Vec<Duration> = timed.into_iter().map(|(_, lag)| lag).collect();
     lags.sort();
     println!(
         "  lag at {achieved:.0} writes/s ({} writes, {} measured): p50 {} p99 {} max {} \

@@ -90,7 +90,8 @@ impl Spares {
     }
 
     /// A file holding exactly `value`, not linked into the tree: a ready spare rewritten
-    /// in place when there is one, `None` otherwise (the caller makes a temp file).
+    /// in place when there is one, else a new file among the spares; `None` when neither
+    /// can be made (the caller makes a temp file beside the leaf).
     pub(super) fn stage(&mut self, value: &[u8]) -> Option<PathBuf> {
         if !self.exchange_works {
             return None;
@@ -111,7 +112,28 @@ impl Spares {
                 }
             }
         }
-        None
+        // None free: a new file, made among the spares, so that the old version it is
+        // swapped with is a spare where it lands.
+        let path = self.dir.join(self.next.to_string());
+        let created = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(value));
+        match created {
+            Ok(()) => {
+                self.next += 1;
+                Some(path)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                // Skip the name (taken by a file this run did not make, say).
+                self.next += 1;
+                tracing::debug!(error = %e, "cannot make a file among the spares; a temp file instead");
+                None
+            }
+        }
     }
 
     /// Swaps the staged file at `staged` with the leaf at `leaf`. `Ok(true)`: swapped,
