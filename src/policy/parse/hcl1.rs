@@ -223,17 +223,14 @@ impl<'a> Parser<'a> {
                         Some('v') => '\u{b}',
                         Some(u @ ('u' | 'U')) => {
                             let len = if u == 'u' { 4 } else { 8 };
-                            let hex: String =
-                                chars.by_ref().take(len).map(|(_, h)| h).collect();
+                            let hex: String = chars.by_ref().take(len).map(|(_, h)| h).collect();
                             u32::from_str_radix(&hex, 16)
                                 .ok()
                                 .filter(|_| hex.len() == len)
                                 .and_then(char::from_u32)
                                 .ok_or("invalid unicode escape in string")?
                         }
-                        Some(other) => {
-                            return Err(format!("invalid escape \\{other} in string"))
-                        }
+                        Some(other) => return Err(format!("invalid escape \\{other} in string")),
                         None => break,
                     };
                     out.push(escaped);
