@@ -131,8 +131,7 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        bench_support::stop(&mut self.child);
     }
 }
 

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub type Res<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+#[path = "harness/stop.rs"]
+mod stop;
+pub use stop::stop;
+
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -154,8 +158,7 @@ pub struct DevServer {
 
 impl Drop for DevServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 

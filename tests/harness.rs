@@ -2,6 +2,9 @@
 //! [`proxy`] puts a switchable TCP proxy between two of them.
 
 pub mod proxy;
+mod stop;
+
+pub use stop::stop;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -203,8 +206,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
