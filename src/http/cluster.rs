@@ -310,7 +310,10 @@ struct BucketsBody {
     buckets: Vec<usize>,
 }
 
-async fn merkle_keys(State(core): State<Arc<Core>>, Json(body): Json<BucketsBody>) -> Response {
+async fn merkle_keys(
+    State(core): State<Arc<Core>>,
+    JsonBody(body): JsonBody<BucketsBody>,
+) -> Response {
     if body.buckets.len() > MAX_ITEMS {
         return refused(StatusCode::BAD_REQUEST, "too many buckets in one call");
     }
@@ -335,7 +338,7 @@ struct KeysBody {
     keys: Vec<String>,
 }
 
-async fn values(State(core): State<Arc<Core>>, Json(body): Json<KeysBody>) -> Response {
+async fn values(State(core): State<Arc<Core>>, JsonBody(body): JsonBody<KeysBody>) -> Response {
     if core.cluster_identity().is_none() {
         return sealed();
     }
@@ -370,7 +373,7 @@ async fn values(State(core): State<Arc<Core>>, Json(body): Json<KeysBody>) -> Re
 
 async fn forward(
     State(core): State<Arc<Core>>,
-    Json(request): Json<crate::core::forward::Forwarded>,
+    JsonBody(request): JsonBody<crate::core::forward::Forwarded>,
 ) -> Response {
     match core.handle_forwarded(request).await {
         Ok((answer, position)) => {
@@ -386,20 +389,33 @@ fn control_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String
     serde_json::from_slice(body).map_err(|e| format!("malformed request body: {e}"))
 }
 
+/// A request's JSON body as the cluster routes take it: a malformed one is answered with a
+/// 400 in Vault's envelope (axum's `Json` answers in plain text, 422 for a wrong shape).
+struct JsonBody<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| refused(e.status(), e.body_text()))?;
+        control_body(&bytes)
+            .map(JsonBody)
+            .map_err(|message| refused(StatusCode::BAD_REQUEST, message))
+    }
+}
+
 async fn ack(
     State(core): State<Arc<Core>>,
     who: Option<axum::Extension<SecondaryIdentity>>,
-    body: axum::body::Bytes,
+    JsonBody(ack): JsonBody<Ack>,
 ) -> Response {
     let Some(axum::Extension(who)) = who else {
         return refused(
             StatusCode::FORBIDDEN,
             "no verified secondary on this connection",
         );
-    };
-    let ack: Ack = match control_body(&body) {
-        Ok(a) => a,
-        Err(message) => return refused(StatusCode::BAD_REQUEST, message),
     };
     match core.note_ack(&who, &ack).await {
         Ok(answer) => Json(answer).into_response(),
@@ -410,17 +426,13 @@ async fn ack(
 async fn superseded(
     State(core): State<Arc<Core>>,
     who: Option<axum::Extension<SecondaryIdentity>>,
-    body: axum::body::Bytes,
+    JsonBody(notice): JsonBody<Superseded>,
 ) -> Response {
     let Some(axum::Extension(who)) = who else {
         return refused(
             StatusCode::FORBIDDEN,
             "no verified secondary on this connection",
         );
-    };
-    let notice: Superseded = match control_body(&body) {
-        Ok(n) => n,
-        Err(message) => return refused(StatusCode::BAD_REQUEST, message),
     };
     match core.step_down(&notice, &who).await {
         Ok(()) => Json(json!({ "stepped_down": true })).into_response(),

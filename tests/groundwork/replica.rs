@@ -376,3 +376,39 @@ async fn roles_and_orphan_batch_tokens_work_on_a_secondary() {
     );
     pair.stop.send_replace(true);
 }
+
+/// A malformed body on any cluster route is a 400 in Vault's envelope, whatever its fault
+/// (not JSON, the wrong shape, a wrong type), never axum's plain-text 400 or 422.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_cluster_requests_get_a_400_in_vaults_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary = Node::init(dir.path()).await;
+    let (cluster_addr, cluster) = primary.serve_cluster().await;
+    let http = reqwest::Client::new();
+    for route in ["merkle/keys", "values", "forward", "ack", "superseded"] {
+        for body in ["not json", "[1, 2]", r#"{"buckets": "x", "keys": 7}"#, ""] {
+            let resp = http
+                .post(format!("{cluster_addr}/cluster/v1/{route}"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let answer: serde_json::Value = resp
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{route} with {body:?}: not JSON ({e})"));
+            assert_eq!(status, 400, "{route} with {body:?}: {answer}");
+            let errors = answer["errors"].as_array().cloned().unwrap_or_default();
+            assert!(
+                errors.iter().any(|e| e
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("malformed request body"))),
+                "{route} with {body:?}: {answer}"
+            );
+        }
+    }
+    cluster.abort();
+    primary.stop().await;
+}
