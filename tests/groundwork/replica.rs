@@ -412,3 +412,30 @@ async fn malformed_cluster_requests_get_a_400_in_vaults_envelope() {
     cluster.abort();
     primary.stop().await;
 }
+
+/// A secondary never follows a primary of an older epoch than one it has followed (a
+/// primary replaced by a promotion): refused before anything is read or applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secondary_refuses_a_primary_of_an_older_epoch() {
+    let (pdir, sdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let primary = Node::init(pdir.path()).await;
+    let (cluster_addr, cluster) = primary.serve_cluster().await;
+    let (_, cluster_id) = primary.core.cluster_identity().unwrap();
+    let storage = Storage::open(sdir.path(), false).await.unwrap();
+    let client = || PrimaryClient::new(cluster_addr.clone(), reqwest::Client::new());
+
+    // Having followed epoch 1, a primary still at epoch 0 is refused, and nothing lands.
+    let ahead = Replica::new(storage.clone(), client(), cluster_id.clone()).with_epoch(1);
+    let err = ahead.merkle_sync(None).await.unwrap_err().to_string();
+    assert!(err.contains("older than"), "{err}");
+    assert!(storage.file.keys().await.unwrap().is_empty());
+
+    // A replica at the primary's epoch syncs.
+    let level = Replica::new(storage.clone(), client(), cluster_id);
+    level.merkle_sync(None).await.unwrap();
+    assert!(!storage.file.keys().await.unwrap().is_empty());
+
+    storage.file.close().await.unwrap();
+    cluster.abort();
+    primary.stop().await;
+}
