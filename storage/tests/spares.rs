@@ -215,3 +215,33 @@ async fn leaf(dir: &Path, b: &FileBackend, key: &str) -> std::path::PathBuf {
         .map(|e| e.path().to_path_buf())
         .expect("no file in the tree")
 }
+
+/// A tree on another filesystem than the spares (a `tree` mounted or linked apart): writes
+/// go on with a file per write instead of failing to move files across filesystems.
+#[tokio::test]
+async fn spares_a_tree_on_another_filesystem_still_takes_every_write() {
+    use std::os::unix::fs::MetadataExt;
+    let other = Path::new("/dev/shm");
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(elsewhere) = tempfile::tempdir_in(other) else {
+        return; // no second filesystem here
+    };
+    if std::fs::metadata(other).unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev() {
+        return;
+    }
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("tree")).unwrap();
+    let b = FileBackend::open(dir.path(), FileOptions::default())
+        .await
+        .unwrap();
+    for round in 0..100u64 {
+        b.put("k", value(round, 100)).await.unwrap();
+        b.put(&format!("n{round}"), value(round, 10)).await.unwrap();
+        if round % 10 == 9 {
+            b.delete(&format!("n{}", round - 5)).await.unwrap();
+        }
+    }
+    b.checkpoint().await.unwrap();
+    assert_eq!(version_of(&b.get("k").await.unwrap().unwrap(), 100), 99);
+    assert_eq!(b.keys().await.unwrap().len(), 1 + 100 - 10);
+    b.close().await.unwrap();
+}

@@ -103,7 +103,7 @@ impl FileBackend {
         });
         let mut tree_writer = Tree::with_spares(
             tree.clone(),
-            Spares::open(dir.join("spare"), shared.gate.clone()),
+            Spares::open(dir.join("spare"), &tree, shared.gate.clone()),
         );
         for batch in &replay {
             tree_writer.apply(&batch.changes)?;

@@ -55,7 +55,7 @@ pub(super) struct Spares {
 impl Spares {
     /// The spares in `dir` (created if missing). Called before any reader exists, so every
     /// file found is ready. Failing to read the folder only means starting with none.
-    pub(super) fn open(dir: PathBuf, gate: Arc<RwLock<()>>) -> Self {
+    pub(super) fn open(dir: PathBuf, tree: &Path, gate: Arc<RwLock<()>>) -> Self {
         let mut ready = Vec::new();
         let mut next = 0u64;
         match fs::read_dir(&dir) {
@@ -79,13 +79,19 @@ impl Spares {
                 tracing::debug!(error = %e, "cannot read the spare-file folder; starting with none");
             }
         }
+        // A swap or a move works only within one filesystem (a tree mounted apart, say).
+        let device = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+        let same_filesystem = device(&dir).is_some() && device(&dir) == device(tree);
+        if !same_filesystem {
+            tracing::info!("the spare-file folder is not on the tree's filesystem; the tree will create a file per write");
+        }
         Self {
             dir,
             gate,
             ready,
             retired: Vec::new(),
             next,
-            exchange_works: cfg!(target_os = "linux"),
+            exchange_works: cfg!(target_os = "linux") && same_filesystem,
         }
     }
 
@@ -280,7 +286,7 @@ mod tests {
         let root = dir.path().join("tree");
         let mut tree = Tree::with_spares(
             root.clone(),
-            Spares::open(dir.path().join("spare"), gate.clone()),
+            Spares::open(dir.path().join("spare"), dir.path(), gate.clone()),
         );
         tree.apply(&[put("k", b"old")]).unwrap();
         tree.apply(&[put("k", b"v1")]).unwrap();
