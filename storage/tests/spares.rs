@@ -245,3 +245,56 @@ async fn spares_a_tree_on_another_filesystem_still_takes_every_write() {
     assert_eq!(b.keys().await.unwrap().len(), 1 + 100 - 10);
     b.close().await.unwrap();
 }
+
+/// A folder inside the tree on another filesystem (mounted or linked apart after the store
+/// opened): writes there go on, with a temp file beside the leaf.
+#[tokio::test]
+async fn spares_a_folder_of_the_tree_on_another_filesystem_still_takes_every_write() {
+    use std::os::unix::fs::MetadataExt;
+    let other = Path::new("/dev/shm");
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(elsewhere) = tempfile::tempdir_in(other) else {
+        return; // no second filesystem here
+    };
+    if std::fs::metadata(other).unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev() {
+        return;
+    }
+    let b = FileBackend::open(dir.path(), FileOptions::default())
+        .await
+        .unwrap();
+    b.put("f/k", value(0, 100)).await.unwrap();
+    b.checkpoint().await.unwrap();
+    // The folder holding f/k moves to the other filesystem, linked back in place.
+    let folder = walkdir::WalkDir::new(dir.path().join("tree"))
+        .min_depth(1)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_type().is_dir())
+        .expect("no folder in the tree")
+        .into_path();
+    let moved = elsewhere.path().join("f");
+    std::fs::create_dir(&moved).unwrap();
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), moved.join(entry.file_name())).unwrap();
+    }
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::os::unix::fs::symlink(&moved, &folder).unwrap();
+
+    for round in 1..=50u64 {
+        b.put("f/k", value(round, 100)).await.unwrap();
+        b.put(&format!("f/n{round}"), value(round, 10))
+            .await
+            .unwrap();
+        b.put(&format!("g{round}"), value(round, 10)).await.unwrap();
+    }
+    b.checkpoint().await.unwrap();
+    assert_eq!(version_of(&b.get("f/k").await.unwrap().unwrap(), 100), 50);
+    for round in 1..=50u64 {
+        for key in [format!("f/n{round}"), format!("g{round}")] {
+            let got = b.get(&key).await.unwrap().unwrap();
+            assert_eq!(version_of(&got, 10), round, "{key}");
+        }
+    }
+    b.close().await.unwrap();
+}

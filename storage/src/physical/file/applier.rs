@@ -266,6 +266,13 @@ impl Tree {
                     create_folder(&parent)?;
                     fs::rename(&staged, path)
                 }
+                // A spare on another filesystem than this leaf (a folder of the tree
+                // mounted apart): a temp file beside the leaf instead.
+                Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+                    let _ = fs::remove_file(&staged);
+                    let temp = write_temp(path, &parent, value)?;
+                    fs::rename(&temp, path)
+                }
                 other => other,
             }
             .map_err(|e| Error::io("renaming a temp file", e))?;
