@@ -220,15 +220,10 @@ async fn leaf(dir: &Path, b: &FileBackend, key: &str) -> std::path::PathBuf {
 /// go on with a file per write instead of failing to move files across filesystems.
 #[tokio::test]
 async fn spares_a_tree_on_another_filesystem_still_takes_every_write() {
-    use std::os::unix::fs::MetadataExt;
-    let other = Path::new("/dev/shm");
     let dir = tempfile::tempdir().unwrap();
-    let Ok(elsewhere) = tempfile::tempdir_in(other) else {
+    let Some(elsewhere) = other_filesystem(dir.path()) else {
         return; // no second filesystem here
     };
-    if std::fs::metadata(other).unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev() {
-        return;
-    }
     std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("tree")).unwrap();
     let b = FileBackend::open(dir.path(), FileOptions::default())
         .await
@@ -250,15 +245,10 @@ async fn spares_a_tree_on_another_filesystem_still_takes_every_write() {
 /// opened): writes there go on, with a temp file beside the leaf.
 #[tokio::test]
 async fn spares_a_folder_of_the_tree_on_another_filesystem_still_takes_every_write() {
-    use std::os::unix::fs::MetadataExt;
-    let other = Path::new("/dev/shm");
     let dir = tempfile::tempdir().unwrap();
-    let Ok(elsewhere) = tempfile::tempdir_in(other) else {
+    let Some(elsewhere) = other_filesystem(dir.path()) else {
         return; // no second filesystem here
     };
-    if std::fs::metadata(other).unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev() {
-        return;
-    }
     let b = FileBackend::open(dir.path(), FileOptions::default())
         .await
         .unwrap();
@@ -297,4 +287,14 @@ async fn spares_a_folder_of_the_tree_on_another_filesystem_still_takes_every_wri
         }
     }
     b.close().await.unwrap();
+}
+
+/// A temporary folder on another filesystem than `here` (`/dev/shm`), if there is one.
+fn other_filesystem(here: &Path) -> Option<tempfile::TempDir> {
+    let other = Path::new("/dev/shm");
+    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    if device(other)? == device(here)? {
+        return None;
+    }
+    tempfile::tempdir_in(other).ok()
 }

@@ -28,18 +28,7 @@ async fn wait_east(
     limit: Duration,
     ready: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let st = primary.status().await;
-        if ready(&east(&st)) {
-            return east(&st);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {limit:?}: {st:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    east(&wait_status(primary, what, limit, |st| ready(&east(st))).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
