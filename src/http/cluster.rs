@@ -78,10 +78,7 @@ pub fn listener_router(core: Arc<Core>) -> axum::Router {
 
 async fn admit(State(core): State<Arc<Core>>, req: Request, next: Next) -> Response {
     let Some(who) = req.extensions().get::<SecondaryIdentity>().cloned() else {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "no verified secondary on this connection",
-        );
+        return unverified();
     };
     if !core.cluster_peer_allowed(&who) {
         return refused(
@@ -406,16 +403,24 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// A cluster route's answer to a connection without a verified secondary (the
+/// [`ClusterAcceptor`] puts one in the extensions), whatever router serves it.
+///
+/// [`ClusterAcceptor`]: crate::replication::acceptor::ClusterAcceptor
+fn unverified() -> Response {
+    refused(
+        StatusCode::FORBIDDEN,
+        "no verified secondary on this connection",
+    )
+}
+
 async fn ack(
     State(core): State<Arc<Core>>,
     who: Option<axum::Extension<SecondaryIdentity>>,
     JsonBody(ack): JsonBody<Ack>,
 ) -> Response {
     let Some(axum::Extension(who)) = who else {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "no verified secondary on this connection",
-        );
+        return unverified();
     };
     match core.note_ack(&who, &ack).await {
         Ok(answer) => Json(answer).into_response(),
@@ -429,10 +434,7 @@ async fn superseded(
     JsonBody(notice): JsonBody<Superseded>,
 ) -> Response {
     let Some(axum::Extension(who)) = who else {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "no verified secondary on this connection",
-        );
+        return unverified();
     };
     match core.step_down(&notice, &who).await {
         Ok(()) => Json(json!({ "stepped_down": true })).into_response(),
@@ -446,10 +448,7 @@ async fn root_key(
 ) -> Response {
     // Never without a verified secondary, whatever router this is served in.
     let Some(axum::Extension(who)) = who else {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "no verified secondary on this connection",
-        );
+        return unverified();
     };
     if !core.cluster_peer_allowed(&who) {
         return refused(StatusCode::FORBIDDEN, "this secondary is not served here");

@@ -78,6 +78,22 @@ impl PrimaryClient {
         format!("{}/cluster/v1/{path}", self.base)
     }
 
+    /// POSTs `body` as JSON to the cluster route `path`; the answer whatever its status.
+    async fn post(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        timeout: Duration,
+    ) -> Result<reqwest::Response> {
+        self.http
+            .post(self.url(path))
+            .timeout(timeout)
+            .json(body)
+            .send()
+            .await
+            .map_err(unreachable)
+    }
+
     async fn checked(resp: reqwest::Response) -> Result<reqwest::Response> {
         if resp.status().is_success() {
             return Ok(resp);
@@ -157,13 +173,12 @@ impl PrimaryClient {
             buckets: Vec<Vec<(String, String)>>,
         }
         let resp = self
-            .http
-            .post(self.url("merkle/keys"))
-            .timeout(Duration::from_secs(60))
-            .json(&json!({ "buckets": buckets }))
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .post(
+                "merkle/keys",
+                &json!({ "buckets": buckets }),
+                Duration::from_secs(60),
+            )
+            .await?;
         let answer: Answer = Self::checked(resp)
             .await?
             .json()
@@ -193,13 +208,8 @@ impl PrimaryClient {
     /// The primary's ciphertext of `keys` (`None`: the key is gone there).
     pub async fn values(&self, keys: &[String]) -> Result<Vec<Change>> {
         let resp = self
-            .http
-            .post(self.url("values"))
-            .timeout(Duration::from_secs(60))
-            .json(&json!({ "keys": keys }))
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .post("values", &json!({ "keys": keys }), Duration::from_secs(60))
+            .await?;
         let body = Self::checked(resp)
             .await?
             .bytes()
@@ -243,14 +253,7 @@ impl PrimaryClient {
 impl PrimaryClient {
     /// Acknowledges `ack` (what this secondary applied); the primary's own position.
     pub async fn ack(&self, ack: &Ack) -> Result<AckAnswer> {
-        let resp = self
-            .http
-            .post(self.url("ack"))
-            .timeout(ACK_TIMEOUT)
-            .json(ack)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let resp = self.post("ack", ack, ACK_TIMEOUT).await?;
         Self::checked(resp).await?.json().await.map_err(unreachable)
     }
 
@@ -260,13 +263,8 @@ impl PrimaryClient {
     /// an error: try again later (unreachable, sealed, or not serving this secondary).
     pub async fn superseded(&self, notice: &Superseded) -> Result<bool> {
         let resp = self
-            .http
-            .post(self.url("superseded"))
-            .timeout(Duration::from_secs(10))
-            .json(notice)
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .post("superseded", notice, Duration::from_secs(10))
+            .await?;
         match resp.status().as_u16() {
             200..=299 => Ok(true),
             400 | 409 => Ok(false),
@@ -293,13 +291,8 @@ impl PrimaryClient {
             errors: Vec<String>,
         }
         let resp = self
-            .http
-            .post(self.url("forward"))
-            .timeout(Duration::from_secs(60))
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .post("forward", request, Duration::from_secs(60))
+            .await?;
         let status = resp.status();
         if status.is_success() {
             let a: Answer = resp.json().await.map_err(unreachable)?;

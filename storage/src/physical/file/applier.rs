@@ -219,27 +219,9 @@ impl Tree {
         for (key, value) in entries {
             let path = key::leaf_path(&self.root, key);
             let parent = path.parent().unwrap_or(&self.root).to_path_buf();
-            let open = || {
-                fs::OpenOptions::new()
-                    .create_new(true)
-                    .write(true)
-                    .mode(0o600)
-                    .open(&path)
-            };
-            let mut file = match open() {
-                Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    fs::DirBuilder::new()
-                        .recursive(true)
-                        .mode(0o700)
-                        .create(&parent)
-                        .map_err(|e| Error::io("creating a folder", e))?;
-                    open().map_err(|e| Error::io("creating a value", e))?
-                }
-                Err(e) => return Err(Error::io("creating a value", e)),
-            };
-            file.write_all(value)
-                .map_err(|e| Error::io("writing a value", e))?;
+            let mut options = fs::OpenOptions::new();
+            options.create_new(true);
+            write_file(&path, &parent, value, &options, "a value")?;
             self.touched.file(&path);
             self.touch_folders(&parent);
         }
@@ -329,26 +311,36 @@ fn write_temp(path: &Path, parent: &Path, value: &[u8]) -> Result<PathBuf> {
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     let temp = parent.join(format!(".{name}.tmp"));
-    let open = || {
-        fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&temp)
-    };
+    let mut options = fs::OpenOptions::new();
+    options.create(true).truncate(true);
+    write_file(&temp, parent, value, &options, "a temp file")?;
+    Ok(temp)
+}
+
+/// Writes `value` to the file at `path` opened (for writing, mode 0600) with `options`,
+/// making its folder `parent` if missing; `what` names the file in errors.
+fn write_file(
+    path: &Path,
+    parent: &Path,
+    value: &[u8],
+    options: &fs::OpenOptions,
+    what: &str,
+) -> Result<()> {
+    let mut options = options.clone();
+    options.write(true).mode(0o600);
     // Folders usually exist: try the file first, create the folders only if missing.
-    let mut file = match open() {
+    let mut file = match options.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             create_folder(parent)?;
-            open().map_err(|e| Error::io("creating a temp file", e))?
+            options
+                .open(path)
+                .map_err(|e| Error::io(format!("creating {what}"), e))?
         }
-        Err(e) => return Err(Error::io("creating a temp file", e)),
+        Err(e) => return Err(Error::io(format!("creating {what}"), e)),
     };
     file.write_all(value)
-        .map_err(|e| Error::io("writing a temp file", e))?;
-    Ok(temp)
+        .map_err(|e| Error::io(format!("writing {what}"), e))
 }
 
 fn create_folder(folder: &Path) -> Result<()> {
