@@ -298,7 +298,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn handle(&self, ctx: &Ctx, req: &Request) -> Result<Response>;
 
     /// Whether the target of a write exists, so the core can tell `Create` from `Update`
-    /// for ACLs. `None`: the distinction does not apply (checked as `Update`).
+    /// for ACLs. It answers from the path alone: `req` carries no data. `None`: the
+    /// distinction does not apply (checked as `Update`).
     async fn exists(&self, _ctx: &Ctx, _req: &Request) -> Result<Option<bool>> {
         Ok(None)
     }

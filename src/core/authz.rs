@@ -67,8 +67,8 @@ impl Core {
             Handler::System => return Ok(req.operation),
         };
         let ctx = self.engine_ctx(mount, token_hash);
-        let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str())
-            .with_data(req.data.clone());
+        // Existence depends on the path alone: no copy of the request's data.
+        let lreq = crate::logical::Request::new(Operation::Update, mount.relative.as_str());
         Ok(match backend.exists(&ctx, &lreq).await {
             Ok(Some(false)) => Operation::Create,
             _ => Operation::Update,
