@@ -415,6 +415,11 @@ impl StorageView {
         Ok(self.barrier.get(&self.full(key)).await?)
     }
 
+    /// Whether `key` holds a value (nothing is decrypted).
+    pub async fn contains(&self, key: &str) -> Result<bool> {
+        Ok(self.barrier.contains(&self.full(key)).await?)
+    }
+
     pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.get(key).await? {
             None => Ok(None),

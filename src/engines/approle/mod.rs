@@ -246,7 +246,7 @@ impl Backend for AppRole {
     async fn exists(&self, ctx: &Ctx, req: &Request) -> Result<Option<bool>> {
         match route(&req.path) {
             Some(Route::Role(name)) => match role_name(name) {
-                Ok(name) => Ok(Some(role::load(ctx, &name).await?.is_some())),
+                Ok(name) => Ok(Some(ctx.storage.contains(&role::role_key(&name)).await?)),
                 Err(_) => Ok(Some(false)),
             },
             _ => Ok(None),

@@ -53,7 +53,7 @@ struct RoleIdEntry {
     name: String,
 }
 
-fn role_key(name: &str) -> String {
+pub(super) fn role_key(name: &str) -> String {
     format!("role/{name}")
 }
 

@@ -43,7 +43,7 @@ impl Backend for KvV1 {
         if !valid_key(&req.path) {
             return Ok(Some(false));
         }
-        Ok(Some(ctx.storage.get(&req.path).await?.is_some()))
+        Ok(Some(ctx.storage.contains(&req.path).await?))
     }
 }
 

@@ -285,7 +285,7 @@ impl Backend for KvV2 {
         match split(&req.path) {
             ("data" | "metadata", Some(p)) => {
                 let store = Store::open(ctx, &self.salts).await?;
-                Ok(Some(store.meta_of(p).await?.is_some()))
+                Ok(Some(store.has_meta(p).await?))
             }
             _ => Ok(None),
         }

@@ -121,7 +121,7 @@ impl Backend for Userpass {
     async fn exists(&self, ctx: &Ctx, req: &Request) -> Result<Option<bool>> {
         match route(&req.path) {
             Some(Route::User(name)) => match username(name) {
-                Ok(name) => Ok(Some(ctx.storage.get(&entry_key(&name)).await?.is_some())),
+                Ok(name) => Ok(Some(ctx.storage.contains(&entry_key(&name)).await?)),
                 Err(_) => Ok(Some(false)),
             },
             _ => Ok(None),

@@ -605,6 +605,14 @@ impl Barrier {
         Self::open_with(&ring, key, &ciphertext).map(Some)
     }
 
+    /// Whether `key` holds a value, without opening it: for existence checks, which need
+    /// no plaintext (a reader of the value still authenticates it).
+    pub async fn contains(&self, key: &str) -> Result<bool> {
+        self.unsealed()?;
+        check_not_reserved(key)?;
+        Ok(self.physical.get(key).await?.is_some())
+    }
+
     /// The direct children of `prefix` (Vault list semantics), without the reserved keys.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.unsealed()?;

@@ -391,6 +391,14 @@ impl<'e> Store<'e> {
         }
     }
 
+    /// Whether `path` has metadata (exists as a secret), without decrypting it.
+    pub(super) async fn has_meta(&self, path: &str) -> Result<bool> {
+        match self.locate(path) {
+            Some(secret) => self.view.contains(&secret.hashed.meta_key()).await,
+            None => Ok(false),
+        }
+    }
+
     pub(super) async fn version_data(
         &self,
         secret: &Secret<'_>,
