@@ -197,6 +197,26 @@ async fn barrier_put_get_delete_list_round_trip() {
 }
 
 #[tokio::test]
+async fn barrier_contains_tells_presence_without_opening() {
+    let (physical, barrier, _) = unsealed(1, 1).await;
+    barrier.put("secret/a", b"v").await.unwrap();
+    assert!(barrier.contains("secret/a").await.unwrap());
+    assert!(!barrier.contains("secret/b").await.unwrap());
+    // A damaged value is still there; its reader gets the integrity error.
+    let mut raw = physical.get("secret/a").await.unwrap().unwrap();
+    *raw.last_mut().unwrap() ^= 1;
+    physical.put("secret/a", raw).await.unwrap();
+    assert!(barrier.contains("secret/a").await.unwrap());
+    let got = barrier.get("secret/a").await;
+    assert!(matches!(got, Err(Error::Integrity { .. })), "{got:?}");
+    barrier.seal().await;
+    assert!(matches!(
+        barrier.contains("secret/a").await,
+        Err(Error::Sealed)
+    ));
+}
+
+#[tokio::test]
 async fn barrier_reserved_keys_are_refused() {
     let (physical, barrier, _) = unsealed(1, 1).await;
     barrier.put("core/mounts", b"table").await.unwrap();
@@ -213,6 +233,8 @@ async fn barrier_reserved_keys_are_refused() {
             matches!(get, Err(Error::InvalidRequest(_))),
             "get {key}: {get:?}"
         );
+        let has = barrier.contains(key).await;
+        assert!(matches!(has, Err(Error::InvalidRequest(_))), "{has:?}");
         let del = barrier.delete(key).await;
         assert!(
             matches!(del, Err(Error::InvalidRequest(_))),
