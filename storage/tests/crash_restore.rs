@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use vaultrs_storage::physical::file::{ReplaceStep, SyncHook, SyncPoint};
 use vaultrs_storage::{Batch, FileBackend, FileOptions, LogId, Physical};
 
-use crate::crash::{copy_dir, diff, emit, read_state, runtime, scratch, State};
+use crate::crash::support::{copy_dir, diff, emit, read_state, runtime, scratch, State};
 
 const DIR_ENV: &str = "VAULTRS_RESTORE_CHILD_DIR";
 const SNAPSHOT_ENV: &str = "VAULTRS_RESTORE_CHILD_SNAPSHOT";

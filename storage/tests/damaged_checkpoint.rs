@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use vaultrs_storage::{Batch, Error, FileBackend, FileOptions, LogId, Physical};
 
-use crate::crash::{copy_dir, diff, read_state, State};
+use crate::crash::support::{copy_dir, diff, read_state, State};
 
 /// Damages a data directory's log.
 type BreakLog = fn(&Path);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use vaultrs_storage::physical::file::{SyncHook, SyncPoint};
 use vaultrs_storage::{Batch, Error, FileBackend, FileOptions, Physical};
 
-use crate::crash::copy_dir;
+use crate::crash::support::copy_dir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wal_oversized_batch_fails_alone_in_its_group() {
