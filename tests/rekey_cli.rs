@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::api::common::V;
 use crate::api::pgp_keys::TestKey;
 use crate::api::rekey::unseals_with;
-use crate::generate_root::{cli, json_stdout, ok_stdout};
+use crate::generate_root::support::{cli, json_stdout, ok_stdout};
 use crate::harness::ConfigServer;
 
 struct Run {
