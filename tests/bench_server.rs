@@ -26,7 +26,7 @@
 #[path = "bench_support.rs"]
 #[allow(dead_code)]
 mod bench_support;
-use bench_support::{drain_lines, find, manifest_dir, rss_kib, vaultrs_bin, wait_line};
+use bench_support::{drain_lines, find, manifest_dir, rss_kib, vaultrs_bin, wait_line, DevServer};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
 use std::path::{Path, PathBuf};
@@ -115,21 +115,33 @@ impl Kind {
     }
 }
 
-/// A running server process; dropping it kills it.
+/// A running server; dropping it stops it (SIGTERM first).
 struct Server {
-    child: Child,
     addr: SocketAddr,
-    /// When the process was spawned.
-    spawned: Instant,
     /// Exec → first `sys/health` 200 (vaultrs and bao).
     healthy_after: Option<Duration>,
-    /// Stderr lines (vaultrs and floor), drained by a thread so the pipe never fills.
+    process: Process,
+}
+
+enum Process {
+    /// vaultrs, started (and stopped when dropped) by `bench_support`.
+    Vaultrs(DevServer),
+    /// The floor or bao, spawned here.
+    Other(Spawned),
+}
+
+/// A server process spawned by this bench; dropping it stops it.
+struct Spawned {
+    child: Child,
+    /// When the process was spawned.
+    spawned: Instant,
+    /// The floor's stdout lines, drained by a thread so the pipe never fills.
     lines: Option<mpsc::Receiver<String>>,
     log: Option<PathBuf>,
     _dirs: Vec<tempfile::TempDir>,
 }
 
-impl Drop for Server {
+impl Drop for Spawned {
     fn drop(&mut self) {
         bench_support::stop(&mut self.child);
     }
@@ -137,9 +149,21 @@ impl Drop for Server {
 
 impl Server {
     fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.process {
+            Process::Vaultrs(dev) => dev.pid(),
+            Process::Other(p) => p.child.id(),
+        }
     }
 
+    fn check_alive(&mut self) -> Res<()> {
+        match &mut self.process {
+            Process::Vaultrs(dev) => dev.check_alive(),
+            Process::Other(p) => p.check_alive(),
+        }
+    }
+}
+
+impl Spawned {
     fn diagnostics(&self) -> String {
         let mut out = String::new();
         if let Some(rx) = &self.lines {
@@ -167,18 +191,16 @@ impl Server {
         Ok(())
     }
 
-    /// Polls `GET /v1/sys/health` until it answers 200.
-    fn wait_healthy(&mut self) -> Res<Duration> {
+    /// Polls `GET /v1/sys/health` on `addr` until it answers 200; the time since spawning.
+    fn wait_healthy(&mut self, addr: SocketAddr) -> Res<Duration> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(200) = health_status(self.addr) {
-                let after = self.spawned.elapsed();
-                self.healthy_after = Some(after);
-                return Ok(after);
+            if let Ok(200) = health_status(addr) {
+                return Ok(self.spawned.elapsed());
             }
             self.check_alive()?;
             if Instant::now() > deadline {
-                return Err(format!("{} not healthy within 60 s", self.addr).into());
+                return Err(format!("{addr} not healthy within 60 s").into());
             }
             std::thread::sleep(Duration::from_micros(500));
         }
@@ -191,53 +213,17 @@ fn free_port() -> Res<u16> {
         .port())
 }
 
-/// `vaultrs server -dev` on port 0; the address comes from the banner's `VAULT_ADDR` line.
-/// `durable`: keep the data in a `-dev-data-dir`, so every write is fsynced before the
-/// answer (the load phases); otherwise a plain `server -dev`, as a developer starts it
-/// (startup time and idle RSS), whose temporary directory is not fsynced.
+/// `vaultrs server -dev`, as `bench_support::DevServer` starts it. `durable`: keep the data
+/// in a `-dev-data-dir`, so every write is fsynced before the answer (the load phases);
+/// otherwise a plain `server -dev`, as a developer starts it (startup time and idle RSS),
+/// whose temporary directory is not fsynced.
 fn start_vaultrs(bin: &Path, durable: bool) -> Res<Server> {
-    let dir = tempfile::tempdir()?;
-    let home = tempfile::tempdir()?;
-    let data_dir = dir.path().join("data");
-    let mut cmd = Command::new(bin);
-    cmd.args([
-        "server",
-        "-dev",
-        "-dev-listen-address=127.0.0.1:0",
-        "-dev-root-token-id=root",
-        "-dev-no-store-token",
-    ]);
-    if durable {
-        cmd.arg(format!("-dev-data-dir={}", data_dir.display()));
-    }
-    cmd.env("HOME", home.path())
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let spawned = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let rx = drain_lines(child.stderr.take().ok_or("no stderr")?);
-    let url = wait_line(&rx, &mut child, "vaultrs", |line| {
-        line.split("export VAULT_ADDR='")
-            .nth(1)
-            .map(|rest| rest.trim_end_matches('\'').to_owned())
-    })?;
-    let addr: SocketAddr = url.trim_start_matches("http://").parse()?;
-    let mut server = Server {
-        child,
-        addr,
-        spawned,
-        healthy_after: None,
-        lines: Some(rx),
-        log: None,
-        _dirs: vec![dir, home],
-    };
-    server.wait_healthy()?;
-    Ok(server)
+    let dev = DevServer::start_with(bin, durable)?;
+    Ok(Server {
+        addr: dev.addr,
+        healthy_after: Some(dev.healthy_after()),
+        process: Process::Vaultrs(dev),
+    })
 }
 
 /// `bao server -dev` on a port that was free a moment ago (in-memory storage).
@@ -266,17 +252,20 @@ fn start_bao(bin: &Path) -> Res<Server> {
     let child = cmd
         .spawn()
         .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let mut server = Server {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut process = Spawned {
         child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
         spawned,
-        healthy_after: None,
         lines: None,
         log: Some(log),
         _dirs: vec![dir],
     };
-    server.wait_healthy()?;
-    Ok(server)
+    let healthy_after = process.wait_healthy(addr)?;
+    Ok(Server {
+        addr,
+        healthy_after: Some(healthy_after),
+        process: Process::Other(process),
+    })
 }
 
 /// This bench binary again, as the floor server; it prints its port on stdout.
@@ -294,13 +283,15 @@ fn start_floor() -> Res<Server> {
         line.trim().parse::<u16>().ok().map(|p| p.to_string())
     })?;
     Ok(Server {
-        child,
         addr: SocketAddr::from(([127, 0, 0, 1], port.parse::<u16>()?)),
-        spawned,
         healthy_after: None,
-        lines: Some(rx),
-        log: None,
-        _dirs: Vec::new(),
+        process: Process::Other(Spawned {
+            child,
+            spawned,
+            lines: Some(rx),
+            log: None,
+            _dirs: Vec::new(),
+        }),
     })
 }
 

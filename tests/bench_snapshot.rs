@@ -22,10 +22,10 @@
 #[path = "bench_support.rs"]
 #[allow(dead_code)] // shared with the other benches, which use all of it
 mod bench_support;
-use bench_support::{drain_lines, vaultrs_bin, wait_line, Res};
+use bench_support::{vaultrs_bin, DevServer, Res};
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,57 +35,6 @@ use tokio::io::AsyncWriteExt;
 const KEYS: usize = 100_000;
 /// Concurrent writers while filling it.
 const WRITERS: usize = 32;
-
-struct Server {
-    child: Child,
-    url: String,
-    data_dir: PathBuf,
-    _dirs: Vec<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(bin: &Path) -> Res<Server> {
-    let dir = tempfile::tempdir()?;
-    let home = tempfile::tempdir()?;
-    let data_dir = dir.path().join("data");
-    let mut child = Command::new(bin)
-        .args([
-            "server",
-            "-dev",
-            "-dev-listen-address=127.0.0.1:0",
-            "-dev-root-token-id=root",
-            "-dev-no-store-token",
-            &format!("-dev-data-dir={}", data_dir.display()),
-        ])
-        .env("HOME", home.path())
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let rx = drain_lines(child.stderr.take().ok_or("no stderr")?);
-    let url = wait_line(&rx, &mut child, "vaultrs", |line| {
-        line.split("export VAULT_ADDR='")
-            .nth(1)
-            .map(|rest| rest.trim_end_matches('\'').to_owned())
-    })?;
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in rx {});
-    Ok(Server {
-        child,
-        url,
-        data_dir,
-        _dirs: vec![dir, home],
-    })
-}
 
 fn peak_rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -214,7 +163,7 @@ fn run() -> Res<()> {
         .unwrap_or(3)
         .max(1);
     let bin = vaultrs_bin()?;
-    let server = start(&bin)?;
+    let server = DevServer::start(&bin)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -229,12 +178,12 @@ fn run() -> Res<()> {
     );
 
     let t = Instant::now();
-    rt.block_on(fill(&http, &server.url))?;
+    rt.block_on(fill(&http, server.url()))?;
     println!(
         "filled {KEYS} keys over HTTP in {:.1} s (fsynced writes, {WRITERS} writers)",
         t.elapsed().as_secs_f64()
     );
-    let pid = server.child.id();
+    let pid = server.pid();
     let base_rss = peak_rss_mib(pid);
 
     let (mut save_s, mut tar_c_s, mut restore_s, mut tar_x_s, mut tar_xs_s) =
@@ -242,14 +191,15 @@ fn run() -> Res<()> {
     let mut archive_bytes = 0;
     let mut rss_after_save = 0.0;
     let data = server
-        .data_dir
+        .data_dir()
+        .ok_or("no data dir")?
         .to_str()
         .ok_or("data dir not UTF-8")?
         .to_owned();
     for _ in 0..runs {
         settle()?;
         let t = Instant::now();
-        archive_bytes = rt.block_on(save(&http, &server.url, &archive))?;
+        archive_bytes = rt.block_on(save(&http, server.url(), &archive))?;
         save_s.push(t.elapsed().as_secs_f64());
         rss_after_save = peak_rss_mib(pid);
         let tb = tarball.to_str().ok_or("path")?.to_owned();
@@ -258,7 +208,7 @@ fn run() -> Res<()> {
 
         settle()?;
         let t = Instant::now();
-        rt.block_on(restore(&http, &server.url, &archive))?;
+        rt.block_on(restore(&http, server.url(), &archive))?;
         restore_s.push(t.elapsed().as_secs_f64());
         let x = tempfile::tempdir_in(work.path())?;
         let xs = x.path().to_str().ok_or("path")?.to_owned();

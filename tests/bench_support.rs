@@ -1,7 +1,7 @@
 //! What the benchmarks share (included by each `tests/bench_*.rs` with `#[path]`, which
 //! allows what one of them leaves unused): finding, and if need be building, the release
-//! server binary; reading a child's output; searching bytes; a dev server with a durable
-//! data directory and a blocking HTTP/1.1 client for it; a process's resident memory.
+//! server binary; reading a child's output; searching bytes; a dev server (durable or not)
+//! and a blocking HTTP/1.1 client for it; a process's resident memory.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -148,10 +148,18 @@ pub fn rss_kib(pid: u32) -> Res<u64> {
 
 // ---- a dev server -------------------------------------------------------------------------
 
-/// A running `vaultrs server -dev` (root token `root`); dropping it kills it.
+/// A running `vaultrs server -dev` (root token `root`): the one way the benches start one.
+/// Dropping it stops it with [`stop`] (SIGTERM first, so the server removes its temporary
+/// directories).
 pub struct DevServer {
     child: Child,
     pub addr: SocketAddr,
+    /// The address as the banner's `VAULT_ADDR` line gives it (`http://...`).
+    url: String,
+    /// The `-dev-data-dir` of a durable server.
+    data_dir: Option<PathBuf>,
+    /// Spawn → first `sys/health` 200.
+    healthy_after: Duration,
     lines: mpsc::Receiver<String>,
     _dirs: Vec<tempfile::TempDir>,
 }
@@ -166,24 +174,35 @@ impl DevServer {
     /// `vaultrs server -dev` on port 0 (the address comes from the banner's `VAULT_ADDR`
     /// line), with a temporary HOME and a durable data directory.
     pub fn start(bin: &Path) -> Res<Self> {
+        Self::start_with(bin, true)
+    }
+
+    /// As [`DevServer::start`]. `durable`: keep the data in a `-dev-data-dir`, so every
+    /// write is fsynced before the answer; otherwise a plain `server -dev`, as a developer
+    /// starts it, whose temporary directory is not fsynced.
+    pub fn start_with(bin: &Path, durable: bool) -> Res<Self> {
         let dir = tempfile::tempdir()?;
         let home = tempfile::tempdir()?;
-        let data_dir = dir.path().join("data");
-        let mut child = Command::new(bin)
-            .args([
-                "server",
-                "-dev",
-                "-dev-listen-address=127.0.0.1:0",
-                "-dev-root-token-id=root",
-                "-dev-no-store-token",
-            ])
-            .arg(format!("-dev-data-dir={}", data_dir.display()))
-            .env("HOME", home.path())
+        let data_dir = durable.then(|| dir.path().join("data"));
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "server",
+            "-dev",
+            "-dev-listen-address=127.0.0.1:0",
+            "-dev-root-token-id=root",
+            "-dev-no-store-token",
+        ]);
+        if let Some(data_dir) = &data_dir {
+            cmd.arg(format!("-dev-data-dir={}", data_dir.display()));
+        }
+        cmd.env("HOME", home.path())
             .env_remove("VAULT_ADDR")
             .env_remove("VAULT_TOKEN")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        let spawned = Instant::now();
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("starting {}: {e}", bin.display()))?;
         let lines = drain_lines(child.stderr.take().ok_or("no stderr")?);
@@ -196,11 +215,29 @@ impl DevServer {
         let mut server = DevServer {
             child,
             addr,
+            url,
+            data_dir,
+            healthy_after: Duration::ZERO,
             lines,
             _dirs: vec![dir, home],
         };
-        server.wait_healthy()?;
+        server.healthy_after = server.wait_healthy(spawned)?;
         Ok(server)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The data directory of a durable server (`None` for `start_with(_, false)`).
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// Spawn → first `sys/health` 200: the startup time.
+    pub fn healthy_after(&self) -> Duration {
+        self.healthy_after
     }
 
     pub fn pid(&self) -> u32 {
@@ -215,18 +252,18 @@ impl DevServer {
         Ok(())
     }
 
-    /// Polls `GET /v1/sys/health` until it answers 200.
-    fn wait_healthy(&mut self) -> Res<()> {
+    /// Polls `GET /v1/sys/health` until it answers 200; the time since `spawned`.
+    fn wait_healthy(&mut self, spawned: Instant) -> Res<Duration> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(200) = health_status(self.addr) {
-                return Ok(());
+                return Ok(spawned.elapsed());
             }
             self.check_alive()?;
             if Instant::now() > deadline {
                 return Err(format!("{} not healthy within 60 s", self.addr).into());
             }
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::sleep(Duration::from_micros(500));
         }
     }
 }
