@@ -136,6 +136,42 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// What the benches' HTTP/1.1 clients need of a response head (the bytes up to and
+/// including the blank line).
+pub struct Head {
+    pub status: u16,
+    /// `Content-Length`, if given.
+    pub length: Option<usize>,
+    /// `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+}
+
+impl Head {
+    pub fn parse(head: &[u8]) -> Res<Self> {
+        let head = std::str::from_utf8(head)?;
+        let status: u16 = head.get(9..12).ok_or("short status line")?.parse()?;
+        let mut length = None;
+        let mut chunked = false;
+        for line in head.split("\r\n").skip(1) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse::<usize>()?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.to_ascii_lowercase().contains("chunked")
+            {
+                chunked = true;
+            }
+        }
+        Ok(Self {
+            status,
+            length,
+            chunked,
+        })
+    }
+}
+
 /// Resident memory of process `pid`, in KiB (`VmRSS`).
 pub fn rss_kib(pid: u32) -> Res<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -349,22 +385,11 @@ impl Client {
             }
             self.fill()?;
         };
-        let head = std::str::from_utf8(&self.buf[..head_end])?;
-        let status: u16 = head.get(9..12).ok_or("short status line")?.parse()?;
-        let mut length = None;
-        let mut chunked = false;
-        for line in head.split("\r\n").skip(1) {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.trim().parse::<usize>()?);
-            } else if name.eq_ignore_ascii_case("transfer-encoding")
-                && value.to_ascii_lowercase().contains("chunked")
-            {
-                chunked = true;
-            }
-        }
+        let Head {
+            status,
+            length,
+            chunked,
+        } = Head::parse(&self.buf[..head_end])?;
         let end = if chunked {
             loop {
                 if let Some(end) = dechunk(&self.buf, head_end, &mut self.body)? {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::bench_support::find;
+use crate::bench_support::{find, Head};
 use crate::servers::Server;
 use crate::{BoxError, Res, CONNS, KEYS};
 
@@ -93,22 +93,11 @@ impl Conn {
             }
             self.fill().await?;
         };
-        let head = std::str::from_utf8(&self.buf[..head_end])?;
-        let status: u16 = head.get(9..12).ok_or("short status line")?.parse()?;
-        let mut length = None;
-        let mut chunked = false;
-        for line in head.split("\r\n").skip(1) {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.trim().parse::<usize>()?);
-            } else if name.eq_ignore_ascii_case("transfer-encoding")
-                && value.to_ascii_lowercase().contains("chunked")
-            {
-                chunked = true;
-            }
-        }
+        let Head {
+            status,
+            length,
+            chunked,
+        } = Head::parse(&self.buf[..head_end])?;
         let end = if chunked {
             loop {
                 if let Some(end) = chunked_end(&self.buf, head_end)? {
