@@ -6,11 +6,10 @@
 //! over. A recovery that is itself killed at each of its steps is finished by the next open.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -18,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use vaultrs_storage::physical::file::{ReplaceStep, SyncHook, SyncPoint};
 use vaultrs_storage::{Batch, FileBackend, FileOptions, LogId, Physical};
 
-use crate::crash::support::{copy_dir, diff, emit, read_state, runtime, scratch, State};
+use crate::crash::support::{copy_dir, diff, emit, read_state, runtime, scratch, ChildTest, State};
 
 const DIR_ENV: &str = "VAULTRS_RESTORE_CHILD_DIR";
 const SNAPSHOT_ENV: &str = "VAULTRS_RESTORE_CHILD_SNAPSHOT";
@@ -96,52 +95,25 @@ fn run_child(
     kill_at: &str,
     delay: Option<Duration>,
 ) -> Vec<String> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "crash_restore::crash_restore_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir)
-        .env(SNAPSHOT_ENV, snapshot)
-        .env(MODE_ENV, mode)
-        .env(KILL_ENV, kill_at)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting the child");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut child = ChildTest::spawn(
+        "crash_restore::crash_restore_child",
+        &[
+            (DIR_ENV, dir.as_os_str()),
+            (SNAPSHOT_ENV, snapshot.as_os_str()),
+            (MODE_ENV, OsStr::new(mode)),
+            (KILL_ENV, OsStr::new(kill_at)),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut lines = Vec::new();
-    let wanted = |lines: &[String]| match delay {
+    child.wait_until(deadline, |lines| match delay {
         Some(_) => lines.iter().any(|l| l.ends_with("OPEN")),
         None => lines.iter().any(|l| l == "DONE" || l.contains("KILLED AT")),
-    };
-    while !wanted(&lines) && Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(5)) {
-            Ok(line) => lines.push(line),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
+    });
     if let Some(delay) = delay {
         std::thread::sleep(delay);
     }
     let _ = child.kill();
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    lines.extend(rx.try_iter());
+    let (status, lines) = child.finish();
     assert_eq!(
         status.signal(),
         Some(libc::SIGKILL),

@@ -2,11 +2,10 @@
 //! with 8 concurrent writers committing multi-key batches: every acknowledged batch
 //! survives, every batch is all or nothing, no temp file leaks (F1, F3, G1).
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -14,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use vaultrs_storage::{Batch, FileBackend, FileOptions, Physical};
 
 use super::support::{
-    apply, assert_clean, copy_dir, diff, emit, read_state, runtime, scratch, seed, State,
+    apply, assert_clean, copy_dir, diff, emit, read_state, runtime, scratch, seed, ChildTest, State,
 };
 
 const CHILD_DIR_ENV: &str = "VAULTRS_CRASH_CHILD_DIR";
@@ -141,7 +140,6 @@ fn crash_kill9_keeps_acknowledged_batches() {
     let rt = runtime();
     let tmp = scratch();
     let dir = tmp.path().join("data");
-    let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
     // The state after the last cycle.
     let mut expected = State::new();
@@ -152,54 +150,28 @@ fn crash_kill9_keeps_acknowledged_batches() {
         .unwrap_or(KILL_CYCLES);
 
     for cycle in 0..cycles {
-        let mut child = Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "crash::kill9::crash_writer_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DIR_ENV, &dir)
-            .env(CHILD_CYCLE_ENV, cycle.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the writer process");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let cycle_text = cycle.to_string();
+        let mut child = ChildTest::spawn(
+            "crash::kill9::crash_writer_child",
+            &[
+                (CHILD_DIR_ENV, dir.as_os_str()),
+                (CHILD_CYCLE_ENV, OsStr::new(&cycle_text)),
+            ],
+        );
 
         // When to kill: after a random number of ACKs, at a random time after the first ACK,
         // or early (possibly during the child's own recovery of the previous crash).
         let mode = rng.gen_range(0..5);
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut lines: Vec<String> = Vec::new();
         let count_acks = |lines: &[String]| lines.iter().filter(|l| l.starts_with("ACK ")).count();
-        let wait_until = |lines: &mut Vec<String>, done: &dyn Fn(&[String]) -> bool| {
-            while !done(lines) && Instant::now() < deadline {
-                match rx.recv_timeout(Duration::from_millis(5)) {
-                    Ok(line) => lines.push(line),
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
-            }
-        };
         match mode {
             0 | 1 => {
                 let k = rng.gen_range(1..=1500);
-                wait_until(&mut lines, &|l: &[String]| count_acks(l) >= k);
+                child.wait_until(deadline, |l| count_acks(l) >= k);
                 std::thread::sleep(Duration::from_micros(rng.gen_range(0..2000)));
             }
             2 | 3 => {
-                wait_until(&mut lines, &|l: &[String]| count_acks(l) >= 1);
+                child.wait_until(deadline, |l| count_acks(l) >= 1);
                 std::thread::sleep(Duration::from_millis(rng.gen_range(20..300)));
             }
             _ => {
@@ -207,9 +179,7 @@ fn crash_kill9_keeps_acknowledged_batches() {
             }
         }
         child.kill().expect("SIGKILL");
-        let status = child.wait().unwrap();
-        reader.join().unwrap();
-        lines.extend(rx.try_iter());
+        let (status, lines) = child.finish();
         assert_eq!(
             status.signal(),
             Some(libc::SIGKILL),

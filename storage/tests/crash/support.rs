@@ -1,10 +1,16 @@
 //! Helpers shared by the crash tests (and by `crash_restore`, `wal`, `damaged_checkpoint`):
-//! scratch directories, seeds, directory images, logical states and their differences.
+//! scratch directories, seeds, directory images, logical states and their differences, and
+//! this test binary re-executed as a child process to be killed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use vaultrs_storage::{Batch, FileBackend, Physical};
@@ -208,4 +214,77 @@ pub(crate) fn emit(line: &str) {
     let mut out = std::io::stdout().lock();
     out.write_all(format!("{line}\n").as_bytes()).unwrap();
     out.flush().unwrap();
+}
+
+/// This test binary re-executed to run one ignored test alone (the process a test kills),
+/// its stdout collected line by line.
+pub(crate) struct ChildTest {
+    child: Child,
+    rx: mpsc::Receiver<String>,
+    reader: JoinHandle<()>,
+    /// The lines it printed so far.
+    pub(crate) lines: Vec<String>,
+}
+
+impl ChildTest {
+    /// Starts the ignored test `test` (its full path, e.g. `crash::kill9::child`) with
+    /// `envs`; stderr goes to this process's.
+    pub(crate) fn spawn(test: &str, envs: &[(&str, &OsStr)]) -> Self {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                "--ignored",
+                "--exact",
+                test,
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("starting the child");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            rx,
+            reader,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Collects lines until `done(lines)` holds, `deadline` passes or the child closes its
+    /// stdout.
+    pub(crate) fn wait_until(&mut self, deadline: Instant, done: impl Fn(&[String]) -> bool) {
+        while !done(&self.lines) && Instant::now() < deadline {
+            match self.rx.recv_timeout(Duration::from_millis(5)) {
+                Ok(line) => self.lines.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+
+    /// Sends SIGKILL.
+    pub(crate) fn kill(&mut self) -> std::io::Result<()> {
+        self.child.kill()
+    }
+
+    /// Waits for the child to end; its exit status and every line it printed.
+    pub(crate) fn finish(mut self) -> (ExitStatus, Vec<String>) {
+        let status = self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        self.lines.extend(self.rx.try_iter());
+        (status, self.lines)
+    }
 }
