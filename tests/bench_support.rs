@@ -325,9 +325,11 @@ pub struct Client {
 }
 
 /// Where a chunked body starting at `pos` ends (after the last chunk's CRLF), if it is
-/// complete; its data is appended to `out`.
-fn dechunk(buf: &[u8], mut pos: usize, out: &mut Vec<u8>) -> Res<Option<usize>> {
-    out.clear();
+/// complete; its data replaces the content of `out`, when given.
+pub fn dechunk(buf: &[u8], mut pos: usize, mut out: Option<&mut Vec<u8>>) -> Res<Option<usize>> {
+    if let Some(out) = out.as_deref_mut() {
+        out.clear();
+    }
     loop {
         let Some(eol) = find(&buf[pos..], b"\r\n") else {
             return Ok(None);
@@ -343,7 +345,9 @@ fn dechunk(buf: &[u8], mut pos: usize, out: &mut Vec<u8>) -> Res<Option<usize>> 
         if buf.len() < pos + size + 2 {
             return Ok(None);
         }
-        out.extend_from_slice(&buf[pos..pos + size]);
+        if let Some(out) = out.as_deref_mut() {
+            out.extend_from_slice(&buf[pos..pos + size]);
+        }
         pos += size + 2;
     }
 }
@@ -392,7 +396,7 @@ impl Client {
         } = Head::parse(&self.buf[..head_end])?;
         let end = if chunked {
             loop {
-                if let Some(end) = dechunk(&self.buf, head_end, &mut self.body)? {
+                if let Some(end) = dechunk(&self.buf, head_end, Some(&mut self.body))? {
                     break end;
                 }
                 self.fill()?;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::bench_support::{find, Head};
+use crate::bench_support::{dechunk, find, Head};
 use crate::servers::Server;
 use crate::{BoxError, Res, CONNS, KEYS};
 
@@ -43,27 +43,6 @@ fn cpu_ticks(pid: &str) -> Res<u64> {
 struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
-}
-
-/// Where a chunked body starting at `start` ends (after the last chunk's CRLF), if complete.
-fn chunked_end(buf: &[u8], mut pos: usize) -> Res<Option<usize>> {
-    loop {
-        let Some(eol) = find(&buf[pos..], b"\r\n") else {
-            return Ok(None);
-        };
-        let size_text = std::str::from_utf8(&buf[pos..pos + eol])?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)?;
-        pos += eol + 2;
-        if size == 0 {
-            // Trailers (none expected) end with an empty line.
-            return Ok(find(&buf[pos..], b"\r\n").map(|e| pos + e + 2));
-        }
-        if buf.len() < pos + size + 2 {
-            return Ok(None);
-        }
-        pos += size + 2;
-    }
 }
 
 impl Conn {
@@ -100,7 +79,7 @@ impl Conn {
         } = Head::parse(&self.buf[..head_end])?;
         let end = if chunked {
             loop {
-                if let Some(end) = chunked_end(&self.buf, head_end)? {
+                if let Some(end) = dechunk(&self.buf, head_end, None)? {
                     break end;
                 }
                 self.fill().await?;
